@@ -1,0 +1,375 @@
+"""Core data model: agencies, their users, preservation requests, device serials and history.
+
+Computed deadlines are stored on the request row (and indexed) so dashboards and reminder
+sweeps read them instead of recomputing; ``services.request_recompute`` is the only writer.
+"""
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .. import deadlines, serials
+
+__all__ = [
+    "Agency", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
+    "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
+]
+
+
+def validate_time_zone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("“%(zone)s” is not a known IANA time zone, for example Europe/Berlin."),
+            code="invalid_time_zone",
+            params={"zone": value},
+        )
+
+
+validate_country = RegexValidator(
+    r"^[A-Z]{2}$",
+    _("Enter a two-letter ISO country code, for example US or DE."),
+    code="invalid_country",
+)
+
+# CRIM#: up to 64 printable characters (no control characters, no line breaks).
+validate_case_number = RegexValidator(
+    r"^[^\x00-\x1f\x7f-\x9f]*$",
+    _("The case number may only contain printable characters."),
+    code="invalid_case_number",
+)
+
+
+class Agency(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2, validators=[validate_country])
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    postal_address = models.TextField(_("postal address"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    legal_basis = models.TextField(
+        _("default legal-basis text"),
+        blank=True,
+        help_text=_("Printed on preservation requests; leave empty for the standard text."),
+    )
+    requires_supervisor_approval = models.BooleanField(
+        _("supervisor approval required before sending"), default=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Role(models.TextChoices):
+    REQUESTER = "requester", _("Requester (officer or detective)")
+    PARALEGAL = "paralegal", _("Paralegal")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENCY_ADMIN = "agency_admin", _("Agency administrator")
+
+
+class User(AbstractUser):
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REQUESTER)
+    rank_title = models.CharField(_("rank or title"), max_length=100, blank=True)
+    badge_number = models.CharField(_("badge or ID number"), max_length=50, blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    unit = models.CharField(_("unit or department"), max_length=200, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class RequestState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Sent to Blink")
+    PRESERVING = "preserving", _("Preserving")
+    EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
+    EXTENDED = "extended", _("Extended")
+    LEGAL_PROCESS_SERVED = "legal_process_served", _("Legal process served")
+    LAPSED = "lapsed", _("Lapsed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATES = frozenset(
+    {
+        RequestState.DRAFT,
+        RequestState.SUBMITTED,
+        RequestState.PRESERVING,
+        RequestState.EXTENSION_REQUESTED,
+        RequestState.EXTENDED,
+        RequestState.LEGAL_PROCESS_SERVED,
+    }
+)
+# States whose preservation clock runs and can lapse.
+CLOCK_STATES = frozenset(
+    {RequestState.PRESERVING, RequestState.EXTENSION_REQUESTED, RequestState.EXTENDED}
+)
+
+
+class Outcome(models.TextChoices):
+    PRODUCED = "produced", _("Data produced")
+    NO_DATA = "no_data", _("No data")
+    LAPSED = "lapsed", _("Lapsed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class LegalProcessType(models.TextChoices):
+    SUBPOENA = "subpoena", _("Subpoena")
+    COURT_ORDER = "court_order", _("Court order")
+    SEARCH_WARRANT = "search_warrant", _("Search warrant")
+
+
+class DeadlineKind(models.TextChoices):
+    FIRST_LOSS = "first_loss", _("Oldest clip deleted")
+    TOTAL_LOSS = "total_loss", _("Newest clip deleted")
+    EXTENSION_SEND_BY = "extension_send_by", _("Send extension by")
+    EXPIRES = "expires", _("Preservation expires")
+    FINAL_EXPIRES = "final_expires", _("Extended preservation expires")
+
+
+URGENCY_CHOICES = [(u.value, u.label) for u in deadlines.Urgency]
+# Requests with no urgency (finished) sort after every open one.
+NO_URGENCY_RANK = 99
+
+
+class PreservationRequestQuerySet(models.QuerySet):
+    def for_agency(self, agency):
+        return self.filter(agency=agency)
+
+    def open(self):
+        return self.filter(state__in=OPEN_STATES)
+
+
+class PreservationRequest(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="requests"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="created_requests",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Requester contact and affiliation.
+    requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
+    requester_title = models.CharField(_("rank or title"), max_length=100, blank=True)
+    requester_badge = models.CharField(_("badge or ID number"), max_length=50, blank=True)
+    requester_email = models.EmailField(_("requester email"), blank=True)
+    requester_phone = PhoneNumberField(_("requester phone"), blank=True)
+    unit = models.CharField(_("unit or department"), max_length=200, blank=True)
+
+    # The case and what is asked for.
+    case_number = models.CharField(
+        _("CRIM#"),
+        max_length=64,
+        blank=True,
+        validators=[validate_case_number],
+        help_text=_("The case number, if one exists (up to 64 characters)."),
+    )
+    data_types = models.JSONField(_("data types"), default=list, blank=True)
+    window_start = models.DateTimeField(_("window start"), null=True, blank=True)
+    window_end = models.DateTimeField(_("window end"), null=True, blank=True)
+    window_zone = models.CharField(
+        _("time zone of the window"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    account_email = models.EmailField(_("account email"), blank=True)
+    account_country = models.CharField(
+        _("account country"), max_length=2, blank=True, validators=[validate_country]
+    )
+    auto_delete_days = models.PositiveSmallIntegerField(
+        _("known auto-delete setting (days)"),
+        null=True,
+        blank=True,
+        choices=[(d, d) for d in deadlines.AUTO_DELETE_CHOICES],
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+
+    # Lifecycle (deadlines.md "Request states").
+    state = models.CharField(
+        _("state"), max_length=30, choices=RequestState.choices, default=RequestState.DRAFT
+    )
+    sent_at = models.DateTimeField(_("sent to Blink"), null=True, blank=True)
+    received_on = models.DateField(_("received by Blink on"), null=True, blank=True)
+    blink_reference = models.CharField(_("Blink's reference"), max_length=100, blank=True)
+    extension_sent_at = models.DateTimeField(_("extension sent"), null=True, blank=True)
+    extension_received_on = models.DateField(
+        _("extension received by Blink on"), null=True, blank=True
+    )
+    legal_process_type = models.CharField(
+        _("legal process"), max_length=20, choices=LegalProcessType.choices, blank=True
+    )
+    legal_process_served_on = models.DateField(_("legal process served on"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+
+    # Computed by services.request_recompute; never edited by hand.
+    retention_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    first_loss_at = models.DateTimeField(_("oldest clip deleted"), null=True, blank=True, editable=False)
+    total_loss_at = models.DateTimeField(_("newest clip deleted"), null=True, blank=True, editable=False)
+    expires_on = models.DateField(_("preservation expires"), null=True, blank=True, editable=False)
+    extension_send_by = models.DateField(_("send extension by"), null=True, blank=True, editable=False)
+    final_expires_on = models.DateField(
+        _("extended preservation expires"), null=True, blank=True, editable=False
+    )
+    deadlines_provisional = models.BooleanField(default=False, editable=False)
+    urgency = models.CharField(
+        _("urgency"), max_length=10, choices=URGENCY_CHOICES, blank=True, editable=False
+    )
+    urgency_rank = models.PositiveSmallIntegerField(default=NO_URGENCY_RANK, editable=False)
+    next_deadline_on = models.DateField(_("next deadline"), null=True, blank=True, editable=False)
+    next_deadline_kind = models.CharField(
+        max_length=20, choices=DeadlineKind.choices, blank=True, editable=False
+    )
+
+    objects = PreservationRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("preservation request")
+        verbose_name_plural = _("preservation requests")
+        ordering = ["urgency_rank", "next_deadline_on", "-created_at"]
+        indexes = [
+            models.Index(fields=["agency", "urgency_rank", "next_deadline_on"]),
+            models.Index(fields=["agency", "state"]),
+            models.Index(fields=["next_deadline_on"]),
+            models.Index(fields=["case_number"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_start__isnull=True)
+                | models.Q(window_end__isnull=True)
+                | models.Q(window_start__lt=models.F("window_end")),
+                name="window_start_before_end",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def reference(self):
+        return "PR-%06d" % self.pk if self.pk else "PR-new"
+
+    @property
+    def is_open(self):
+        return self.state in OPEN_STATES
+
+    @property
+    def requests_content(self):
+        return bool(set(self.data_types) & deadlines.CONTENT_DATA_TYPES)
+
+    @property
+    def has_legacy_device(self):
+        return any(s.is_legacy for s in self.serials.all())
+
+
+class DeviceSerial(models.Model):
+    request = models.ForeignKey(
+        PreservationRequest, on_delete=models.CASCADE, related_name="serials"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    raw = models.CharField(_("serial as typed"), max_length=200)
+    normalized = models.CharField(_("serial"), max_length=32, blank=True, db_index=True)
+    generation = models.CharField(
+        _("generation"),
+        max_length=10,
+        blank=True,
+        choices=[(serials.AMAZON, _("Amazon-era")), (serials.LEGACY, _("Legacy"))],
+    )
+    model = models.CharField(
+        _("device model"), max_length=30, blank=True, choices=serials.DEVICE_MODELS
+    )
+    warnings_acknowledged = models.BooleanField(_("warnings checked"), default=False)
+
+    class Meta:
+        verbose_name = _("device serial")
+        verbose_name_plural = _("device serials")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.display
+
+    @property
+    def parsed(self):
+        return serials.parse_serial(self.raw)
+
+    @property
+    def display(self):
+        return self.parsed.display or self.raw
+
+    @property
+    def is_legacy(self):
+        return self.generation == serials.LEGACY or serials.is_legacy_pool_model(self.model)
+
+
+class RequestEvent(models.Model):
+    """The history of a request: every state change (who, when, from, to, why) and
+    other events worth keeping in the case file (documents generated or downloaded)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        STATE_CHANGED = "state_changed", _("State changed")
+        DOCUMENT_GENERATED = "document_generated", _("Document generated")
+        DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
+
+    request = models.ForeignKey(
+        PreservationRequest, on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("when"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=30, choices=RequestState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=30, choices=RequestState.choices, blank=True)
+    reason = models.TextField(_("why"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return "%s %s" % (self.request, self.get_action_display())

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything a fresh clone needs; safe to run again. Used by `make run` and `make test`.
+#   scripts/setup.sh          runtime: system packages, .venv, requirements, Bootstrap, database, translations
+#   scripts/setup.sh --test   the same plus test requirements and the test tools (Chromium, poppler)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+apt_packages=()
+need() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
+need msgfmt gettext
+need npm npm
+if [ "$want_test" = 1 ]; then
+  need pdftoppm poppler-utils
+  need chromium chromium
+fi
+# WeasyPrint renders with Pango.
+ldconfig -p 2>/dev/null | grep -q libpango-1.0 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  echo "Installing system packages: ${apt_packages[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+if [ "$want_test" = 1 ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+else
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+fi
+
+npm ci --silent --no-audit --no-fund >/dev/null
+
+.venv/bin/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0

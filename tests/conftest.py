@@ -1,0 +1,49 @@
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories import AgencyFactory, RequestFactory, UserFactory
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture
+def postgres_only():
+    """Skip (or fail under CI=true) when the suite is not running on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        if settings.IN_CI:
+            pytest.fail("CI=true but the suite is not running on PostgreSQL.")
+        pytest.skip("needs PostgreSQL: none answered on 127.0.0.1:5432 and DATABASE_URL is unset")
+
+
+@pytest.fixture
+def redis_url():
+    if not settings.TEST_REDIS_URL:
+        pytest.skip("needs Redis: none answered on 127.0.0.1:6379 and TEST_REDIS_URL is unset")
+    return settings.TEST_REDIS_URL
+
+
+@pytest.fixture
+def agency(db):
+    return AgencyFactory()
+
+
+@pytest.fixture
+def user(agency):
+    return UserFactory(agency=agency)
+
+
+@pytest.fixture
+def make_request(user):
+    def make(**kwargs):
+        kwargs.setdefault("created_by", user)
+        kwargs.setdefault("agency", kwargs["created_by"].agency)
+        return RequestFactory(**kwargs)
+
+    return make
+
+
+def utc(*args):
+    return dt.datetime(*args, tzinfo=UTC)
