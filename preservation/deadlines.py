@@ -90,7 +90,11 @@ SHORT_RETENTION_DAYS = 30
 # Blink names no countries for its 30-day "UK/EU" rule, so the whole European set is 30 days.
 SHORT_RETENTION_COUNTRIES = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "  # EU-27
-    "GB IS LI NO CH MC AD SM VA".split()
+    "GB IS LI NO CH MC AD SM VA "
+    # Conservative additions: territories with their own ISO codes that sit inside the EU
+    # (Åland, the outermost regions) or in the UK's orbit (Crown Dependencies, Gibraltar).
+    # An account there may well be served as UK/EU, and 30 days is the safe assumption.
+    "AX GP MQ GF RE YT MF JE GG IM GI".split()
 )
 # Every assigned ISO 3166-1 alpha-2 code. A value outside it ("UK", "EL", a typo) is treated as
 # an unknown country, which gets the conservative 30 days instead of a wrong 60.

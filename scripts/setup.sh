@@ -25,13 +25,16 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 fi
 
+# This machine's pip config lists local mirrors that may be absent; their warnings are noise.
+pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+pip_install --upgrade pip
 if [ "$want_test" = 1 ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+  pip_install -r requirements-test.txt
 else
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  pip_install -r requirements.txt
 fi
 
 npm ci --silent --no-audit --no-fund >/dev/null

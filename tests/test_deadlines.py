@@ -219,8 +219,9 @@ def test_the_short_retention_set_is_the_eu_27_and_the_other_european_countries()
     )
 
     others = {"GB", "IS", "LI", "NO", "CH", "MC", "AD", "SM", "VA"}
+    territories = {"AX", "GP", "MQ", "GF", "RE", "YT", "MF", "JE", "GG", "IM", "GI"}
 
-    assert SHORT_RETENTION_COUNTRIES == eu_27 | others
+    assert SHORT_RETENTION_COUNTRIES == eu_27 | others | territories
     assert AUTO_DELETE_CHOICES == (3, 7, 14, 30, 60)
 
 
