@@ -1,11 +1,578 @@
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.shortcuts import render
+"""Web pages. Thin: forms read input, services change state, selectors read, presentation
+shapes what a page shows. Every page with case data is login-only, agency-scoped (404 for
+another agency's request) and sent with ``Cache-Control: no-store``.
+"""
+import csv
+import zoneinfo
+from datetime import UTC
 
-from . import selectors
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timesince, timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from . import deadlines, documents, evidence, permissions, presentation, selectors, serials, services
+from .forms import (
+    ACTION_FORMS,
+    MAX_PASTE_LENGTH,
+    MAX_SERIALS,
+    DashboardFilterForm,
+    LocalDateTimeField,
+    RequestForm,
+    ZONES,
+    SendForm,
+    SerialFormSet,
+    add_service_errors,
+    initial_for,
+    serial_initial,
+    serial_rows,
+    unchecked_warnings,
+)
+from .models import DocumentKind, DocumentState, PreservationRequest, RequestState
+from .templatetags.preservation_documents import is_stale
+from .templatetags.preserve_ui import deadline_kind_label, state_label, urgency_badge
+from .validation import sending_errors, sending_warnings
+
+PAGE_SIZE = 25
+FILTERS_SESSION_KEY = "preservation:dashboard_filters"
+
+
+def case_data(view):
+    """Signed-in users only, and never stored by a browser or proxy cache."""
+    return login_required(never_cache(view))
+
+
+def _request_or_404(user, pk):
+    try:
+        return selectors.request_for_page(user, pk)
+    except PreservationRequest.DoesNotExist:
+        raise Http404 from None
+
+
+# --- Dashboard -----------------------------------------------------------------------------------
+
+
+# What a dashboard row shows; the rest of each request stays in the database. Creators' names
+# come from the agency's people, already read for the filter form: no join in the rows' query.
+DASHBOARD_COLUMNS = (
+    "case_number", "state", "urgency", "next_deadline_on", "next_deadline_kind", "deadlines_provisional",
+    "created_by",
+)
+
+
+def _dashboard_filters(request):
+    return request.session.get(FILTERS_SESSION_KEY, {})
+
+
+def _dashboard_people(user):
+    """The agency's people, read once: the active ones are the requester filter's choices and
+    everyone's name labels the rows."""
+    people = list(selectors.agency_members(user))
+    return people, [person for person in people if person.is_active]
+
+
+def _render_dashboard(request, form, people, status=200):
+    user, filters = request.user, _dashboard_filters(request)
+    today = selectors.agency_today(user)
+    queryset = selectors.dashboard_requests(user, filters, today).select_related(None).only(*DASHBOARD_COLUMNS)
+    counts = selectors.bucket_counts(user, today)
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if not filters:
+        paginator.count = counts["total"]  # already counted with the groups: one query less
+    page = paginator.get_page(request.GET.get("page"))
+    buckets = [
+        {"code": code, "label": label, "count": counts[code], "active": filters.get("bucket") == code}
+        for code, label in DashboardFilterForm.BUCKETS if code
+    ]
+    return render(request, "preservation/dashboard.html", {
+        "page": page, "rows": _dashboard_rows(page.object_list, today, people), "form": form,
+        "buckets": buckets, "total": counts["total"], "filtered": bool(filters),
+    }, status=status)
+
+
+# Stands for the pk while the request page's address is reversed, once per page.
+_PK_STAND_IN = 987654321
+
+
+def _dashboard_rows(requests, today, people):
+    """What each row's cells show, worked out once here: a {% url %}, an inclusion tag and a
+    few filters per cell of 25 rows were the largest part of its rendering (bench/dashboard.py)."""
+    requests = list(requests)
+    head, tail = reverse("preservation:request_detail", args=[_PK_STAND_IN]).split(str(_PK_STAND_IN))
+    names = {person.pk: person.get_full_name() or person.username for person in people}
+    missing = {r.created_by_id for r in requests} - names.keys()
+    if missing:
+        names.update(selectors.user_names(missing))
+    # Each badge, label and date once per page, as plain text: a lazy translation would be
+    # translated again at every use in the template.
+    texts = {}
+
+    def once(key, make):
+        if key not in texts:
+            texts[key] = make()
+        return texts[key]
+
+    rows = []
+    for r in requests:
+        due = r.next_deadline_on
+        rows.append({
+            "url": "%s%d%s" % (head, r.pk, tail), "reference": r.reference, "case_number": r.case_number,
+            "urgency": once(("urgency", r.urgency), lambda: render_to_string(
+                "preservation/_urgency_badge.html", urgency_badge(r.urgency))),
+            "state": once(("state", r.state), lambda: str(state_label(r.state))),
+            "due_kind": once(("kind", r.next_deadline_kind), lambda: str(deadline_kind_label(r.next_deadline_kind))),
+            "due_on": due and once(("on", due), lambda: formats.date_format(due, "j M Y")),
+            "due_in": due and once(("in", due), lambda: (
+                str(_("passed")) if due < today else timesince.timeuntil(due, today))),
+            "provisional": r.deadlines_provisional, "created_by": names[r.created_by_id],
+        })
+    return rows
+
+
+@case_data
+@require_GET
+def dashboard(request):
+    people, active = _dashboard_people(request.user)
+    form = DashboardFilterForm(initial=_dashboard_filters(request), agency_users=active)
+    return _render_dashboard(request, form, people)
+
+
+@case_data
+@require_POST
+def dashboard_search(request):
+    """Filters arrive by POST and live in the session: an email or serial typed into the
+    search box never appears in a URL, the browser history or a server log."""
+    if "clear" in request.POST:
+        request.session.pop(FILTERS_SESSION_KEY, None)
+        return redirect("preservation:dashboard")
+    if "bucket_toggle" in request.POST:
+        request.session[FILTERS_SESSION_KEY] = _toggle_bucket(
+            _dashboard_filters(request), request.POST["bucket_toggle"])
+        return redirect("preservation:dashboard")
+    people, active = _dashboard_people(request.user)
+    form = DashboardFilterForm(request.POST, agency_users=active)
+    if not form.is_valid():
+        return _render_dashboard(request, form, people, status=400)
+    request.session[FILTERS_SESSION_KEY] = form.session_value()
+    return redirect("preservation:dashboard")
+
+
+def _toggle_bucket(filters, code):
+    """A group button keeps the other filters; pressing the active group again removes it."""
+    filters = {**filters}
+    if filters.get("bucket") == code or code not in dict(DashboardFilterForm.BUCKETS):
+        filters.pop("bucket", None)
+    else:
+        filters["bucket"] = code
+    return filters
+
+
+def _csv_cell(value):
+    # A cell starting with = + - @ is a formula in spreadsheet programs: neutralise it.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CSV_COLUMNS = (
+    (_("Reference"), lambda r: r.reference),
+    (_("CRIM#"), lambda r: r.case_number),
+    (_("State"), lambda r: r.get_state_display()),
+    (_("Urgency"), lambda r: r.get_urgency_display()),
+    (_("Next deadline"), lambda r: r.next_deadline_on and r.next_deadline_on.isoformat()),
+    (_("Next deadline is"), lambda r: r.get_next_deadline_kind_display()),
+    (_("Provisional"), lambda r: _("yes") if r.deadlines_provisional else ""),
+    (_("Created by"), lambda r: r.created_by.get_full_name() or r.created_by.username),
+    (_("Requester"), lambda r: r.requester_name),
+    (_("Window start (UTC)"), lambda r: r.window_start and deadlines.format_instant(r.window_start)),
+    (_("Window end (UTC)"), lambda r: r.window_end and deadlines.format_instant(r.window_end)),
+    (_("Sent (UTC)"), lambda r: r.sent_at and deadlines.format_instant(r.sent_at)),
+    (_("Received by Blink"), lambda r: r.received_on and r.received_on.isoformat()),
+    (_("Expires"), lambda r: r.expires_on and r.expires_on.isoformat()),
+    (_("Final expiry"), lambda r: r.final_expires_on and r.final_expires_on.isoformat()),
+)
+
+
+@case_data
+@require_GET
+def dashboard_csv(request):
+    """The filtered list as CSV. Account emails and serials are left out of the file: the
+    list identifies requests, the request page holds the personal data."""
+    queryset = selectors.dashboard_requests(request.user, _dashboard_filters(request))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="preservation-requests.csv"'
+    writer = csv.writer(response)
+    writer.writerow([str(title) for title, _value in CSV_COLUMNS])
+    for request_obj in queryset.iterator(chunk_size=1000):
+        writer.writerow([_csv_cell(value(request_obj)) for _title, value in CSV_COLUMNS])
+    return response
+
+
+# --- Intake --------------------------------------------------------------------------------------
+
+
+def _intake_context(form, formset, request_obj, serial_errors=()):
+    """The intake page; for a saved draft, its urgency and UTC window as stored."""
+    context = {
+        "form": form, "formset": formset, "preservation_request": request_obj,
+        "serial_errors": serial_errors,
+        "data_type_rows": [(widget, form.data_type_help[widget.data["value"]]) for widget in form["data_types"]],
+    }
+    report = request_obj and services.request_report(request_obj, now=timezone.now())
+    if report:
+        retention = report.retention
+        context.update({
+            "urgency": request_obj.urgency,
+            "headline": presentation.urgency_headline(retention, timezone.now()),
+            "explanations": [e.text for e in retention.explanations if e.code != "urgency"],
+            "window_utc": [presentation.utc_text(request_obj.window_start),
+                           presentation.utc_text(request_obj.window_end)],
+        })
+    return context
+
+
+def _saved_rows_formset(request_obj):
+    return SerialFormSet(prefix="serials", initial=serial_initial(request_obj))
+
+
+def _intake(request, request_obj=None):
+    agency = request.user.agency
+    if agency is None:
+        raise Http404
+    if request.method != "POST":
+        initial = None if request_obj else initial_for(request.user)
+        form = RequestForm(instance=request_obj, initial=initial, agency=agency)
+        return render(request, "preservation/request_form.html",
+                      _intake_context(form, _saved_rows_formset(request_obj), request_obj))
+    form = RequestForm(request.POST, instance=request_obj, agency=agency)
+    formset = SerialFormSet(request.POST, prefix="serials")
+    if not (form.is_valid() and formset.is_valid()):
+        return render(request, "preservation/request_form.html",
+                      _intake_context(form, formset, request_obj), status=400)
+    rows = serial_rows(formset, form.pasted_serials())
+    try:
+        request_obj = services.request_save_draft(
+            agency=agency, actor=request.user, fields=form.draft_fields(), serial_rows=rows,
+            request=request_obj,
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return render(request, "preservation/request_form.html",
+                      _intake_context(form, formset, request_obj), status=400)
+    if request.POST.get("action") == "send":
+        return _ready_to_send_or_errors(request, request_obj, rows)
+    messages.success(request, _("Draft %(ref)s saved.") % {"ref": request_obj.reference})
+    return redirect("preservation:request_edit", pk=request_obj.pk)
+
+
+def _ready_to_send_or_errors(request, request_obj, rows):
+    """The draft is saved; go to the sending page, or show every problem beside its field."""
+    errors = sending_errors(request_obj, now=timezone.now())
+    serial_problems = errors.pop("serials", []) + unchecked_warnings(rows)
+    if not (errors or serial_problems):
+        return redirect("preservation:request_send_page", pk=request_obj.pk)
+    data = request.POST.copy()
+    data["paste"] = ""  # the pasted serials are rows of the list now
+    form = RequestForm(data, instance=request_obj, agency=request_obj.agency)
+    form.is_valid()
+    if errors:
+        add_service_errors(form, ValidationError(errors))
+    messages.warning(request, _("Draft %(ref)s saved, but it cannot be sent yet: see the problems below.")
+                     % {"ref": request_obj.reference})
+    context = _intake_context(form, _saved_rows_formset(request_obj), request_obj,
+                              serial_errors=[message for e in serial_problems for message in e.messages])
+    return render(request, "preservation/request_form.html", {**context, "sending": True}, status=400)
+
+
+@case_data
+def request_new(request):
+    return _intake(request)
+
+
+@case_data
+def request_edit(request, pk):
+    request_obj = _request_or_404(request.user, pk)
+    if request_obj.state != RequestState.DRAFT:
+        messages.info(request, _("Only a draft can be edited; this request has been sent."))
+        return redirect("preservation:request_detail", pk=pk)
+    if not permissions.can_edit_request(request.user, request_obj):
+        messages.info(request, NOT_YOURS)
+        return redirect("preservation:request_detail", pk=pk)
+    return _intake(request, request_obj)
+
+
+# --- Live checks (JSON, POST only: serials and emails never travel in a URL) ------------------
 
 
 @login_required
-def dashboard(request):
-    page = Paginator(selectors.dashboard_requests(request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "preservation/dashboard.html", {"page": page})
+@require_POST
+def serial_check(request):
+    """``serial``: one typed serial; ``paste``: many, split as the paste box splits them."""
+    if "paste" in request.POST:
+        text = request.POST["paste"][:MAX_PASTE_LENGTH]
+        pieces = serials.split_serials(text)[:MAX_SERIALS]
+        return JsonResponse({"serials": [_serial_json(piece) for piece in pieces]})
+    if "serial" in request.POST:
+        return JsonResponse(_serial_json(request.POST["serial"]))
+    return JsonResponse({"error": _("Send a serial or a pasted list.")}, status=400)
+
+
+def _serial_json(raw):
+    result = serials.parse_serial(raw)
+    data = result.as_dict()
+    data["legacy_pool"] = result.generation == serials.LEGACY or serials.is_legacy_pool_model(result.model_hint)
+    return data
+
+
+def _window_from_post(post, zone):
+    field = LocalDateTimeField(required=False)
+    try:
+        start, end = field.clean(post.get("window_start")), field.clean(post.get("window_end"))
+        if not (start and end):
+            return None, None
+        return deadlines.local_to_utc(start, zone), deadlines.local_to_utc(end, zone)
+    except (ValidationError, OverflowError, ValueError):
+        return None, None
+
+
+@login_required
+@require_POST
+def urgency_check(request):
+    """The live urgency panel of the intake form: UTC equivalents of the window and how much
+    time is left before its oldest clip is deleted."""
+    zone = request.POST.get("window_zone") or (request.user.agency.time_zone if request.user.agency else "UTC")
+    if zone not in ZONES:
+        return JsonResponse({"ok": False, "message": _("Choose a known time zone.")}, status=400)
+    start, end = _window_from_post(request.POST, zone)
+    body = {"ok": False, "start_utc": start and presentation.utc_text(start),
+            "end_utc": end and presentation.utc_text(end)}
+    if not (start and end):
+        return JsonResponse({**body, "message": _("Enter when the window starts and ends to see the urgency.")})
+    if end <= start:
+        return JsonResponse({**body, "message": _("The window must end after it starts.")})
+    report = _draft_report(request.POST, start, end, zone)
+    return JsonResponse({
+        **body, "ok": True, "urgency": report.retention.urgency.value,
+        "urgency_label": str(report.retention.urgency.label),
+        "icon": presentation.URGENCY_ICONS[report.retention.urgency.value],
+        "style": presentation.URGENCY_STYLES[report.retention.urgency.value],
+        "headline": str(presentation.urgency_headline(report.retention, timezone.now())),
+        "explanations": [e.text for e in report.retention.explanations if e.code != "urgency"],
+    })
+
+
+def _draft_report(post, start, end, zone):
+    data_types = set(post.getlist("data_types"))
+    raw_serials = [value for key, value in post.items() if key.startswith("serials-") and key.endswith("-raw")]
+    models = [value for key, value in post.items() if key.startswith("serials-") and key.endswith("-model")]
+    legacy = any(serials.parse_serial(raw).generation == serials.LEGACY for raw in raw_serials if raw) or any(
+        serials.is_legacy_pool_model(model) for model in models)
+    auto_delete = post.get("auto_delete_days")
+    auto_delete = int(auto_delete) if auto_delete in {str(d) for d in deadlines.AUTO_DELETE_CHOICES} else None
+    return deadlines.compute_report(
+        start=start, end=end, now=timezone.now(), country=(post.get("account_country") or "").strip() or None,
+        auto_delete_days=auto_delete, legacy=legacy,
+        content=bool(data_types & deadlines.CONTENT_DATA_TYPES) or not data_types,
+        zone=zone, thresholds=services.thresholds(),
+    )
+
+
+# --- Request page --------------------------------------------------------------------------------
+
+ACTIONS = {
+    "record_receipt": {
+        "url": "preservation:request_record_receipt", "title": _("Record Blink's receipt"),
+        "confirm": _("Record that Blink received this request? The 90-day clock counts from this date."),
+        "style": "primary",
+    },
+    "send_extension": {
+        "url": "preservation:request_send_extension", "title": _("Record the extension request"),
+        "confirm": _("Record that the extension request was sent to Blink?"), "style": "primary",
+    },
+    "record_extension_receipt": {
+        "url": "preservation:request_record_extension_receipt", "title": _("Record the extension's receipt"),
+        "confirm": _("Record that Blink received the extension? Preservation then runs 180 days from receipt."),
+        "style": "primary",
+    },
+    "record_legal_process": {
+        "url": "preservation:request_record_legal_process", "title": _("Record legal process served"),
+        "confirm": _("Record that legal process was served on Amazon? Deadline reminders stop."),
+        "style": "outline-primary",
+    },
+    "close": {
+        "url": "preservation:request_close", "title": _("Close the request"),
+        "confirm": _("Close this request with the chosen outcome?"), "style": "outline-secondary",
+    },
+    "withdraw": {
+        "url": "preservation:request_withdraw", "title": _("Withdraw the request"),
+        "confirm": _("Withdraw this request? Its deadlines and reminders stop."), "style": "outline-danger",
+    },
+}
+
+NOT_YOURS = _("You can read this request but not change it: only its requester, a paralegal, a supervisor "
+              "or an agency administrator can.")
+
+
+def _approval_state(user, request_obj, form=None):
+    """Where the agency requires a supervisor's approval before sending: where this draft
+    stands, and the Approve form for those allowed to approve. None when no approval applies."""
+    if request_obj.state != RequestState.DRAFT or not request_obj.agency.requires_supervisor_approval:
+        return None
+    latest = request_obj.approvals.select_related("approved_by").order_by("-at", "-pk").first()
+    approved = services.request_is_approved(request_obj)
+    can_approve = not approved and permissions.can_approve_request(user, request_obj)
+    return {
+        "approved": approved, "latest": latest, "voided": latest is not None and not approved,
+        "can_approve": can_approve,
+        "form": can_approve and (form or ACTION_FORMS["approve"](request_obj=request_obj, prefix="approve")),
+        "url": reverse("preservation:request_approve", args=[request_obj.pk]),
+    }
+
+
+def _detail_context(request, request_obj, bound_forms=None):
+    now = timezone.now()
+    report = services.request_report(request_obj, now=now)
+    # Buttons only for what this user may do; the services refuse the rest anyway.
+    can_edit = permissions.can_edit_request(request.user, request_obj)
+    actions = services.allowed_actions(request_obj) if can_edit else []
+    bound_forms = bound_forms or {}
+    approval = _approval_state(request.user, request_obj, bound_forms.get("approve"))
+    serial_list = list(request_obj.serials.all())
+    zone, window = request_obj.window_zone, (request_obj.window_start, request_obj.window_end)
+    return {
+        "preservation_request": request_obj,
+        "report": report,
+        "headline": presentation.urgency_headline(report.retention, now)
+        if report and request_obj.state == RequestState.DRAFT else "",
+        "deadline_rows": presentation.deadline_rows(request_obj, report),
+        "other_explanations": presentation.other_explanations(report),
+        "timeline": presentation.build_timeline(request_obj, now),
+        "history": selectors.request_history(request_obj),
+        "actions": [
+            {**ACTIONS[name], "name": name, "url": reverse(ACTIONS[name]["url"], args=[request_obj.pk]),
+             "form": bound_forms.get(name) or ACTION_FORMS[name](request_obj=request_obj, prefix=name)}
+            for name in actions if name != "send"
+        ],
+        "can_edit": can_edit,
+        "read_only": NOT_YOURS if not can_edit and services.allowed_actions(request_obj) else "",
+        "can_send": "send" in actions,
+        "approval": approval,
+        "send_blocked": bool(approval and not approval["approved"]),
+        "serial_list": serial_list,
+        "data_types": [(deadlines.data_type_label(c), deadlines.data_type_explanation(c))
+                       for c in request_obj.data_types],
+        "window_local": [moment and moment.astimezone(zoneinfo.ZoneInfo(zone)) for moment in window],
+        "window_utc": [moment and moment.astimezone(UTC) for moment in window],
+        "checklist": evidence.evidence_checklist(s.model for s in serial_list),
+        "warnings": sending_warnings(request_obj),
+    }
+
+
+@case_data
+@require_GET
+def request_detail(request, pk):
+    request_obj = _request_or_404(request.user, pk)
+    return render(request, "preservation/request_detail.html", _detail_context(request, request_obj))
+
+
+@case_data
+@require_POST
+def request_action(request, pk, action):
+    """One state change from a button of the request page (or the sending page)."""
+    request_obj = _request_or_404(request.user, pk)
+    form = ACTION_FORMS[action](request.POST, request_obj=request_obj, prefix=action)
+    if form.is_valid():
+        try:
+            changed = form.execute(actor=request.user, now=timezone.now())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            done = (_("%(ref)s is approved for sending.") if action == "approve"
+                    else _("%(ref)s: done, the request is now “%(state)s”."))
+            messages.success(request, done % {"ref": changed.reference, "state": changed.get_state_display()})
+            return redirect("preservation:request_detail", pk=pk)
+    if action == "send":
+        return render(request, "preservation/request_send.html",
+                      _send_context(request, request_obj, form), status=400)
+    context = _detail_context(request, request_obj, {action: form})
+    # A refused action whose button is not on the page (the state moved on) still says why.
+    shown = any(item["name"] == action for item in context["actions"]) or (
+        action == "approve" and bool(context["approval"] and context["approval"]["form"]))
+    return render(request, "preservation/request_detail.html", {
+        **context, "open_action": action, "refusals": [] if shown else form.non_field_errors(),
+    }, status=400)
+
+
+# --- Sending to Blink -------------------------------------------------------------------------
+
+
+def _send_context(request, request_obj, form):
+    """Every value in the order Blink's online form asks for it (blink.md §5), times in UTC."""
+    agency = request_obj.agency
+    serial_list = list(request_obj.serials.all())
+    fields = [
+        ("requester_name", _("Requester name"), request_obj.requester_name),
+        ("requester_title", _("Rank or title"), request_obj.requester_title),
+        ("requester_badge", _("Badge or ID number"), request_obj.requester_badge),
+        ("requester_email", _("Requester email"), request_obj.requester_email),
+        ("requester_phone", _("Requester phone"), request_obj.requester_phone and request_obj.requester_phone.as_international),
+        ("agency", _("Agency (affiliation)"), agency.name),
+        ("unit", _("Unit or department"), request_obj.unit),
+        ("agency_address", _("Agency address"), agency.postal_address),
+        ("case_number", _("CRIM#"), request_obj.case_number),
+        ("data_types", _("Data types requested"),
+         "\n".join(deadlines.data_type_label(c) for c in request_obj.data_types)),
+        ("window_start", _("Start date and time (UTC)"),
+         request_obj.window_start and request_obj.window_start.astimezone(UTC).strftime("%Y-%m-%d %H:%M")),
+        ("window_end", _("End date and time (UTC)"),
+         request_obj.window_end and request_obj.window_end.astimezone(UTC).strftime("%Y-%m-%d %H:%M")),
+        ("serials", _("Device serial numbers (DSN)"), "\n".join(s.display for s in serial_list)),
+        ("account_email", _("Account email"), request_obj.account_email),
+    ]
+    now = timezone.now()
+    draft = request_obj.state == RequestState.DRAFT
+    problems = sending_errors(request_obj, now=now) if draft else {}
+    can_edit = permissions.can_edit_request(request.user, request_obj)
+    approval = _approval_state(request.user, request_obj)
+    return {
+        "problems": [message for errors in problems.values() for e in errors for message in e.messages],
+        "zone": agency.time_zone,
+        "preservation_request": request_obj, "fields": [
+            {"code": code, "label": label, "value": value or ""} for code, label, value in fields],
+        "form": form, "draft": draft, "can_edit": can_edit, "approval": approval, "read_only": NOT_YOURS,
+        "can_send": draft and can_edit and not (approval and not approval["approved"]),
+        "letter": _letter(request_obj, now),
+    }
+
+
+def _letter(request_obj, now):
+    """The preservation letter (PDF) to attach to Blink's form: its latest version, whether
+    it still matches the request, and whether a new one can be generated."""
+    latest = (request_obj.documents.without_content().select_related("requested_by", "request")
+              .filter(kind=DocumentKind.REQUEST).order_by("-requested_at", "-pk").first())
+    last_edit = services.request_last_edited_at(request_obj)
+    outdated = bool(latest and latest.state == DocumentState.DONE and last_edit
+                    and latest.requested_at < last_edit)
+    working = bool(latest and latest.is_pending and not is_stale(latest, now))
+    usable = bool(latest and latest.state == DocumentState.DONE and not outdated)
+    return {
+        "document": latest, "now": now, "outdated": outdated, "usable": usable,
+        "offer_generate": not (usable or working),
+        "errors": documents.generation_errors(request_obj, DocumentKind.REQUEST, now=now),
+    }
+
+
+@case_data
+@require_GET
+def request_send_page(request, pk):
+    request_obj = _request_or_404(request.user, pk)
+    form = SendForm(request_obj=request_obj, prefix="send")
+    return render(request, "preservation/request_send.html", _send_context(request, request_obj, form))
+

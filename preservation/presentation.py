@@ -1,0 +1,203 @@
+"""What the request pages show, computed from a request and its deadline report: the deadline
+rows with their explanations, the urgency headline and the timeline drawn as inline SVG.
+No ORM writes, no clock of its own: ``now`` is passed in.
+"""
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import deadlines
+
+URGENCY_ICONS = {
+    "lost": "✖",
+    "losing": "⚠",
+    "critical": "⚠",
+    "high": "▲",
+    "elevated": "●",
+    "normal": "✓",
+}
+URGENCY_STYLES = {
+    "lost": "dark",
+    "losing": "danger",
+    "critical": "danger",
+    "high": "warning",
+    "elevated": "info",
+    "normal": "success",
+}
+
+
+def utc_text(instant):
+    """“30 April 2026, 00:00 UTC”: Blink works in UTC, so the zone is always written out."""
+    return "%s UTC" % date_format(instant.astimezone(UTC), "j F Y, H:i")
+
+
+def _days_left_text(left):
+    days = int(left / timedelta(days=1))
+    if days < 1:
+        hours = max(int(left / timedelta(hours=1)), 0)
+        return ngettext("%(n)d hour left", "%(n)d hours left", hours) % {"n": hours}
+    return ngettext("%(n)d day left", "%(n)d days left", days) % {"n": days}
+
+
+def urgency_headline(retention, now):
+    """One sentence a person reads first, e.g. “The oldest clip in this window is deleted on
+    30 April 2026, 00:00 UTC: 9 days left (Elevated).”"""
+    urgency = retention.urgency
+    if urgency in (deadlines.Urgency.LOST, deadlines.Urgency.LOSING):
+        return next(e.text for e in retention.explanations if e.code == "urgency")
+    if now >= retention.first_loss_at:
+        return _("The oldest clip in this window was deleted on %(at)s.") % {
+            "at": utc_text(retention.first_loss_at)}
+    values = {"at": utc_text(retention.first_loss_at), "left": _days_left_text(retention.first_loss_at - now)}
+    codes = {e.code for e in retention.explanations}
+    if urgency is None or (urgency == deadlines.Urgency.CRITICAL and "legacy_pool" in codes):
+        # A legacy device makes it critical whatever the calendar says: say both, plainly.
+        sentence = _("The oldest clip in this window is deleted on %(at)s: %(left)s.") % values
+        reason = [e.text for e in retention.explanations if e.code == "urgency" and urgency is not None]
+        return " ".join([str(sentence)] + reason)
+    values["level"] = urgency.label
+    return _("The oldest clip in this window is deleted on %(at)s: %(left)s (%(level)s).") % values
+
+
+def local_midnight(day, zone):
+    return datetime.combine(day, time()).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+# --- Timeline ---------------------------------------------------------------------------------
+
+WIDTH, LEFT, RIGHT = 1000, 20, 980
+AXIS_Y, LABEL_ROWS, ROW_HEIGHT = 150, 5, 22
+
+
+@dataclass(frozen=True)
+class Mark:
+    at: datetime
+    label: str
+    kind: str  # window, loss, sent, clock, today
+    provisional: bool = False
+
+
+def timeline_marks(request_obj, now):
+    """Every moment worth seeing on the request's timeline, as UTC instants."""
+    zone = request_obj.agency.time_zone
+    provisional = request_obj.deadlines_provisional
+    candidates = [
+        (request_obj.window_start, _("Window starts"), "window", False),
+        (request_obj.window_end, _("Window ends"), "window", False),
+        (request_obj.first_loss_at, _("Oldest clip deleted"), "loss", False),
+        (request_obj.total_loss_at, _("Newest clip deleted"), "loss", False),
+        (request_obj.sent_at, _("Sent"), "sent", False),
+        (request_obj.extension_sent_at, _("Extension sent"), "sent", False),
+    ]
+    days = [
+        (request_obj.received_on, _("Received by Blink"), "sent", False),
+        (request_obj.extension_send_by, _("Send extension by"), "clock", provisional),
+        (request_obj.expires_on, _("Expires"), "clock", provisional),
+        (request_obj.final_expires_on, _("Final expiry"), "clock", provisional),
+        (request_obj.legal_process_served_on, _("Legal process served"), "sent", False),
+    ]
+    candidates += [(local_midnight(day, zone) if day else None, *rest) for day, *rest in days]
+    marks = [Mark(at, str(label), kind, prov) for at, label, kind, prov in candidates if at]
+    return sorted(marks + [Mark(now, str(_("Today")), "today")], key=lambda m: m.at)
+
+
+def build_timeline(request_obj, now):
+    """Geometry of the SVG timeline (viewBox 1000 wide), or None when there is nothing to draw."""
+    marks = timeline_marks(request_obj, now)
+    if len(marks) < 2:
+        return None
+    first, last = marks[0].at, marks[-1].at
+    span = max((last - first).total_seconds(), 1)
+
+    def x(instant):
+        return round(LEFT + (RIGHT - LEFT) * (instant - first).total_seconds() / span, 1)
+
+    placed = [_place(mark, x(mark.at), index) for index, mark in enumerate(marks)]
+    return {
+        "width": WIDTH,
+        "height": AXIS_Y + 40,
+        "axis_y": AXIS_Y,
+        "left": LEFT,
+        "right": RIGHT,
+        "marks": placed,
+        "bars": _bars(request_obj, x),
+        "start_text": date_format(first.astimezone(UTC), "j M Y"),
+        "end_text": date_format(last.astimezone(UTC), "j M Y"),
+    }
+
+
+def _place(mark, x, index):
+    label_y = 16 + (index % LABEL_ROWS) * ROW_HEIGHT
+    anchor = "start" if x < WIDTH * 0.7 else "end"
+    return {
+        "x": x, "label_y": label_y, "line_top": label_y + 5, "anchor": anchor,
+        "label": mark.label + (" *" if mark.provisional else ""),
+        "date": date_format(mark.at.astimezone(UTC), "j M Y"),
+        "kind": mark.kind, "provisional": mark.provisional,
+    }
+
+
+def _bars(request_obj, x):
+    zone = request_obj.agency.time_zone
+    bars = []
+    if request_obj.window_start and request_obj.window_end:
+        bars.append(("window", x(request_obj.window_start), x(request_obj.window_end), _("requested window")))
+    if request_obj.first_loss_at and request_obj.total_loss_at:
+        bars.append(("loss", x(request_obj.first_loss_at), x(request_obj.total_loss_at),
+                     _("clips being deleted")))
+    start = request_obj.received_on or (request_obj.sent_at and deadlines.local_date(request_obj.sent_at, zone))
+    end = request_obj.final_expires_on or request_obj.expires_on
+    if start and end:
+        bars.append(("preserved", x(local_midnight(start, zone)), x(local_midnight(end, zone)),
+                     _("preservation")))
+    return [
+        {"kind": kind, "x": x1, "width": max(x2 - x1, 2), "label": label} for kind, x1, x2, label in bars
+    ]
+
+
+# --- Deadline rows ----------------------------------------------------------------------------
+
+_DEADLINE_ROWS = (
+    ("first_loss", "first_loss_at", _("Oldest requested clip deleted")),
+    ("total_loss", "total_loss_at", _("Newest requested clip deleted")),
+    ("extension_send_by", "extension_send_by", _("Send the extension by")),
+    ("expires", "expires_on", _("Preservation expires")),
+    ("final_expires", "final_expires_on", _("Extended preservation expires")),
+)
+_CLOCK_CODES = frozenset({"extension_send_by", "expires", "final_expires"})
+
+
+def deadline_rows(request_obj, report):
+    """Each stored deadline with the sentence that explains it and whether it is provisional."""
+    if report is None:
+        return []
+    explained = {e.code: e.text for e in report.retention.explanations}
+    if report.clock:
+        explained.update({e.code: e.text for e in report.clock.explanations})
+    rows = []
+    for code, field, label in _DEADLINE_ROWS:
+        value = getattr(request_obj, field)
+        if value is None:
+            continue
+        provisional = code in _CLOCK_CODES and request_obj.deadlines_provisional
+        is_instant = isinstance(value, datetime)
+        rows.append({
+            "code": code, "label": label, "provisional": provisional,
+            "value": utc_text(value) if is_instant else date_format(value, "j F Y"),
+            "explanation": explained.get(code, ""),
+            "is_next": code == request_obj.next_deadline_kind,
+        })
+    return rows
+
+
+def other_explanations(report):
+    """The explanations that are not one deadline's (retention rule, warnings, what receipt saved)."""
+    if report is None:
+        return []
+    row_codes = {code for code, _field, _label in _DEADLINE_ROWS} | {"urgency"}
+    everything = report.retention.explanations + (report.clock.explanations if report.clock else ())
+    return [e.text for e in everything if e.code not in row_codes]

@@ -1,0 +1,57 @@
+"""The documents panel of the request page (templates/preservation/partials/documents.html)."""
+from datetime import timedelta
+
+from django import template
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .. import documents, permissions
+from ..models import DocumentKind, DocumentState
+
+register = template.Library()
+
+DESCRIPTIONS = {
+    DocumentKind.REQUEST: _("The letter to Blink, to sign and send."),
+    DocumentKind.EXTENSION: _("Asks Blink for the further 90 days before the preservation expires."),
+    DocumentKind.CASE_SHEET: _("For the case file: deadlines, timeline, history and reminders."),
+}
+FAILURES = {
+    "timeout": _("Stopped: it took too long to generate. Try again; if it fails again, tell your administrator."),
+    "memory": _("Stopped: it needed too much memory. Try again; if it fails again, tell your administrator."),
+    "cpu": _("Stopped: it needed too much processing time. Try again; if it fails again, tell your administrator."),
+    "interrupted": _("Interrupted before it finished (the server restarted?). Generate it again."),
+}
+FAILED = _("Could not be generated. Try again; if it fails again, tell your administrator.")
+
+
+@register.inclusion_tag("preservation/partials/documents_panel.html", takes_context=True)
+def documents_panel(context, preservation_request):
+    now = timezone.now()
+    listed = list(preservation_request.documents.without_content().select_related("requested_by", "request"))
+    kinds = [
+        {"kind": kind, "label": label, "description": DESCRIPTIONS[kind],
+         "errors": documents.generation_errors(preservation_request, kind, now=now),
+         "done": any(d.kind == kind and d.state == DocumentState.DONE for d in listed)}
+        for kind, label in DocumentKind.choices
+    ]
+    request = context.get("request")
+    return {"preservation_request": preservation_request, "kinds": kinds, "documents": listed,
+            "now": now, "csrf_token": context.get("csrf_token"), "request": request,
+            "can_change_letterhead": bool(request and permissions.can_manage_agency(request.user))}
+
+
+def is_stale(document, now):
+    """A pending document whose worker cannot still be running (it died, or the server stopped)."""
+    limit = timedelta(seconds=settings.PRESERVE_PDF["WALL_SECONDS"] + 120)
+    return document.is_pending and now - document.requested_at > limit
+
+
+@register.simple_tag
+def document_problem(document, now):
+    """Why a document is not available, in words, or ""."""
+    if is_stale(document, now):
+        return FAILURES["interrupted"]
+    if document.state == DocumentState.FAILED:
+        return FAILURES.get(document.error, FAILED)
+    return ""
