@@ -1,0 +1,54 @@
+"""Forms of the documents feature: the agency letterhead logo."""
+import io
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
+
+# Big enough for a crisp logo at print size, small enough to keep every PDF light.
+LOGO_MAX_PIXELS = (1200, 600)
+LOGO_SOURCE_MAX_PIXELS = 40_000_000
+
+
+class AgencyLogoForm(forms.Form):
+    error_messages = {
+        "too_large": _("The file is %(size)s; the largest logo accepted is %(limit)s."),
+        "not_an_image": _("This file is not a PNG or JPEG image."),
+        "too_many_pixels": _("The image is too large (%(width)d × %(height)d pixels); use one under 6000 × 6000."),
+    }
+
+    logo = forms.FileField(
+        label=_("Logo (PNG or JPEG)"),
+        help_text=_("Printed at the top of every document, at most 45 mm wide. A transparent PNG looks best."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+
+    def clean_logo(self):
+        upload = self.cleaned_data["logo"]
+        limit = settings.PRESERVE_PDF["LOGO_MAX_BYTES"]
+        if upload.size > limit:
+            raise ValidationError(self.error_messages["too_large"], code="too_large",
+                                  params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)})
+        self.cleaned_data["png"] = self._reencode(upload)
+        return upload
+
+    def _reencode(self, upload):
+        """Decode and re-encode as PNG: what is stored is pixels we drew, never the uploaded bytes
+        (no metadata, no polyglot files, no decompression bombs)."""
+        try:
+            with Image.open(upload) as image:
+                if image.format not in ("PNG", "JPEG"):
+                    raise ValidationError(self.error_messages["not_an_image"], code="not_an_image")
+                if image.width * image.height > LOGO_SOURCE_MAX_PIXELS:
+                    raise ValidationError(self.error_messages["too_many_pixels"], code="too_many_pixels",
+                                          params={"width": image.width, "height": image.height})
+                image = image.convert("RGBA")
+                image.thumbnail(LOGO_MAX_PIXELS)
+                out = io.BytesIO()
+                image.save(out, format="PNG", optimize=True)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            raise ValidationError(self.error_messages["not_an_image"], code="not_an_image") from None
+        return out.getvalue()
