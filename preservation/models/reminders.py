@@ -1,0 +1,179 @@
+"""Reminders, digests, in-app notifications, per-user reminder preferences and calendar feeds.
+
+A reminder is a row per (request, kind, lead time) with its due moment stored in UTC and a
+state; the database is the source of truth, so a wiped broker or a crashed worker can neither
+lose nor double one (see ``preservation.reminders``).
+"""
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..scoping import AgencyScopedQuerySet
+from .core import PreservationRequest, RequestRowQuerySet
+
+__all__ = [
+    "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification",
+    "ReminderPreference", "CalendarFeedToken",
+]
+
+
+class ReminderKind(models.TextChoices):
+    RETENTION = "retention", _("File now: clips are being deleted")
+    ACK_MISSING = "ack_missing", _("Acknowledgement missing")
+    EXTENSION_DUE = "extension_due", _("Extension due")
+    ESCALATION = "escalation", _("Escalation: expiry without extension")
+    FINAL_EXPIRY = "final_expiry", _("Extended preservation expiring")
+    LAPSED = "lapsed", _("Preservation lapsed")
+
+
+class DeliveryState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    LATE = "late", _("Sent late")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class _Delivery(models.Model):
+    """What a reminder and a digest share: a state, a claim lease and the attempts made."""
+
+    state = models.CharField(
+        _("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.SCHEDULED
+    )
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Reminder(_Delivery):
+    request = models.ForeignKey(
+        PreservationRequest, on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    # Days before the deadline the reminder is about (days after sending for "acknowledgement
+    # missing", days before total loss for the daily retention reminder, 0 for "lapsed").
+    lead_days = models.SmallIntegerField(_("lead time (days)"))
+    day = models.DateField(_("date"))
+    due_at = models.DateTimeField(_("due"))
+    deadline_on = models.DateField(_("deadline"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = RequestRowQuerySet.as_manager()
+    CLAIM_ORDER = "due_at"
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind", "lead_days"], name="reminder_once_per_kind_and_lead"
+            ),
+        ]
+        # The sweep reads only what is due: its cost follows the due rows, not the table.
+        indexes = [models.Index(fields=["state", "due_at"], name="reminder_state_due")]
+
+    def __str__(self):
+        return "%s %s -%sd" % (self.request, self.kind, self.lead_days)
+
+
+class DigestDelivery(_Delivery):
+    """One morning digest per (user, local date)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+    )
+    day = models.DateField(_("date"))
+    items = models.PositiveIntegerField(_("requests listed"), default=0)
+
+    CLAIM_ORDER = "day"
+
+    class Meta:
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_and_day"),
+        ]
+        indexes = [models.Index(fields=["state", "claimed_at"], name="digest_state_claimed")]
+
+
+class NotificationQuerySet(AgencyScopedQuerySet):
+    """A user's inbox: read for one user (a user belongs to one agency), for one reminder (a row
+    of a request) or through the request's agency (preservation.scoping)."""
+
+    scope_fields = ("user", "reminder", "preservation.PreservationRequest.agency")
+    scope_hint = "Read notifications for one user: user.notifications or .filter(user=user)."
+
+
+class Notification(models.Model):
+    """An in-app copy of a reminder for one user; the text is rendered in the reader's language."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(_("created"))
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "reminder"], name="notification_once_per_user"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+
+
+def default_lead_days():
+    return list(settings.PRESERVE["REMINDER_LEAD_DAYS"])
+
+
+class ReminderPreference(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference"
+    )
+    lead_days = models.JSONField(
+        _("email me this many days before a deadline"), default=default_lead_days
+    )
+    digest_enabled = models.BooleanField(_("morning digest by email"), default=True)
+
+    class Meta:
+        verbose_name = _("reminder preference")
+        verbose_name_plural = _("reminder preferences")
+
+
+def new_feed_token():
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeedTokenQuerySet(AgencyScopedQuerySet):
+    """A credential: read for its user; the feed view finds it by the secret, opting out."""
+
+    scope_fields = ("user",)
+    scope_hint = "Read a user's feed token through the user: .filter(user=user)."
+
+
+class CalendarFeedToken(models.Model):
+    """The secret in a user's calendar feed URL; regenerating it revokes the old URL."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    created_at = models.DateTimeField(_("created"), auto_now=True)
+
+    objects = CalendarFeedTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")

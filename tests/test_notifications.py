@@ -1,0 +1,153 @@
+"""The bell, the notification list, mark as read, and reminder preferences."""
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from django.test import RequestFactory as HttpRequestFactory
+from django.urls import reverse
+
+from preservation.models import Notification, Reminder, ReminderKind as K, ReminderPreference, Role
+from preservation.notification_views import unread_notifications
+from tests.factories import AgencyFactory, UserFactory
+from tests.helpers import login
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def notification(make_request, user):
+    request = make_request(case_number="CR-77")
+    reminder = Reminder.objects.create(
+        request=request, kind=K.EXTENSION_DUE, lead_days=7, day=dt.date(2026, 3, 22),
+        due_at=dt.datetime(2026, 3, 22, 12, tzinfo=dt.timezone.utc), deadline_on=dt.date(2026, 3, 29),
+    )
+    return Notification.objects.create(user=user, reminder=reminder, created_at=reminder.due_at)
+
+
+def test_the_bell_shows_the_unread_count(client, user, notification):
+    login(client, user)
+    page = client.get(reverse("preservation:notifications")).content.decode()
+    assert reverse("preservation:notifications") in page
+    assert '1<span class="visually-hidden"> unread</span>' in page
+
+
+def test_the_unread_count_costs_one_query_and_none_when_not_shown(user, notification, django_assert_num_queries):
+    request = HttpRequestFactory().get("/")
+    request.user = user
+    with django_assert_num_queries(0):
+        count = unread_notifications(request)["unread_notifications"]
+    with django_assert_num_queries(1):
+        assert count() == 1
+
+
+def test_the_list_names_the_request_and_its_deadline(client, user, notification):
+    login(client, user)
+    page = client.get(reverse("preservation:notifications")).content.decode()
+    assert notification.reminder.request.reference in page
+    assert "CR-77" in page and "2026-03-29" in page
+    assert "Unread" in page
+
+
+def test_an_empty_list_says_what_will_appear(client, user):
+    login(client, user)
+    assert "No notifications yet" in client.get(reverse("preservation:notifications")).content.decode()
+
+
+def test_marking_as_read_needs_a_post(client, user, notification):
+    login(client, user)
+    url = reverse("preservation:notification_read", args=[notification.pk])
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 302
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+
+
+def test_opening_a_notification_marks_it_read_and_goes_to_the_request(client, user, notification):
+    login(client, user)
+    response = client.post(reverse("preservation:notification_read", args=[notification.pk]), {"open": "1"})
+    assert response.url == reverse("preservation:request_detail", args=[notification.reminder.request_id])
+
+
+def test_mark_all_as_read(client, user, notification):
+    login(client, user)
+    client.post(reverse("preservation:notification_read_all"))
+    assert not Notification.objects.filter(user=user, read_at__isnull=True).exists()
+
+
+def test_someone_elses_notification_is_not_found(client, notification):
+    stranger = UserFactory(agency=AgencyFactory())
+    login(client, stranger)
+    assert client.post(reverse("preservation:notification_read", args=[notification.pk])).status_code == 404
+    colleague = UserFactory(agency=notification.user.agency)
+    login(client, colleague)
+    assert client.post(reverse("preservation:notification_read", args=[notification.pk])).status_code == 404
+
+
+def test_notifications_about_another_agencys_cases_are_hidden_after_a_move(client, user, notification):
+    user.agency = AgencyFactory()
+    user.save()
+    login(client, user)
+    assert notification.reminder.request.reference not in client.get(reverse("preservation:notifications")).content.decode()
+
+
+def test_the_pages_need_a_signed_in_user(client, notification):
+    assert client.get(reverse("preservation:notifications")).status_code == 302
+    assert client.get(reverse("preservation:reminder_preferences")).status_code == 302
+
+
+# --- Preferences ----------------------------------------------------------------------------
+
+
+def test_preferences_save_lead_times_digest_and_language(client, agency):
+    paralegal = UserFactory(agency=agency, role=Role.PARALEGAL)
+    login(client, paralegal)
+    response = client.post(reverse("preservation:reminder_preferences"),
+                           {"lead_days": ["7", "1"], "language": "de"})
+    assert response.status_code == 302
+    preference = ReminderPreference.objects.get(user=paralegal)
+    assert (preference.lead_days, preference.digest_enabled) == ([7, 1], False)
+    paralegal.refresh_from_db()
+    assert paralegal.language == "de"
+
+
+def test_preferences_refuse_no_lead_time_and_keep_the_other_choices(client, user):
+    login(client, user)
+    response = client.post(reverse("preservation:reminder_preferences"), {"language": "fr", "digest_enabled": "on"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Keep at least one reminder before each deadline." in page
+    assert '<option value="fr" selected>' in page
+    assert not ReminderPreference.objects.filter(user=user).exists()
+
+
+def test_preferences_refuse_a_lead_time_that_is_not_offered(client, user):
+    login(client, user)
+    response = client.post(reverse("preservation:reminder_preferences"), {"lead_days": ["5"], "language": "en"})
+    assert response.status_code == 200
+    assert not ReminderPreference.objects.filter(user=user).exists()
+
+
+def test_the_preferences_page_offers_the_configured_lead_times(client, user):
+    login(client, user)
+    page = client.get(reverse("preservation:reminder_preferences")).content.decode()
+    for n in (30, 14, 7, 3, 1):
+        assert 'value="%d"' % n in page
+
+
+def test_the_request_page_lists_its_reminders_in_the_agency_zone(client, user, notification):
+    request = notification.reminder.request
+    login(client, user)
+    page = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
+    assert "Extension due" in page
+    assert "2026-03-22 08:00" in page  # 12:00 UTC is 08:00 in New York (EDT)
+    assert reverse("preservation:request_ics", args=[request.pk]) in page
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(leads=st.lists(st.text(max_size=12), max_size=6), language=st.text(max_size=12),
+       digest=st.sampled_from(["", "on", "yes", "\u0000"]))
+def test_any_preferences_input_is_answered_without_a_server_error(client, user, leads, language, digest):
+    login(client, user)
+    response = client.post(reverse("preservation:reminder_preferences"),
+                           {"lead_days": leads, "language": language, "digest_enabled": digest})
+    assert response.status_code in (200, 302)
