@@ -1,0 +1,480 @@
+"""API representations. Rules live elsewhere: serials.parse_serial reads serials,
+services.* change requests (and validation.sending_errors decides what may be sent),
+deadlines.compute_report computes dates; this module only maps JSON to and from them."""
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from .. import deadlines, serials, services
+from ..models import (
+    DeviceSerial,
+    DocumentKind,
+    DocumentState,
+    LegalProcessType,
+    Outcome,
+    PreservationRequest,
+    RequestState,
+    validate_country,
+    validate_time_zone,
+)
+from ..validation import sending_errors, sending_warnings
+
+# Deadline arithmetic adds up to a year to these dates; outside this range no real case lies,
+# and years such as 1 or 9999 would overflow it.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+_OUT_OF_RANGE = _("Enter a date between the years %(first)d and %(last)d.")
+DATA_TYPE_CODES = [code for code, _label, _text in deadlines.DATA_TYPES]
+MAX_SERIALS = 100
+URGENCY_CODES = [u.value for u in deadlines.Urgency]
+
+
+def _check_year(value):
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise serializers.ValidationError(
+            _OUT_OF_RANGE % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}, code="out_of_range"
+        )
+    return value
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """ISO 8601. A value without an offset is kept naive here and read in a zone later
+    (the window's zone, or the calculator's ``tz``), as people type wall-clock times."""
+
+    def to_internal_value(self, value):
+        return _check_year(super().to_internal_value(value))
+
+    def enforce_timezone(self, value):
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
+class BoundedDateField(serializers.DateField):
+    def to_internal_value(self, value):
+        return _check_year(super().to_internal_value(value))
+
+
+class BoundedAwareDateTimeField(serializers.DateTimeField):
+    def to_internal_value(self, value):
+        return _check_year(super().to_internal_value(value))
+
+
+def _in_zone(value, zone):
+    return deadlines.local_to_utc(value, zone) if value is not None and timezone.is_naive(value) else value
+
+
+# --- Serials ---------------------------------------------------------------------------------
+
+
+class SerialWarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SerialReadingSerializer(serializers.Serializer):
+    """What serials.parse_serial read from one typed serial."""
+
+    valid = serializers.BooleanField()
+    normalized = serializers.CharField(help_text=_("Stored form; empty when invalid."))
+    display = serializers.CharField(help_text=_("Form to show and print, such as G8T1-SJ02-3294-01VR."))
+    generation = serializers.ChoiceField(choices=[serials.AMAZON, serials.LEGACY], allow_null=True)
+    model_hint = serializers.CharField(allow_null=True, help_text=_("A hint only: the user may override it."))
+    model_hint_label = serializers.CharField(allow_null=True)
+    warnings = SerialWarningSerializer(many=True)
+    error = serializers.CharField(allow_null=True)
+    error_code = serializers.CharField(allow_null=True)
+
+
+class SerialCheckSerializer(SerialReadingSerializer):
+    input = serializers.CharField(help_text=_("The serial as sent (cut short when far too long)."))
+
+
+class DeviceSerialSerializer(serializers.Serializer):
+    raw = serializers.CharField(
+        max_length=serials.MAX_INPUT_LENGTH, trim_whitespace=False,
+        help_text=_("The serial as typed; any spacing, hyphens or case."),
+    )
+    model = serializers.ChoiceField(choices=serials.DEVICE_MODELS, required=False, allow_blank=True)
+    warnings_acknowledged = serializers.BooleanField(required=False, default=False)
+    model_label = serializers.CharField(read_only=True)
+    reading = SerialReadingSerializer(read_only=True)
+
+    def to_representation(self, instance):
+        reading = instance.parsed.as_dict()
+        del reading["input"]
+        return {
+            "raw": instance.raw,
+            "model": instance.model,
+            "model_label": serials.model_label(instance.model) if instance.model else "",
+            "warnings_acknowledged": instance.warnings_acknowledged,
+            "reading": reading,
+        }
+
+
+class SerialBatchSerializer(serializers.Serializer):
+    serials = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10_000),
+        max_length=MAX_SERIALS,
+        help_text=_("Serials as typed, in order (at most %(n)d).") % {"n": MAX_SERIALS},
+    )
+
+
+class DuplicateSerialSerializer(serializers.Serializer):
+    normalized = serializers.CharField()
+    display = serializers.CharField()
+    inputs = serializers.ListField(child=serializers.CharField())
+
+
+class SerialBatchResultSerializer(serializers.Serializer):
+    results = SerialCheckSerializer(many=True)
+    duplicates = DuplicateSerialSerializer(many=True)
+    all_valid = serializers.BooleanField(help_text=_("Every serial is valid and none is repeated."))
+
+    @staticmethod
+    def check(raw_values):
+        results = [serials.parse_serial(raw) for raw in raw_values]
+        duplicates = [
+            {"normalized": normalized, "display": serials.parse_serial(normalized).display, "inputs": inputs}
+            for normalized, inputs in serials.find_duplicates(r for r in results if r.valid).items()
+        ]
+        return {
+            "results": [result.as_dict() for result in results],
+            "duplicates": duplicates,
+            "all_valid": all(r.valid for r in results) and not duplicates,
+        }
+
+
+# --- Deadlines -------------------------------------------------------------------------------
+
+
+class ExplanationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class _DeadlinesSerializer(serializers.Serializer):
+    retention_days = serializers.IntegerField()
+    first_loss_at = serializers.DateTimeField()
+    total_loss_at = serializers.DateTimeField()
+    covered_from = serializers.DateTimeField(allow_null=True)
+    lost_until = serializers.DateTimeField(allow_null=True)
+    expires_on = serializers.DateField(allow_null=True)
+    extension_send_by = serializers.DateField(allow_null=True)
+    final_expires_on = serializers.DateField(allow_null=True)
+    provisional = serializers.BooleanField(allow_null=True)
+    explanations = ExplanationSerializer(many=True)
+
+
+class DeadlineReportSerializer(_DeadlinesSerializer):
+    """deadlines.DeadlineReport.as_dict(): instants in UTC, calendar dates in the agency's zone."""
+
+    urgency = serializers.ChoiceField(choices=URGENCY_CODES, allow_null=True,
+                                      help_text=_("Retention urgency, until Blink's receipt is recorded."))
+
+
+class DeadlineQuerySerializer(serializers.Serializer):
+    """The fields of ``manage.py deadlines``."""
+
+    start = LocalDateTimeField(help_text=_("Window start, ISO 8601; read in tz unless it has an offset."))
+    end = LocalDateTimeField(help_text=_("Window end, ISO 8601."))
+    tz = serializers.CharField(default="UTC", max_length=64, validators=[validate_time_zone],
+                               help_text=_("IANA zone of the window and of calendar dates."))
+    country = serializers.CharField(required=False, allow_blank=True, max_length=2, validators=[validate_country],
+                                    help_text=_("Account country, ISO 3166 alpha-2 (decides 30 or 60 days)."))
+    auto_delete_days = serializers.ChoiceField(choices=deadlines.AUTO_DELETE_CHOICES, required=False, allow_null=True)
+    legacy = serializers.BooleanField(default=False, help_text=_("A legacy device (XT, XT2, Indoor gen 1) is listed."))
+    non_content_only = serializers.BooleanField(default=False, help_text=_("Only account and device records."))
+    received = BoundedDateField(required=False, allow_null=True, help_text=_("Date Blink received the request."))
+    extended = serializers.BooleanField(default=False, help_text=_("The one extension was received."))
+    now = LocalDateTimeField(required=False, allow_null=True, help_text=_("Judge urgency at this instant (default: now)."))
+
+    def validate(self, attrs):
+        zone = attrs["tz"]
+        attrs["start"], attrs["end"] = _in_zone(attrs["start"], zone), _in_zone(attrs["end"], zone)
+        if attrs["start"] >= attrs["end"]:
+            raise serializers.ValidationError(
+                {"end": serializers.ErrorDetail(_("The window must end after it starts."), code="end_before_start")}
+            )
+        if attrs["extended"] and not attrs.get("received"):
+            raise serializers.ValidationError(
+                {"received": serializers.ErrorDetail(_("An extension needs the date Blink received the request."),
+                                                     code="required")}
+            )
+        attrs["now"] = _in_zone(attrs.get("now"), zone) or timezone.now()
+        return attrs
+
+    def report(self):
+        data = self.validated_data
+        return deadlines.compute_report(
+            start=data["start"], end=data["end"], now=data["now"], country=data.get("country") or None,
+            auto_delete_days=data.get("auto_delete_days"), legacy=data["legacy"],
+            content=not data["non_content_only"], received_on=data.get("received"),
+            extended=data["extended"], zone=data["tz"], thresholds=services.thresholds(),
+        ).as_dict()
+
+
+# --- Requests --------------------------------------------------------------------------------
+
+
+class UrgencySerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=URGENCY_CODES)
+    label = serializers.CharField()
+    rank = serializers.IntegerField(help_text=_("0 is the most urgent."))
+
+
+class NextDeadlineSerializer(serializers.Serializer):
+    on = serializers.DateField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
+
+
+class RequestDeadlinesSerializer(_DeadlinesSerializer):
+    next_deadline = NextDeadlineSerializer(allow_null=True)
+
+
+class FieldProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RequestSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    reference = serializers.CharField(read_only=True, help_text=_("Shown to people, such as PR-000042."))
+    data_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=DATA_TYPE_CODES), required=False, max_length=len(DATA_TYPE_CODES),
+    )
+    window_start = LocalDateTimeField(required=False, allow_null=True,
+                                      help_text=_("ISO 8601; read in window_zone unless it has an offset."))
+    window_end = LocalDateTimeField(required=False, allow_null=True,
+                                    help_text=_("ISO 8601; read in window_zone unless it has an offset."))
+    requester_phone = PhoneNumberField(required=False, allow_blank=True)
+    serials = DeviceSerialSerializer(many=True, required=False, max_length=MAX_SERIALS)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+    legal_process_type = serializers.ChoiceField(choices=LegalProcessType.choices, allow_blank=True, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    urgency = serializers.SerializerMethodField()
+    deadlines = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    sending_problems = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PreservationRequest
+        read_only_fields = [
+            "id", "reference", "state", "state_label", "outcome", "created_at", "updated_at", "created_by",
+            "sent_at", "received_on", "blink_reference", "extension_sent_at", "extension_received_on",
+            "legal_process_type", "legal_process_served_on", "closed_at",
+        ]
+        fields = read_only_fields + services.DRAFT_FIELDS + [
+            "serials", "urgency", "deadlines", "allowed_actions", "sending_problems", "warnings",
+        ]
+
+    @extend_schema_field(UrgencySerializer(allow_null=True))
+    def get_urgency(self, obj):
+        if not obj.urgency:
+            return None
+        level = deadlines.Urgency(obj.urgency)
+        return {"code": level.value, "label": str(level.label), "rank": level.rank}
+
+    @extend_schema_field(RequestDeadlinesSerializer(allow_null=True))
+    def get_deadlines(self, obj):
+        report = services.request_report(obj, now=self.context.get("now") or timezone.now())
+        if report is None:
+            return None
+        data = report.as_dict()
+        del data["urgency"]  # the request's urgency (above) covers sent requests too
+        data["next_deadline"] = obj.next_deadline_on and {
+            "on": obj.next_deadline_on, "kind": obj.next_deadline_kind, "label": obj.get_next_deadline_kind_display(),
+        }
+        return data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, obj):
+        return [name.replace("_", "-") for name in services.allowed_actions(obj)]
+
+    @extend_schema_field(serializers.DictField(child=FieldProblemSerializer(many=True), allow_null=True))
+    def get_sending_problems(self, obj):
+        """What stops a draft from being sent, keyed by field; empty when it is ready.
+        Null in lists (checking every draft of a page is too slow): read the request."""
+        if self.context.get("listing"):
+            return None
+        if obj.state != RequestState.DRAFT:
+            return {}
+        errors = sending_errors(obj, now=self.context.get("now") or timezone.now())
+        return {
+            ("non_field_errors" if field == "__all__" else field): [
+                {"code": error.code or "invalid", "message": str(next(iter(error)))} for error in field_errors
+            ]
+            for field, field_errors in errors.items()
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, obj):
+        return [str(warning) for warning in sending_warnings(obj)]
+
+    def validate(self, attrs):
+        instance = self.instance
+        zone = attrs.get("window_zone") or (instance.window_zone if instance else "UTC")
+        for name in ("window_start", "window_end"):
+            if name in attrs:
+                attrs[name] = _in_zone(attrs[name], zone)
+        start = attrs.get("window_start", instance.window_start if instance else None)
+        end = attrs.get("window_end", instance.window_end if instance else None)
+        if start and end and end <= start:
+            # The table refuses such a window even in a draft (window_start_before_end).
+            raise serializers.ValidationError(
+                {"window_end": serializers.ErrorDetail(_("The window must end after it starts."), code="end_before_start")}
+            )
+        return attrs
+
+    def save_draft(self, *, agency, actor):
+        fields = dict(self.validated_data)
+        serial_rows = fields.pop("serials", None)
+        return services.request_save_draft(
+            agency=agency, actor=actor, fields=fields, serial_rows=serial_rows, request=self.instance,
+        )
+
+
+class RequestFilterSerializer(serializers.Serializer):
+    state = serializers.ListField(child=serializers.ChoiceField(choices=RequestState.choices), required=False,
+                                 help_text=_("Repeat to match any of several states."))
+    urgency = serializers.ListField(child=serializers.ChoiceField(choices=URGENCY_CODES),
+                                   required=False)
+    due_before = BoundedDateField(required=False, help_text=_("Next deadline on or before this date."))
+    case_number = serializers.CharField(required=False, max_length=64, help_text=_("CRIM#, exact (any case)."))
+
+    def filter(self, queryset):
+        data = self.validated_data
+        if data.get("state"):
+            queryset = queryset.filter(state__in=data["state"])
+        if data.get("urgency"):
+            queryset = queryset.filter(urgency__in=data["urgency"])
+        if data.get("due_before"):
+            queryset = queryset.filter(next_deadline_on__lte=data["due_before"])
+        if data.get("case_number"):
+            queryset = queryset.filter(case_number__iexact=data["case_number"].strip())
+        return queryset
+
+
+class RequestSearchSerializer(RequestFilterSerializer):
+    """The list filters plus the serial, which must not travel in a URL (personal data)."""
+
+    serial = serializers.CharField(required=False, max_length=serials.MAX_INPUT_LENGTH, trim_whitespace=False)
+
+    def validate_serial(self, value):
+        reading = serials.parse_serial(value)
+        if not reading.valid:
+            raise serializers.ValidationError(reading.error, code=reading.error_code)
+        return reading.normalized
+
+    def filter(self, queryset):
+        queryset = super().filter(queryset)
+        if self.validated_data.get("serial"):
+            queryset = queryset.filter(Exists(DeviceSerial.objects.filter(
+                request=OuterRef("pk"), normalized=self.validated_data["serial"],
+            )))
+        return queryset
+
+
+# --- State changes (the services decide; these only read the input) --------------------------
+
+
+class SendSerializer(serializers.Serializer):
+    sent_at = BoundedAwareDateTimeField(required=False, allow_null=True, help_text=_("Default: now."))
+
+    def perform(self, request, actor):
+        return services.request_send(request=request, actor=actor, sent_at=self.validated_data.get("sent_at"))
+
+
+class RecordReceiptSerializer(serializers.Serializer):
+    received_on = BoundedDateField()
+    blink_reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+    def perform(self, request, actor):
+        return services.request_record_receipt(request=request, actor=actor, **self.validated_data)
+
+
+class SendExtensionSerializer(SendSerializer):
+    def perform(self, request, actor):
+        return services.request_send_extension(request=request, actor=actor,
+                                               sent_at=self.validated_data.get("sent_at"))
+
+
+class RecordExtensionReceiptSerializer(serializers.Serializer):
+    received_on = BoundedDateField()
+
+    def perform(self, request, actor):
+        return services.request_record_extension_receipt(request=request, actor=actor, **self.validated_data)
+
+
+class RecordLegalProcessSerializer(serializers.Serializer):
+    process_type = serializers.ChoiceField(choices=LegalProcessType.choices)
+    served_on = BoundedDateField()
+
+    def perform(self, request, actor):
+        return services.request_record_legal_process(request=request, actor=actor, **self.validated_data)
+
+
+class CloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[Outcome.PRODUCED, Outcome.NO_DATA, Outcome.LAPSED],
+        help_text=_("produced or no_data after legal process; lapsed after a lapse."),
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def perform(self, request, actor):
+        return services.request_close(request=request, actor=actor, **self.validated_data)
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+    def perform(self, request, actor):
+        return services.request_withdraw(request=request, actor=actor, **self.validated_data)
+
+
+class ReminderSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    lead_days = serializers.IntegerField()
+    deadline_on = serializers.DateField(allow_null=True)
+    due_at = serializers.DateTimeField()
+    state = serializers.CharField()
+    state_label = serializers.CharField(source="get_state_display")
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.UUIDField(source="request.public_id")
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    kind_label = serializers.CharField(source="get_kind_display")
+    state = serializers.ChoiceField(choices=DocumentState.choices,
+                                    help_text=_("queued and rendering change on their own: poll the document."))
+    progress = serializers.IntegerField(help_text=_("Percent done while rendering."))
+    version = serializers.IntegerField(allow_null=True)
+    language = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    generated_at = serializers.DateTimeField(allow_null=True)
+    sha256 = serializers.CharField(help_text=_("Of the PDF bytes; empty until done."))
+    size = serializers.IntegerField(allow_null=True)
+    pages = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(help_text=_("Why rendering failed; empty otherwise."))
+    filename = serializers.SerializerMethodField()
+
+    def get_filename(self, document) -> str:
+        return document.filename if document.version else ""
+
+
+class DocumentOrderSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+
+
+class WhoAmISerializer(serializers.Serializer):
+    username = serializers.CharField()
+    agency = serializers.CharField(allow_null=True)
+    role = serializers.CharField()
+    token_name = serializers.CharField()
+    token_expires_at = serializers.DateTimeField()
