@@ -3,11 +3,14 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup setup-test bench
+.PHONY: run test setup setup-test bench messages
 
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	@# Reminders fire from a loop beside the server (README "Reminders"); it stops with the server.
+	$(PY) manage.py run_reminders & reminders=$$!; \
+	trap 'kill $$reminders 2>/dev/null; wait $$reminders 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup-test
@@ -16,5 +19,17 @@ test: setup-test
 setup:
 	scripts/setup.sh
 
+# Extract new strings into locale/{de,fr,es}; translate them, then `make test` checks completeness.
+# Keep these options in step with tests/test_translations.py.
+messages: setup
+	$(PY) manage.py makemessages --no-obsolete -l de -l fr -l es --ignore=.venv --ignore=node_modules \
+		--ignore=tests --ignore=bench --ignore=artifacts --ignore=staticfiles
+
 setup-test:
 	scripts/setup.sh --test
+
+# Every script in bench/ (see bench/README.md); one Markdown table in $(BENCH_OUT).
+BENCH_OUT ?= bench/results.md
+bench: setup-test
+	.venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/run_all.py --out $(BENCH_OUT)

@@ -51,11 +51,18 @@ class PreservationRequestAdmin(admin.ModelAdmin):
     ]
     inlines = [DeviceSerialInline, RequestEventInline]
 
+    def get_queryset(self, request):
+        # The platform admin works across agencies: an explicit tenancy-guard opt-out.
+        return super().get_queryset(request).across_agencies()
+
     def get_search_results(self, request, queryset, search_term):
         # A serial can be typed in any form (lower case, hyphens, HA entity id): normalise it.
         normalized = serials.normalize_serial(search_term)
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if normalized and normalized != search_term:
-            queryset |= self.model.objects.filter(serials__normalized=normalized)
+            queryset |= self.model.objects.across_agencies().filter(serials__normalized=normalized)
             may_have_duplicates = True
         return queryset, may_have_duplicates
+
+
+from . import account_admin  # noqa: E402,F401  (audit log, banner, invitations)

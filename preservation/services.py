@@ -4,7 +4,7 @@ Each service locks the row, checks the transition is allowed, writes the history
 recomputes the stored deadlines, all in one transaction. ``now`` is passed in so tests and
 operators control the clock.
 """
-from datetime import datetime
+from datetime import datetime, timezone as dt_timezone
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import deadlines, serials
+from . import deadlines, permissions, reminders, serials
+from .audit import audit_record
 from .models import (
     CLOCK_STATES,
     NO_URGENCY_RANK,
@@ -22,6 +23,7 @@ from .models import (
     LegalProcessType,
     Outcome,
     PreservationRequest,
+    RequestApproval,
     RequestEvent,
     RequestState,
 )
@@ -46,9 +48,18 @@ def thresholds():
 # --- Deadlines -------------------------------------------------------------------------------
 
 
+# A draft keeps whatever was typed; deadlines are computed only for windows whose dates plus
+# retention and preservation (at most a year) stay inside the calendar.
+_EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
+_LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
+
+
 def request_report(request, *, now):
-    """The deadline report of a request as it stands, or None while its window is incomplete."""
+    """The deadline report of a request as it stands, or None while its window is incomplete
+    (or, in a draft, so far outside the calendar that no deadline can be computed)."""
     if not (request.window_start and request.window_end and request.window_start < request.window_end):
+        return None
+    if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
         return None
     zone = request.agency.time_zone
     return deadlines.compute_report(
@@ -115,6 +126,8 @@ def request_recompute(*, request, now):
     request.urgency = urgency.value if urgency else ""
     request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
     request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
+    # Reminder rows follow the deadlines in the same transaction (cancelled once it is over).
+    reminders.reminders_schedule_for_request(request=request, now=now)
     return report
 
 
@@ -128,7 +141,7 @@ COMPUTED_FIELDS = [
 def requests_refresh_urgency(*, now, queryset=None):
     """Recompute every open request: urgency grows as time passes. Returns how many changed."""
     changed = 0
-    queryset = queryset if queryset is not None else PreservationRequest.objects.open()
+    queryset = queryset if queryset is not None else PreservationRequest.objects.across_agencies().open()
     for request in queryset.select_related("agency").prefetch_related("serials").iterator(chunk_size=500):
         before = (request.urgency, request.next_deadline_on)
         with transaction.atomic():
@@ -141,16 +154,20 @@ def requests_refresh_urgency(*, now, queryset=None):
 
 
 def _record(request, *, actor, now, action, from_state="", to_state="", reason="", data=None):
-    return RequestEvent.objects.create(
+    event = RequestEvent.objects.create(
         request=request, actor=actor, at=now, action=action, from_state=from_state,
         to_state=to_state, reason=reason, data=data or {},
     )
+    # Every history entry is also an audit record (masked, hash-chained, in this transaction).
+    audit_record(action="request_%s" % action, actor=actor, obj=request, now=now,
+                 message=" -> ".join(filter(None, [from_state, to_state])) or "")
+    return event
 
 
 def _locked(request):
     """Re-read the row under a lock so two people cannot change it at the same moment."""
     return (
-        PreservationRequest.objects.select_for_update()
+        PreservationRequest.objects.for_agency(request.agency_id).select_for_update()
         .select_related("agency")
         .get(pk=request.pk)
     )
@@ -159,6 +176,14 @@ def _locked(request):
 def _refuse(message, code, params=None, field=None):
     error = ValidationError(message, code=code, params=params)
     raise ValidationError({field: [error]}) if field else error
+
+
+def _check_actor(request, actor):
+    """Roles (permissions.py): requesters change their own requests, case managers any of
+    their agency's. Checked here so the web, the API and commands all follow it."""
+    if not permissions.can_edit_request(actor, request):
+        _refuse(_("Your role does not allow changing this request; ask its requester, a paralegal "
+                  "or a supervisor."), "not_allowed")
 
 
 ALLOWED_FROM = {
@@ -254,6 +279,7 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
         request = PreservationRequest(agency=agency, created_by=actor)
     else:
         request = _locked(request)
+        _check_actor(request, actor)
         if request.state != S.DRAFT:
             _refuse(_("Only a draft can be edited; this request has been sent."), "not_a_draft")
     for name, value in fields.items():
@@ -269,6 +295,39 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
     return request
 
 
+# --- Approval --------------------------------------------------------------------------------
+
+
+def request_last_edited_at(request):
+    """When the request's recorded fields last changed (creation or a draft edit), or None."""
+    return request.events.filter(
+        action__in=[RequestEvent.Action.CREATED, RequestEvent.Action.UPDATED]
+    ).order_by("-at", "-pk").values_list("at", flat=True).first()
+
+
+def request_is_approved(request):
+    """A supervisor approved the draft as it stands now (an edit after approval voids it)."""
+    approval = request.approvals.order_by("-at", "-pk").first()
+    if approval is None:
+        return False
+    last_edit = request_last_edited_at(request)
+    return last_edit is None or approval.at >= last_edit
+
+
+@transaction.atomic
+def request_approve(*, request, actor, now=None):
+    """A supervisor approves a draft for sending (needed where the agency requires it)."""
+    now = now or timezone.now()
+    request = _locked(request)
+    if request.state != S.DRAFT:
+        _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
+    if not permissions.can_approve_request(actor, request):
+        _refuse(_("Only a supervisor of this agency can approve requests."), "not_an_approver")
+    RequestApproval.objects.create(request=request, approved_by=actor, at=now)
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
+    return request
+
+
 # --- Transitions -----------------------------------------------------------------------------
 
 
@@ -278,12 +337,16 @@ def request_send(*, request, actor, sent_at=None, now=None):
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "send")
+    _check_actor(request, actor)
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")
     errors = sending_errors(request, now=now)
     if errors:
         raise ValidationError(errors)
+    if request.agency.requires_supervisor_approval and not request_is_approved(request):
+        _refuse(_("Your agency requires a supervisor's approval before a request is sent. "
+                  "Ask a supervisor to approve this request, then send it."), "approval_required")
     request.sent_at = sent_at
     return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
 
@@ -294,6 +357,7 @@ def request_record_receipt(*, request, actor, received_on, blink_reference="", n
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_receipt")
+    _check_actor(request, actor)
     _not_in_future(received_on, request, now, "received_on")
     _not_before(received_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
                 "received_on", _("Blink cannot have received the request before it was sent (%(date)s)."))
@@ -309,6 +373,7 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "send_extension")
+    _check_actor(request, actor)
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")
@@ -328,6 +393,7 @@ def request_record_extension_receipt(*, request, actor, received_on, now=None):
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_extension_receipt")
+    _check_actor(request, actor)
     _not_in_future(received_on, request, now, "received_on")
     _not_before(received_on, deadlines.local_date(request.extension_sent_at, request.agency.time_zone),
                 "received_on", _("Blink cannot have received the extension before it was sent (%(date)s)."))
@@ -346,6 +412,7 @@ def request_record_legal_process(*, request, actor, process_type, served_on, now
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_legal_process")
+    _check_actor(request, actor)
     if process_type not in LegalProcessType.values:
         _refuse(_("Choose the kind of legal process served."), "invalid_choice", field="process_type")
     _not_in_future(served_on, request, now, "served_on")
@@ -368,6 +435,7 @@ def request_close(*, request, actor, outcome, reason="", now=None):
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "close")
+    _check_actor(request, actor)
     allowed = [Outcome.LAPSED] if request.state == S.LAPSED else [Outcome.PRODUCED, Outcome.NO_DATA]
     if outcome not in allowed:
         _refuse(_("Choose one of: %(choices)s."), "invalid_choice",
@@ -384,6 +452,7 @@ def request_withdraw(*, request, actor, reason, now=None):
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "withdraw")
+    _check_actor(request, actor)
     if not (reason or "").strip():
         _refuse(_("Say why the request is withdrawn."), "required", field="reason")
     request.outcome = Outcome.WITHDRAWN
@@ -406,12 +475,13 @@ def request_lapse(*, request, now=None):
 
 def requests_lapse_due(*, now):
     """Lapse every request whose expiry passed (in its agency's zone). Returns the lapsed ids."""
-    candidates = PreservationRequest.objects.filter(
+    # A system sweep over every agency (tenancy guard opt-out, see scoping.py).
+    candidates = PreservationRequest.objects.across_agencies().filter(
         state__in=CLOCK_STATES, next_deadline_on__lt=deadlines.local_date(now, "Pacific/Kiritimati")
     ).values_list("pk", flat=True)
     lapsed = []
     for pk in candidates:
-        request = PreservationRequest.objects.select_related("agency").get(pk=pk)
+        request = PreservationRequest.objects.across_agencies().select_related("agency").get(pk=pk)
         try:
             request_lapse(request=request, now=now)
         except ValidationError:

@@ -18,6 +18,10 @@ if [ "$want_test" = 1 ]; then
 fi
 # WeasyPrint renders with Pango.
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)
+# The PDF documents are set in DejaVu (static/pdf/document.css).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_packages+=(fonts-dejavu-core)
+# Camera and file names on seized drives may be Chinese, Japanese or Korean (USB manifests).
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || apt_packages+=(fonts-wqy-microhei)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "Installing system packages: ${apt_packages[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

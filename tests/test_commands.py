@@ -76,7 +76,7 @@ def test_seed_demo_covers_every_state_and_urgency_and_is_idempotent():
     run("seed_demo")
     assert Agency.objects.count() == 1
     assert User.objects.count() == 4
-    requests = PreservationRequest.objects.all()
+    requests = PreservationRequest.objects.for_agency(Agency.objects.get())
     assert 18 <= requests.count() <= 25
     assert set(requests.values_list("state", flat=True)) == set(RequestState.values)
     assert {"lost", "losing", "critical", "high", "elevated", "normal"} <= set(requests.values_list("urgency", flat=True))

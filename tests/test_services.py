@@ -299,3 +299,14 @@ def test_urgency_is_refreshed_as_time_passes(draft):
     assert services.requests_refresh_urgency(now=utc(2026, 4, 28, 12)) == 1
     draft.refresh_from_db()
     assert draft.urgency == "critical"
+
+
+@pytest.mark.parametrize("start, end", [
+    (utc(9999, 12, 30), utc(9999, 12, 31)),
+    (dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc), utc(1, 1, 2)),
+])
+def test_a_draft_with_dates_at_the_ends_of_the_calendar_saves_without_deadlines(agency, user, start, end):
+    request = services.request_save_draft(agency=agency, actor=user, now=NOW,
+                                          fields={"window_start": start, "window_end": end})
+    request.refresh_from_db()
+    assert (request.window_end, request.first_loss_at, request.urgency) == (end, None, "")

@@ -4,9 +4,11 @@ Embedded default: with no environment at all the app runs on SQLite next to the 
 sends reminders without Redis. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and
 Celery on Redis.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,6 +34,14 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "phonenumber_field",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "preservation",
 ]
 
@@ -43,9 +53,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "preservation.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Session timeouts, second factor, banner, no-store and view audit (preservation/middleware.py).
+    "preservation.middleware.SessionTimeoutMiddleware",
+    "preservation.middleware.AccessGateMiddleware",
+    "preservation.middleware.NoStoreMiddleware",
+    "preservation.middleware.AuditViewMiddleware",
+    # django-axes wants to be last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -62,6 +81,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "preservation.middleware.session_timing",
+                "preservation.notification_views.unread_notifications",
             ],
         },
     },
@@ -75,6 +96,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "preservation.User"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first, so a locked username is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -88,6 +114,68 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# No composition rules (NIST SP 800-63B, CJIS 5.6.2.1.1): length and a common-password list only.
+PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link is good for one hour
+
+# --- Security (shared/security.md): sign-in, sessions, headers --------------------------------
+# Client IP for audit and lockout: REMOTE_ADDR, unless this many reverse proxies sit in front
+# of the app and append to X-Forwarded-For (then the address they saw is trusted).
+PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+
+# django-axes: 5 failures for one username lock it for 10 minutes, whatever the IP.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=10)
+# Locking by IP alone would let one attacker lock out a whole agency behind one NAT address, so
+# the lock is per username; the username+IP pair (implied by it) is listed as well so that a
+# later change to the username rule cannot silently drop IP-bound counting.
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "preservation.audit.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False  # its start-up banner would clutter every manage.py command
+
+# Sessions: 30 idle minutes, 12 hours after sign-in at most (enforced in preservation/middleware.py).
+SESSION_IDLE_SECONDS = 30 * 60
+SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
+SESSION_WARNING_SECONDS = 2 * 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# django-csp 4 (the 4.0 format: old CSP_* settings are ignored). No inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# TOTP issuer shown in authenticator apps; invitation links last this long.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Preserve")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+INVITATION_MAX_AGE_SECONDS = 7 * 24 * 60 * 60
+# Audit records are kept for good (at least the year CJIS asks): nothing in the application
+# deletes them, and on PostgreSQL a trigger refuses UPDATE and DELETE (preservation/models/audit.py).
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -123,6 +211,16 @@ EMAIL_BACKEND = env(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Preserve <preserve@localhost>")
+# SMTP when EMAIL_BACKEND is django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Links in emails and calendar feeds point here.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Celery on Redis when REDIS_URL is set; without it reminders run in-process (see README).
 REDIS_URL = env("REDIS_URL", default="")
@@ -148,6 +246,86 @@ PRESERVE = {
     "EXTENSION_LEAD_DAYS": 7,
     "MAX_EXTENSIONS": 1,
     "REMINDER_HOUR": 8,
+    # Reminders (deadlines.md "Reminders"; README "Reminders").
+    "REMINDER_LEAD_DAYS": [30, 14, 7, 3, 1],
+    "ACK_MISSING_DAYS": 3,
+    "ESCALATION_DAYS": 7,
+    "DIGEST_DAYS": 14,
+    # A row left "sending" this long (its worker died) is claimed again; longer than any task
+    # may run (CELERY_TASK_TIME_LIMIT), so a live worker is never overtaken.
+    "REMINDER_STUCK_SECONDS": 600,
+    "REMINDER_LATE_HOURS": 24,
+    "REMINDER_MAX_ATTEMPTS": 6,
+    "REMINDER_BATCH": 50,
+}
+
+# PDF documents (preservation/pdf.py): limits of the child process that runs WeasyPrint.
+PRESERVE_PDF = {
+    "WALL_SECONDS": env.int("PDF_WALL_SECONDS", default=60),
+    "CPU_SECONDS": env.int("PDF_CPU_SECONDS", default=30),
+    "MEMORY_MB": env.int("PDF_MEMORY_MB", default=1024),
+    "DATA_URL_MAX_BYTES": 256 * 1024,
+    "LOGO_MAX_BYTES": 1024 * 1024,
+}
+
+# REST API (preservation/api). Tokens only: a browser session never reaches the API, so a
+# stolen cookie or a password-only session cannot drive it.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["preservation.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "preservation.api.throttling.TokenRateThrottle",
+        "preservation.api.throttling.UnauthenticatedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env("API_TOKEN_THROTTLE_RATE", default="600/minute"),
+        "api_unauthenticated": env("API_UNAUTHENTICATED_THROTTLE_RATE", default="60/minute"),
+        "api_failed_token": env("API_FAILED_TOKEN_THROTTLE_RATE", default="20/minute"),
+    },
+    "DEFAULT_PARSER_CLASSES": ["preservation.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "preservation.api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "preservation.api.errors.exception_handler",
+    # No OPTIONS metadata (issue 4): every method on another agency's object answers like a missing one.
+    "DEFAULT_METADATA_CLASS": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Preserve API",
+    "DESCRIPTION": _(
+        "Create and track Blink data-preservation requests from a case-management system. "
+        "Authenticate with a personal API token (created on the API tokens page) in the header "
+        "`Authorization: Bearer <token>`. Errors share one format: `fields` holds the errors "
+        "of each field, each with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "preservation.api.errors.document_error_responses",
+        "preservation.api.errors.blank_strings_any_of",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "preservation.models.core.RequestState",
+        "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
+        "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
+    },
+}
+# Throttle counters must be shared by every worker process: Redis when there is one.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api_throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
+    ),
 }
 
 LOGGING = {

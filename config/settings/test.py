@@ -48,3 +48,7 @@ STORAGES = {
 MEDIA_ROOT = BASE_DIR / "test-media"
 CELERY_TASK_ALWAYS_EAGER = True
 ENVIRONMENT = "test"
+
+# API throttle counters in memory: the tests clear them, which must never flush a real Redis.
+CACHES = {**CACHES, "api_throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",  # noqa: F405
+                                     "LOCATION": "api-throttle"}}

@@ -8,7 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from preservation import deadlines, services
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from preservation import accounts, deadlines, services
 from preservation.models import Agency, LegalProcessType, Outcome, PreservationRequest, Role, User
 
 DEMO_AGENCY = "Springfield Police Department (demo)"
@@ -38,7 +41,8 @@ class Command(BaseCommand):
             users = {name: self._user(agency, name, *rest) for name, *rest in DEMO_USERS}
             if not agency.requests.exists():
                 self._requests(agency, users, timezone.now())
-        self._print_logins()
+            second_factors = {name: self._second_factor(user) for name, user in users.items()}
+        self._print_logins(second_factors)
 
     def _user(self, agency, username, role, first, last, title):
         user, created = User.objects.get_or_create(
@@ -52,11 +56,27 @@ class Command(BaseCommand):
             user.save()
         return user
 
-    def _print_logins(self):
+    def _second_factor(self, user):
+        """Every sign-in needs a second factor, demo users too: a TOTP key to add to an
+        authenticator app (by typing it) and backup codes, made once and printed every run."""
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+        codes = list(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+        if not codes:
+            codes = accounts.backup_codes_replace(user=user)
+        return accounts.totp_secret(device), codes
+
+    def _print_logins(self, second_factors):
         self.stdout.write(_("Demo logins (password for each: %(password)s):") % {"password": DEMO_PASSWORD})
         for username, role, *_rest in DEMO_USERS:
+            secret, codes = second_factors[username]
             self.stdout.write("  %-11s %s" % (username, Role(role).label))
-        self.stdout.write(_("Open http://127.0.0.1:8000/ and sign in."))
+            self.stdout.write("              " + _("authenticator key (time-based): %(key)s") % {"key": secret})
+            self.stdout.write("              " + _("backup codes (each works once): %(codes)s")
+                              % {"codes": " ".join(codes)})
+        self.stdout.write(_("Open http://127.0.0.1:8000/ and sign in: password, then a code from an "
+                            "authenticator app holding the key above (or a backup code), then the notice."))
 
     def _draft(self, agency, user, now, *, days_ago, length=1.0, serials=(DOORBELL,), **fields):
         start = now - timedelta(days=days_ago)
