@@ -19,7 +19,6 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import deadlines, pdf
@@ -270,8 +269,7 @@ def _common_context(request, kind, now):
         ],
         "data_types": _data_types(request.data_types),
         "legal_basis": agency.legal_basis or (LEGAL_BASIS_US if agency.country == "US" else LEGAL_BASIS_OTHER),
-        "page_marker": format_html('<span class="page-number"></span>'),
-        "pages_marker": format_html('<span class="page-count"></span>'),
+        **pdf.PAGE_MARKERS,
     }
 
 

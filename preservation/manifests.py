@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import pdf, usb
@@ -79,8 +78,7 @@ def manifest_pdf_context(manifest, *, request, csv_sha256, actor_label, language
         "problem_counts": [(usb.PROBLEM_LABELS[code], n) for code, n in manifest.summary["problems"].items()],
         "csv_sha256": csv_sha256,
         "actor_label": actor_label,
-        "page_marker": format_html('<span class="page-number"></span>'),
-        "pages_marker": format_html('<span class="page-count"></span>'),
+        **pdf.PAGE_MARKERS,
     }
 
 

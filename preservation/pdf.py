@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from django.conf import settings
+from django.utils.safestring import mark_safe
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ logger = logging.getLogger(__name__)
 BASE_URL = "https://preserve.invalid/"
 STATIC_PREFIX = BASE_URL + "static/"
 MEDIA_PREFIX = BASE_URL + "media/"
+# Empty spans the print stylesheet fills with counter(page) and counter(pages): documents put
+# them in their "Page x of y" sentence, whose word order each language chooses.
+PAGE_MARKERS = {
+    "page_marker": mark_safe('<span class="page-number"></span>'),
+    "pages_marker": mark_safe('<span class="page-count"></span>'),
+}
 STATIC_DIR = "pdf/"  # the only static files a document may load
 LOGO_DIR = "branding/"
 ALLOWED_FILE_TYPES = {

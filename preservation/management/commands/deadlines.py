@@ -1,21 +1,12 @@
 import json
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from preservation import deadlines, services
-
-
-def _instant(value, zone):
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise CommandError(_("Not an ISO 8601 date-time: %(value)s") % {"value": value}) from exc
-    if parsed.tzinfo is None:
-        return deadlines.local_to_utc(parsed, zone)
-    return parsed.astimezone(dt_timezone.utc)
+from preservation.management.arguments import instant_argument
 
 
 def _date(value):
@@ -49,10 +40,10 @@ class Command(BaseCommand):
             deadlines.local_date(timezone.now(), zone)
         except Exception as exc:
             raise CommandError(_("Unknown time zone: %(zone)s") % {"zone": zone}) from exc
-        start, end = _instant(options["start"], zone), _instant(options["end"], zone)
+        start, end = instant_argument(options["start"], zone), instant_argument(options["end"], zone)
         if start >= end:
             raise CommandError(_("The window must end after it starts."))
-        now = _instant(options["now"], zone) if options["now"] else timezone.now()
+        now = instant_argument(options["now"], zone) if options["now"] else timezone.now()
         if options["extended"] and not options["received"]:
             raise CommandError(_("--extended needs --received."))
         report = deadlines.compute_report(

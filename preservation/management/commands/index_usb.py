@@ -14,7 +14,6 @@ import re
 import sys
 import uuid
 import zoneinfo
-from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -23,7 +22,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from preservation import deadlines, manifests, pdf, usb
+from preservation import manifests, pdf, usb
+from preservation.management.arguments import instant_argument
 from preservation.models import PreservationRequest
 
 FORMATS = ("csv", "json", "pdf")
@@ -36,17 +36,6 @@ def _zone(name):
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise CommandError(_("Unknown time zone: %(zone)s (use an IANA name such as Europe/Berlin).")
                            % {"zone": name}) from exc
-
-
-def _instant(value, zone):
-    """An ISO 8601 date-time; without an offset it is read in ``zone``."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise CommandError(_("Not an ISO 8601 date-time: %(value)s") % {"value": value}) from exc
-    if parsed.tzinfo is None:
-        return deadlines.local_to_utc(parsed, zone)
-    return parsed.astimezone(UTC)
 
 
 def find_request(identifier):
@@ -135,8 +124,8 @@ class Command(BaseCommand):
         self._say_summary(manifest, zone_given=bool(options["tz"]))
 
     def _window(self, options, zone, request):
-        start = _instant(options["start"], zone) if options["start"] else None
-        end = _instant(options["end"], zone) if options["end"] else None
+        start = instant_argument(options["start"], zone) if options["start"] else None
+        end = instant_argument(options["end"], zone) if options["end"] else None
         if start is None and end is None and request is not None:
             start, end = request.window_start, request.window_end
         if start and end and start > end:
