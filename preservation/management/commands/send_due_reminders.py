@@ -3,7 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from preservation import reminders
-from preservation.management.commands.deadlines import _instant
+from preservation.management.arguments import instant_argument
 
 
 class Command(BaseCommand):
@@ -18,6 +18,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        now = _instant(options["now"], "UTC") if options["now"] else timezone.now()
+        now = instant_argument(options["now"], "UTC") if options["now"] else timezone.now()
         sent = reminders.reminders_send_due(now=now)
         self.stdout.write(_("%(n)d reminders sent.") % {"n": sent})
