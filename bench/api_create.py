@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+import _gunicorn as gunicorn
 from _report import add_markdown_argument, append_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,35 +99,6 @@ def prepare(args, env):
     user = User.objects.create_user("bench", password=secrets.token_urlsafe(16), agency=agency,
                                     role=Role.REQUESTER)
     return api_token_create(user=user, name="bench", days=1)[1]
-
-
-def start_gunicorn(args, env, log):
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--config", "config/gunicorn.py",
-         "--bind", f"{HOST}:{args.port}", "--workers", "2", "config.wsgi"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
-        try:
-            status, _ = call(http.client.HTTPConnection(HOST, args.port, timeout=2), "GET", "/readyz", {})
-            if status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError("gunicorn was not ready within 60 s")
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def call(conn, method, path, headers, body=None):
@@ -224,11 +195,11 @@ def main(argv=None):
     env = server_environment(args)
     token = prepare(args, env)
     with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "gunicorn.log", "w+") as log:
-        server = start_gunicorn(args, env, log)
+        server = gunicorn.start(port=args.port, workers=2, env=env, log=log)
         try:
             trivial, created = measure(args, token)
         finally:
-            stop(server)
+            gunicorn.stop(server)
             log.seek(0)
             tail = log.read()[-2000:]
             # Tasks the creates queued (reminder scheduling) have no worker here: drop them.

@@ -31,17 +31,16 @@ import csv
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+import _gunicorn as gunicorn  # noqa: E402
 from _report import add_markdown_argument, append_rows  # noqa: E402
 
 BENCH = "loadtest"
@@ -237,37 +236,6 @@ def write_config(args, agency):
     return path
 
 
-def start_gunicorn(args, env, log):
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--config", "config/gunicorn.py",
-         "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers), "config.wsgi"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
-        try:
-            request = urllib.request.Request(f"http://127.0.0.1:{args.port}/readyz",
-                                             headers={"X-Forwarded-Proto": "https"})
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError("gunicorn was not ready within 60 s")
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def run_locust(args, config_path, csv_prefix):
     command = [str(Path(sys.executable).with_name("locust")), "-f", str(ROOT / "bench/_locustfile.py"),
                "--headless", "--users", str(args.users),
@@ -328,14 +296,14 @@ def main(argv=None):
         try:
             with open(log_path, "w") as log:
                 load_before = os.getloadavg()[0]
-                server = start_gunicorn(args, env, log)
+                server = gunicorn.start(port=args.port, workers=args.workers, env=env, log=log)
                 print(f"Load: {args.users} users for {args.duration} s on 127.0.0.1:{args.port}...",
                       flush=True)
                 run_locust(args, config_path, f"{folder}/run")
                 stats = read_stats(f"{folder}/run")
         finally:
             if server:
-                stop(server)
+                gunicorn.stop(server)
             os.unlink(config_path)
             flush_queue(args.redis_url)
         if int(stats["Aggregated"]["Failure Count"]):

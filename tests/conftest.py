@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
+from tests.helpers import login
 
 UTC = dt.timezone.utc
 
@@ -33,6 +34,12 @@ def agency(db):
 @pytest.fixture
 def user(agency):
     return UserFactory(agency=agency)
+
+
+@pytest.fixture
+def signed_in(client, user):
+    """The test client, signed in as ``user`` with a fully verified session."""
+    return login(client, user)
 
 
 @pytest.fixture

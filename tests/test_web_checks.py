@@ -18,11 +18,6 @@ def frozen_time():
         yield
 
 
-@pytest.fixture
-def signed_in(client, user):
-    return login(client, user)
-
-
 @pytest.mark.parametrize("typed, display, hint", [
     ("g8t1 sj02 3294 01vr", "G8T1-SJ02-3294-01VR", "doorbell"),
     ("camera.g8t1_lpff_f402_3s6s", "G8T1-LPFF-F402-3S6S", "sync_module_2"),

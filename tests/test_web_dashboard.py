@@ -23,11 +23,6 @@ def frozen_time():
         yield
 
 
-@pytest.fixture
-def signed_in(client, user):
-    return login(client, user)
-
-
 def window_days_ago(start, end):
     return {"window_start": NOW - timedelta(days=start), "window_end": NOW - timedelta(days=end)}
 

@@ -22,11 +22,6 @@ def frozen_time():
 
 
 @pytest.fixture
-def signed_in(client, user):
-    return login(client, user)
-
-
-@pytest.fixture
 def draft(make_request):
     return make_request(window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2), account_country="US")
 
