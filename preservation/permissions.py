@@ -3,7 +3,7 @@ tenancy (another agency's object is a 404) is the selectors' job and is assumed 
 
 - requester (officer, detective): creates requests, edits and moves on their own, views the agency's;
 - paralegal: every request of the agency and its deadlines;
-- supervisor: as paralegal, plus approving drafts for sending and escalations;
+- supervisor: as paralegal, plus approving drafts for sending (drafts someone else wrote) and escalations;
 - agency admin: as supervisor, plus the agency's users, settings and audit log.
 """
 from .models import Role
@@ -32,7 +32,14 @@ def can_edit_request(user, request):
 
 
 def can_approve_request(user, request):
+    """The role rule; ``approves_own_work`` is the four-eyes rule on top of it."""
     return _member(user, request.agency_id) and user.role in APPROVERS
+
+
+def approves_own_work(user, request, *, editor_ids):
+    """Four eyes: nobody approves what they wrote. ``editor_ids`` are the people whose edits
+    the approval would cover (services.request_editor_ids); the creator is always one."""
+    return user.pk == request.created_by_id or user.pk in editor_ids
 
 
 def can_manage_agency(user, agency=None):

@@ -298,11 +298,29 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
 # --- Approval --------------------------------------------------------------------------------
 
 
+EDIT_ACTIONS = [RequestEvent.Action.CREATED, RequestEvent.Action.UPDATED]
+
+OWN_REQUEST = _("You created this draft or edited it since it was last approved: another supervisor "
+                "must approve it.")
+
+
 def request_last_edited_at(request):
     """When the request's recorded fields last changed (creation or a draft edit), or None."""
     return request.events.filter(
-        action__in=[RequestEvent.Action.CREATED, RequestEvent.Action.UPDATED]
+        action__in=EDIT_ACTIONS
     ).order_by("-at", "-pk").values_list("at", flat=True).first()
+
+
+def request_editor_ids(request):
+    """Who wrote the edits an approval now would cover: everyone who created or edited the
+    draft since its latest approval (that approval covered what came before, as in
+    ``request_is_approved``). Not only the last editor: otherwise a supervisor could edit,
+    have anyone touch the draft after them, and approve their own change."""
+    edits = request.events.filter(action__in=EDIT_ACTIONS, actor__isnull=False)
+    latest = request.approvals.order_by("-at", "-pk").values_list("at", flat=True).first()
+    if latest is not None:
+        edits = edits.filter(at__gt=latest)
+    return set(edits.values_list("actor_id", flat=True))
 
 
 def request_is_approved(request):
@@ -316,13 +334,16 @@ def request_is_approved(request):
 
 @transaction.atomic
 def request_approve(*, request, actor, now=None):
-    """A supervisor approves a draft for sending (needed where the agency requires it)."""
+    """A supervisor approves a draft for sending (needed where the agency requires it), never
+    one they wrote (four eyes, permissions.approves_own_work)."""
     now = now or timezone.now()
     request = _locked(request)
     if request.state != S.DRAFT:
         _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
     if not permissions.can_approve_request(actor, request):
         _refuse(_("Only a supervisor of this agency can approve requests."), "not_an_approver")
+    if permissions.approves_own_work(actor, request, editor_ids=request_editor_ids(request)):
+        _refuse(OWN_REQUEST, "own_request")
     RequestApproval.objects.create(request=request, approved_by=actor, at=now)
     _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
     return request

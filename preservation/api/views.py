@@ -55,7 +55,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     # As on the web, anyone in the agency may print a request's documents; who may approve is
-    # the service's rule (supervisors), whoever created the request.
+    # the service's rule: a supervisor who did not write the draft (four eyes).
     any_member_actions = frozenset({"documents", "approve"})
 
     def get_queryset(self):
