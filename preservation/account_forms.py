@@ -1,4 +1,5 @@
 """Forms of sign-in, second factor, invitations, user management and the audit log."""
+import datetime as dt
 import re
 
 from django import forms
@@ -127,6 +128,11 @@ class AuditFilterForm(forms.Form):
             self.add_error("date_to", forms.ValidationError(_("The end date is before the start date."),
                                                             code="end_before_start"))
         return cleaned
+
+    def session_value(self):
+        """The filters to keep in the session (JSON: dates as ISO text); bound again to filter."""
+        return {name: value.isoformat() if isinstance(value, dt.date) else value
+                for name, value in self.cleaned_data.items() if value not in ("", None)}
 
     def filter(self, queryset):
         data = self.cleaned_data

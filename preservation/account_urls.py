@@ -21,5 +21,6 @@ urlpatterns = [
     path("agency/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("agency/settings/", views.agency_settings, name="agency_settings"),
     path("agency/audit/", views.audit_log, name="audit_log"),
+    path("agency/audit/filter/", views.audit_filter, name="audit_filter"),
     path("agency/audit/export.csv", views.audit_export, name="audit_export"),
 ]

@@ -18,7 +18,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -323,8 +323,16 @@ def agency_settings(request):
     return render(request, "accounts/agency_settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
+AUDIT_FILTERS_SESSION_KEY = "accounts:audit_filters"
+
+
+def _audit_filters(request):
+    return request.session.get(AUDIT_FILTERS_SESSION_KEY, {})
+
+
 def _filtered_audit(request):
-    form = AuditFilterForm(request.GET or None)
+    """The agency's records narrowed by the filters kept in the session, and those filters."""
+    form = AuditFilterForm(_audit_filters(request) or None)
     records = AuditRecord.objects.for_agency(request.user.agency_id).order_by("-at", "-pk")
     if form.is_valid():
         records = form.filter(records)
@@ -333,13 +341,32 @@ def _filtered_audit(request):
     return form, records
 
 
+def _render_audit_log(request, form=None, status=200):
+    saved, records = _filtered_audit(request)
+    page = Paginator(records.select_related("actor"), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/audit_log.html", {"form": form if form is not None else saved, "page": page},
+                  status=status)
+
+
+@require_GET
 @agency_admin_required
 def audit_log(request):
-    form, records = _filtered_audit(request)
-    page = Paginator(records.select_related("actor"), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "accounts/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
+    return _render_audit_log(request)
+
+
+@require_POST
+@agency_admin_required
+def audit_filter(request):
+    """Filters arrive by POST and live in the session, as on the dashboard: a username typed
+    into them never appears in a URL, the browser history or a server log."""
+    if "clear" in request.POST:
+        request.session.pop(AUDIT_FILTERS_SESSION_KEY, None)
+        return redirect("accounts:audit_log")
+    form = AuditFilterForm(request.POST)
+    if not form.is_valid():
+        return _render_audit_log(request, form, status=400)
+    request.session[AUDIT_FILTERS_SESSION_KEY] = form.session_value()
+    return redirect("accounts:audit_log")
 
 
 class _Echo:
@@ -360,7 +387,9 @@ AUDIT_CSV_COLUMNS = ["id", "at_utc", "actor", "agency", "object_type", "object_i
 @agency_admin_required
 def audit_export(request):
     form, records = _filtered_audit(request)
-    audit_record(action="audit_exported", actor=request.user, request=request, message=request.GET.urlencode())
+    # Which filters, not their values: a username typed into them stays out of the log.
+    audit_record(action="audit_exported", actor=request.user, request=request,
+                 message="filters: %s" % (", ".join(sorted(_audit_filters(request))) or "none"))
     writer = csv.writer(_Echo())
 
     def rows():
