@@ -11,6 +11,12 @@ Measures, in one process with Django's test Client signed in as a user of the 10
 agency: the median server time of the dashboard's first page and of a bare login-required view
 that returns "ok" (same middleware, session and authentication), their ratio (goal: at most
 3x), and the number of SQL queries of the dashboard page (goal: at most 12).
+
+The groups' counts are cached per agency until one of its requests changes (selectors.
+bucket_counts), so the page is measured both ways, interleaved with the bare view: "dashboard"
+when nothing changed since the previous view (the usual case), and "dashboard after a change"
+with the agency's requests_version moved on just before each view (outside the timing), which
+makes the page count the 10,000 requests again.
 """
 import argparse
 import os
@@ -105,6 +111,8 @@ def _request(model, agency, user, rng, now, states):
 
 
 def measure(user, repeat):
+    from preservation.models import bump_requests_version
+
     from django.contrib.auth.decorators import login_required
     from django.db import connection
     from django.http import HttpResponse
@@ -120,20 +128,27 @@ def measure(user, repeat):
     sys.modules["bench_urls"] = urlconf
     with override_settings(ROOT_URLCONF="bench_urls", ALLOWED_HOSTS=["testserver"], DEBUG=False):
         client = login(Client(), user)
-        urls = {"bare": "/bench/bare/", "dashboard": "/"}
+        urls = {"bare": "/bench/bare/", "dashboard": "/", "changed": "/"}
         for url in urls.values():
             for _ in range(3):  # warm caches, connections and templates
                 assert client.get(url).status_code == 200
-        # Interleaved, so both views see the same machine load at the same moments.
+        # Interleaved, so all three see the same machine load at the same moments.
         runs = {name: [] for name in urls}
         for _ in range(repeat):
             for name, url in urls.items():
+                if name == "changed":
+                    bump_requests_version(user.agency_id)
                 runs[name].append(_timed(client, url))
         timings = {name: statistics.median(values) for name, values in runs.items()}
         timings.update({name + "_min": min(values) for name, values in runs.items()})
-        with CaptureQueriesContext(connection) as queries:
-            client.get("/")
-    return timings, len(queries.captured_queries)
+        queries = {}
+        for name in ("dashboard", "changed"):
+            if name == "changed":
+                bump_requests_version(user.agency_id)
+            with CaptureQueriesContext(connection) as captured:
+                client.get("/")
+            queries[name] = len(captured.captured_queries)
+    return timings, queries
 
 
 def _timed(client, url):
@@ -164,26 +179,32 @@ def main():
     print("data ready in %.1f s (%s)" % (time.perf_counter() - started, settings.DATABASES["default"]["NAME"]))
     user = agency.users.order_by("pk").first()
     timings, queries = measure(user, args.repeat)
-    bare_ms, dashboard_ms = timings["bare"] * 1000, timings["dashboard"] * 1000
-    ratio = dashboard_ms / bare_ms
+    bare_ms, dashboard_ms, changed_ms = (timings[name] * 1000 for name in ("bare", "dashboard", "changed"))
+    ratio, changed_ratio = dashboard_ms / bare_ms, changed_ms / bare_ms
     min_ratio = timings["dashboard_min"] / timings["bare_min"]
     load = os.getloadavg()[0]
     notes = "median of %d, Django test Client, %s requests over %s agencies, page of the %s-request agency" % (
         args.repeat, f"{TOTAL:,}", AGENCIES, f"{BIG_AGENCY:,}")
-    print("bare login-required view: %.2f ms" % bare_ms)
-    print("dashboard first page:     %.2f ms  (%d SQL queries)" % (dashboard_ms, queries))
-    print("ratio: %.2fx (goal <= 3x); queries goal <= 12" % ratio)
+    print("bare login-required view:  %.2f ms" % bare_ms)
+    print("dashboard first page:      %.2f ms  (%d SQL queries)" % (dashboard_ms, queries["dashboard"]))
+    print("  just after a change:     %.2f ms  (%d SQL queries: the groups counted again)" % (
+        changed_ms, queries["changed"]))
+    print("ratio: %.2fx (goal <= 3x); just after a change %.2fx; queries goal <= 12" % (ratio, changed_ratio))
     print("fastest runs: dashboard %.2f ms, bare %.2f ms, ratio %.2fx; load average %.1f" % (
         timings["dashboard_min"] * 1000, timings["bare_min"] * 1000, min_ratio, load))
-    print("| dashboard | %.2f ms | bare %.2f ms | %.2fx | %d queries |" % (dashboard_ms, bare_ms, ratio, queries))
+    print("| dashboard | %.2f ms | bare %.2f ms | %.2fx | %d queries |" % (dashboard_ms, bare_ms, ratio, queries["dashboard"]))
     append_rows(args.markdown, BENCH, [
         ("dashboard first page, median", "%.2f" % dashboard_ms, "ms", notes),
         ("bare login-required view, median", "%.2f" % bare_ms, "ms", notes),
         ("dashboard / bare ratio", "%.2f" % ratio, "x", "goal <= 3; load average %.1f" % load),
         ("dashboard / bare ratio, fastest runs", "%.2f" % min_ratio, "x", "min of each, less sensitive to load"),
-        ("dashboard SQL queries", queries, "queries", "goal <= 12"),
+        ("dashboard just after a change, median", "%.2f" % changed_ms, "ms",
+         "requests_version moved on before each view: the 10,000 requests counted again"),
+        ("dashboard just after a change / bare ratio", "%.2f" % changed_ratio, "x", "same run"),
+        ("dashboard SQL queries", queries["dashboard"], "queries", "goal <= 12"),
+        ("dashboard SQL queries just after a change", queries["changed"], "queries", "goal <= 12"),
     ])
-    return 0 if queries <= 12 else 1
+    return 0 if max(queries.values()) <= 12 else 1
 
 
 if __name__ == "__main__":

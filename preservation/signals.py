@@ -1,11 +1,25 @@
-"""Sign-in events become audit records and start the session clock."""
+"""Sign-in events become audit records and start the session clock; a committed change to a
+request moves its agency's requests_version on."""
+from functools import partial
+
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .audit import audit_record
 from .middleware import start_session_clock
-from .models import AuditOutcome, User
+from .models import AuditOutcome, PreservationRequest, User, bump_requests_version
+
+
+@receiver([post_save, post_delete], sender=PreservationRequest, dispatch_uid="preserve_requests_version")
+def _request_changed(sender, instance, **kwargs):
+    # After the commit, not inside the transaction: holding the agency's row until then would
+    # queue every writer of the agency behind it (and could deadlock with the audit chain's
+    # lock). Until the callback runs, readers see the previous version, as they see the
+    # previous data. robust: a failed bump is logged; the change itself is already committed.
+    transaction.on_commit(partial(bump_requests_version, instance.agency_id), robust=True)
 
 
 @receiver(user_logged_in, dispatch_uid="preserve_logged_in")

@@ -10,6 +10,17 @@ from tests.helpers import login
 UTC = dt.timezone.utc
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty default cache: counts cached by one test (keyed by an agency
+    pk and version a rolled-back test may reuse) never reach another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def postgres_only():
     """Skip (or fail under CI=true) when the suite is not running on PostgreSQL."""

@@ -18,7 +18,7 @@ from .. import deadlines, serials
 from ..scoping import AgencyScopedQuerySet, GlobalUniqueChecks
 
 __all__ = [
-    "Agency", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "Agency", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
     "KNOWN_TIME_ZONES",
@@ -69,6 +69,10 @@ class Agency(models.Model):
         _("supervisor approval required before sending"), default=False
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Moves on after every committed change to one of the agency's requests (signals.py), so
+    # what is cached about those requests (selectors.bucket_counts) is keyed by it and a change
+    # is never served stale, in any process. Only bump_requests_version() writes it.
+    requests_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("agency")
@@ -77,6 +81,16 @@ class Agency(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # A form or the admin saving an agency it read earlier must not write back the
+        # requests_version it read: that would bring back counts cached for an older version.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "requests_version"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def zone(self):
@@ -88,6 +102,11 @@ class Role(models.TextChoices):
     PARALEGAL = "paralegal", _("Paralegal")
     SUPERVISOR = "supervisor", _("Supervisor")
     AGENCY_ADMIN = "agency_admin", _("Agency administrator")
+
+
+def bump_requests_version(agency_id):
+    """One of the agency's requests changed: what was cached about them is out of date."""
+    Agency.objects.filter(pk=agency_id).update(requests_version=models.F("requests_version") + 1)
 
 
 class User(AbstractUser):
