@@ -49,6 +49,7 @@ class Rules:
     hour: int = 8
     lead_days: tuple[int, ...] = (30, 14, 7, 3, 1)
     ack_missing_days: int = 3
+    extension_ack_missing_days: int = 3
     escalation_days: int = 7
     high_days: int = 7  # retention reminders run while less than this is left (high or worse)
 
@@ -60,6 +61,7 @@ class Facts:
     state: str
     zone: str
     sent_on: date | None = None
+    extension_sent_on: date | None = None
     extension_send_by: date | None = None
     expires_on: date | None = None
     final_expires_on: date | None = None
@@ -95,6 +97,7 @@ def plan(facts: Facts, *, now: datetime, rules: Rules = Rules()) -> list[Planned
         S.DRAFT: [_retention],
         S.SUBMITTED: [_ack_missing, _extension_due, _escalation],
         S.PRESERVING: [_extension_due, _escalation],
+        S.EXTENSION_REQUESTED: [_extension_ack_missing],
         S.EXTENDED: [_final_expiry],
         S.LAPSED: [_lapsed],
     }
@@ -118,6 +121,16 @@ def _ack_missing(facts, rules, now):
         return []
     day = facts.sent_on + timedelta(days=rules.ack_missing_days)
     return [_at(K.ACK_MISSING, rules.ack_missing_days, day, facts, rules, catch_up=True)]
+
+
+def _extension_ack_missing(facts, rules, now):
+    """Blink's receipt of the extension is not recorded N days after sending it, while the
+    original expiry (its deadline) comes closer."""
+    if facts.extension_sent_on is None:
+        return []
+    days = rules.extension_ack_missing_days
+    day = facts.extension_sent_on + timedelta(days=days)
+    return [_at(K.EXTENSION_ACK_MISSING, days, day, facts, rules, facts.expires_on, catch_up=True)]
 
 
 def _extension_due(facts, rules, now):
@@ -194,6 +207,7 @@ def is_late(due_at, now, late_after=timedelta(hours=24)):
 RECIPIENT_ROLES = {
     K.RETENTION: (),
     K.ACK_MISSING: (),
+    K.EXTENSION_ACK_MISSING: (),
     K.EXTENSION_DUE: (Role.PARALEGAL,),
     K.ESCALATION: (Role.PARALEGAL, Role.SUPERVISOR),
     K.FINAL_EXPIRY: (Role.PARALEGAL, Role.SUPERVISOR),
@@ -226,6 +240,12 @@ _TEXTS = {
         _("No acknowledgement from Blink for %(ref)s%(case)s"),
         _("%(ref)s%(case)s was sent %(n)d days ago and Blink's receipt is not recorded. Check "
           "for Blink's acknowledgement, or send the request again."),
+    ),
+    K.EXTENSION_ACK_MISSING: (
+        _("No acknowledgement from Blink for the extension of %(ref)s%(case)s"),
+        _("The extension request for %(ref)s%(case)s was sent %(n)d days ago and Blink's receipt "
+          "is not recorded; the preservation expires on %(date)s unless Blink has it. Check for "
+          "Blink's acknowledgement and record it, or contact Blink before then."),
     ),
     K.EXTENSION_DUE: (
         _("Extension due by %(date)s: %(ref)s%(case)s"),
@@ -262,6 +282,7 @@ def rules():
         hour=_setting("REMINDER_HOUR"),
         lead_days=tuple(_setting("REMINDER_LEAD_DAYS")),
         ack_missing_days=_setting("ACK_MISSING_DAYS"),
+        extension_ack_missing_days=_setting("EXTENSION_ACK_MISSING_DAYS"),
         escalation_days=_setting("ESCALATION_DAYS"),
         high_days=_setting("URGENCY_HIGH_DAYS"),
     )
@@ -273,6 +294,8 @@ def request_facts(request):
         state=request.state,
         zone=zone,
         sent_on=deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
+        extension_sent_on=(deadlines.local_date(request.extension_sent_at, zone)
+                           if request.extension_sent_at else None),
         extension_send_by=request.extension_send_by,
         expires_on=request.expires_on,
         final_expires_on=request.final_expires_on,

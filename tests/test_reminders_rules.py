@@ -77,11 +77,10 @@ def test_an_extended_request_lapses_after_its_final_expiry():
     assert lapsed.day == dt.date(2026, 7, 5)
 
 
-@pytest.mark.parametrize("state", [
-    S.EXTENSION_REQUESTED, S.LEGAL_PROCESS_SERVED, S.CLOSED, S.WITHDRAWN,
-])
-def test_states_where_the_race_is_over_or_handed_on_need_no_reminder(state):
-    assert plan(preserving(state=state, final_expires_on=dt.date(2026, 7, 4)), now=NOW) == []
+@pytest.mark.parametrize("state", [S.LEGAL_PROCESS_SERVED, S.CLOSED, S.WITHDRAWN])
+def test_states_where_the_race_is_over_need_no_reminder(state):
+    facts = preserving(state=state, final_expires_on=dt.date(2026, 7, 4), extension_sent_on=dt.date(2026, 3, 20))
+    assert plan(facts, now=NOW) == []
 
 
 def test_custom_rules_change_the_lead_times_and_the_hour():

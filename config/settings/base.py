@@ -249,6 +249,8 @@ PRESERVE = {
     # Reminders (deadlines.md "Reminders"; README "Reminders").
     "REMINDER_LEAD_DAYS": [30, 14, 7, 3, 1],
     "ACK_MISSING_DAYS": 3,
+    # The same for the extension request: days after sending it with no receipt recorded.
+    "EXTENSION_ACK_MISSING_DAYS": 3,
     "ESCALATION_DAYS": 7,
     "DIGEST_DAYS": 14,
     # A row left "sending" this long (its worker died) is claimed again; longer than any task

@@ -22,6 +22,7 @@ __all__ = [
 class ReminderKind(models.TextChoices):
     RETENTION = "retention", _("File now: clips are being deleted")
     ACK_MISSING = "ack_missing", _("Acknowledgement missing")
+    EXTENSION_ACK_MISSING = "extension_ack_missing", _("Extension acknowledgement missing")
     EXTENSION_DUE = "extension_due", _("Extension due")
     ESCALATION = "escalation", _("Escalation: expiry without extension")
     FINAL_EXPIRY = "final_expiry", _("Extended preservation expiring")
@@ -56,9 +57,10 @@ class Reminder(_Delivery):
     request = models.ForeignKey(
         PreservationRequest, on_delete=models.CASCADE, related_name="reminders"
     )
-    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
-    # Days before the deadline the reminder is about (days after sending for "acknowledgement
-    # missing", days before total loss for the daily retention reminder, 0 for "lapsed").
+    kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
+    # Days before the deadline the reminder is about (days after sending the request or the
+    # extension for the two "acknowledgement missing" kinds, days before total loss for the
+    # daily retention reminder, 0 for "lapsed").
     lead_days = models.SmallIntegerField(_("lead time (days)"))
     day = models.DateField(_("date"))
     due_at = models.DateTimeField(_("due"))
