@@ -23,7 +23,7 @@ from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from . import accounts, permissions
+from . import accounts, backends, permissions
 from .account_forms import (
     AcceptInvitationForm, AgencySettingsForm, AuditFilterForm, BannerForm, EnrolForm, InvitationForm,
     RoleForm, SignInForm, TokenForm,
@@ -198,7 +198,7 @@ def invitation_accept(request, token):
         else:
             from django.contrib.auth import login
 
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=backends.PATH)
             messages.success(request, _("Welcome. Now set up the second sign-in step on your phone."))
             return redirect("accounts:otp_enrol")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})

@@ -24,8 +24,8 @@ def case_data(view):
 
 
 def _notifications(user):
-    # Through the agency: someone who moved agency no longer sees the old agency's cases.
-    return Notification.objects.filter(user=user, reminder__request__agency_id=user.agency_id)
+    # For the user's agency: someone who moved agency no longer sees the old agency's cases.
+    return Notification.objects.filter(user=user, agency_id=user.agency_id)
 
 
 def unread_notifications(request):

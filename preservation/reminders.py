@@ -458,7 +458,8 @@ def _retry_or_fail(model, row, lease, error):
 
 def _notify(reminder, recipients, now):
     Notification.objects.bulk_create(
-        [Notification(user=r.user, reminder=reminder, created_at=now) for r in recipients if r.user],
+        [Notification(user=r.user, reminder=reminder, agency_id=reminder.request.agency_id, created_at=now)
+         for r in recipients if r.user],
         ignore_conflicts=True,
     )
 

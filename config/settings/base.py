@@ -99,7 +99,7 @@ AUTH_USER_MODEL = "preservation.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes first, so a locked username is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "preservation.backends.AgencyModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

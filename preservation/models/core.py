@@ -316,7 +316,11 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
 
     @property
     def reference(self):
-        return "PR-%06d" % self.pk if self.pk else "PR-new"
+        return self.reference_for(self.pk) if self.pk else "PR-new"
+
+    @staticmethod
+    def reference_for(pk):
+        return "PR-%06d" % pk
 
     @property
     def is_open(self):

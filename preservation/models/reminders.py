@@ -121,10 +121,19 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="notifications")
+    # The request's agency, copied here: a user's inbox is read for (user, their agency), one
+    # table, so someone who moved agency no longer sees the old agency's cases, and the bell on
+    # every page costs no join.
+    agency = models.ForeignKey("preservation.Agency", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(_("created"))
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
+
+    def save(self, *args, **kwargs):
+        if self.agency_id is None:
+            self.agency_id = self.reminder.request.agency_id
+        super().save(*args, **kwargs)
 
     class Meta:
         verbose_name = _("notification")
@@ -133,7 +142,7 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "reminder"], name="notification_once_per_user"),
         ]
-        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+        indexes = [models.Index(fields=["user", "agency", "read_at"], name="notification_inbox")]
 
 
 def default_lead_days():

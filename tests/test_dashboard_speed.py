@@ -1,0 +1,220 @@
+"""What keeps the dashboard fast without ever showing stale or unescaped data: the groups'
+counts cached under the agency's requests_version, rows built once in Python, the filter form
+rendered without a template per input, the signed-in user read with their agency."""
+import datetime as dt
+
+import pytest
+import time_machine
+from django import forms
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from preservation import selectors, services
+from preservation.models import Agency, PreservationRequest, RequestState, bump_requests_version
+from preservation.templatetags.preserve_ui import light_widget
+from tests.factories import AgencyFactory, UserFactory
+from tests.helpers import login
+
+pytestmark = pytest.mark.django_db
+
+NOON = dt.datetime(2026, 3, 10, 12, tzinfo=dt.timezone.utc)
+
+
+def version(agency):
+    return Agency.objects.values_list("requests_version", flat=True).get(pk=agency.pk)
+
+
+def counts_for(user):
+    user = type(user).objects.select_related("agency").get(pk=user.pk)  # as a page reads it
+    return selectors.bucket_counts(user, selectors.agency_today(user))
+
+
+# --- The version moves after every committed change, and only then ------------------------------
+
+
+def test_a_new_request_moves_the_version_on_when_it_commits(make_request, agency,
+                                                           django_capture_on_commit_callbacks):
+    before = version(agency)
+    with django_capture_on_commit_callbacks() as callbacks:
+        make_request()
+        assert version(agency) == before  # not inside the transaction: no lock on the agency row
+    assert callbacks  # one per save of the new request (the factory saves it twice)
+    for callback in callbacks:
+        callback()
+    assert version(agency) == before + len(callbacks)
+
+
+def test_a_rolled_back_change_leaves_the_version_alone(make_request, agency, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    before = version(agency)
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            make_request()
+            raise RuntimeError("rolled back")
+    assert version(agency) == before
+
+
+def test_an_edit_and_a_deletion_move_it_on(make_request, agency, django_capture_on_commit_callbacks):
+    request = make_request()
+    start = version(agency)
+    with django_capture_on_commit_callbacks(execute=True):
+        request.notes = "edited"
+        request.save()
+    assert version(agency) == start + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        PreservationRequest.objects.for_agency(agency).filter(pk=request.pk).get().delete()
+    assert version(agency) == start + 2
+
+
+def test_only_the_changed_requests_agency_moves_on(make_request, agency, django_capture_on_commit_callbacks):
+    other = AgencyFactory()
+    before = version(other)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request()
+    assert version(other) == before
+
+
+def test_saving_an_agency_read_earlier_never_writes_an_old_version_back(agency):
+    stale = Agency.objects.get(pk=agency.pk)
+    bump_requests_version(agency.pk)
+    stale.name = "Renamed in the admin"
+    stale.save()
+    fresh = Agency.objects.get(pk=agency.pk)
+    assert (fresh.name, fresh.requests_version) == ("Renamed in the admin", stale.requests_version + 1)
+
+
+# --- The counts: cached per agency, version and day -------------------------------------------------
+
+
+def test_counts_are_read_once_then_cached_until_a_change_commits(user, make_request,
+                                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request(state=RequestState.DRAFT)
+    with CaptureQueriesContext(connection) as first:
+        assert counts_for(user)["total"] == 1
+    with CaptureQueriesContext(connection) as second:
+        assert counts_for(user)["total"] == 1
+    assert len(first) - len(second) == 1  # the counting query, once
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request(state=RequestState.DRAFT)
+    assert counts_for(user)["total"] == 2
+
+
+def test_a_service_transition_shows_in_the_groups_at_once(user, make_request, django_capture_on_commit_callbacks):
+    with time_machine.travel(NOON, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            request = make_request(state=RequestState.SUBMITTED, sent_at=NOON - dt.timedelta(days=3))
+            services.request_recompute(request=request, now=NOON)
+        assert counts_for(user)["preserving"] == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            services.request_record_receipt(request=request, actor=user, received_on=NOON.date())
+        assert counts_for(user)["preserving"] == 1
+
+
+def test_a_new_day_counts_afresh_without_any_change(user, make_request, django_capture_on_commit_callbacks):
+    # Due in 8 days: not "due this week" today, but tomorrow it is.
+    with time_machine.travel(NOON, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            request = make_request(state=RequestState.PRESERVING)
+            request.next_deadline_on = NOON.date() + dt.timedelta(days=8)
+            request.save(update_fields=["next_deadline_on"])
+        assert counts_for(user)["due_week"] == 0
+    with time_machine.travel(NOON + dt.timedelta(days=1), tick=False):
+        assert counts_for(user)["due_week"] == 1
+
+
+def test_each_agency_has_its_own_counts(user, make_request, django_capture_on_commit_callbacks):
+    other_user = UserFactory(agency=AgencyFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request()
+        make_request()
+        make_request(created_by=other_user)
+    assert counts_for(user)["total"] == 2
+    assert counts_for(other_user)["total"] == 1
+
+
+def test_someone_without_an_agency_counts_nothing(db):
+    loner = UserFactory(agency=None)
+    assert selectors.bucket_counts(loner, NOON.date())["total"] == 0
+
+
+# --- Rows and the filter form ------------------------------------------------------------------------
+
+
+def test_row_values_are_escaped(signed_in, make_request):
+    make_request(case_number='<script>alert("x")</script>')
+    body = signed_in.get(reverse("preservation:dashboard")).content.decode()
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+
+
+def test_a_row_without_a_deadline_or_urgency_shows_dashes(signed_in, make_request):
+    request = make_request(state=RequestState.CLOSED, urgency="", next_deadline_on=None, case_number="")
+    body = signed_in.get(reverse("preservation:dashboard")).content.decode()
+    row = body[body.index(request.reference):]
+    row = row[:row.index("</tr>")]
+    assert row.count("\N{EM DASH}") == 3  # CRIM#, urgency, next deadline
+
+
+class Filters(forms.Form):
+    text = forms.CharField(required=False, max_length=20, help_text="Help")
+    number = forms.IntegerField(required=False, min_value=0, max_value=9)
+    needed = forms.CharField(max_length=5)
+    choice = forms.ChoiceField(required=False, choices=[("", "Any"), ("a", "A & co"), ("b", "B")])
+    typed = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[("", "-"), (1, "One")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
+
+@pytest.mark.parametrize("data, initial", [
+    (None, {}),
+    (None, {"text": 'say "hi" <b>', "number": 3, "choice": "a", "typed": 1}),
+    ({"text": "x" * 30, "number": "-4", "needed": "", "choice": "zz", "typed": "1"}, None),  # every error
+    ({"text": "ok", "number": "2", "needed": "yes", "choice": "b", "typed": ""}, None),
+])
+def test_the_light_widget_renders_what_django_renders(data, initial, assert_html_equal):
+    form = Filters(data, initial=initial)
+    form.is_valid()
+    for name in form.fields:
+        assert_html_equal(str(light_widget(form[name])), str(form[name]))
+
+
+def test_the_light_widget_refuses_what_it_does_not_render():
+    class Other(forms.Form):
+        flag = forms.BooleanField()
+        many = forms.MultipleChoiceField(choices=[("a", "A")])
+        grouped = forms.ChoiceField(choices=[("Group", [("a", "A")])])
+
+    form = Other()
+    for name in ("flag", "many", "grouped"):
+        with pytest.raises(TypeError):
+            light_widget(form[name])
+
+
+@pytest.fixture
+def assert_html_equal():
+    from django.test import SimpleTestCase
+
+    return SimpleTestCase().assertHTMLEqual
+
+
+# --- The signed-in user ----------------------------------------------------------------------------
+
+
+def test_the_signed_in_user_comes_with_the_agency_in_one_query(client, user):
+    from django.contrib.auth import SESSION_KEY, get_user
+    from django.test import RequestFactory
+
+    login(client, user)
+    request = RequestFactory().get("/")
+    request.session = client.session
+    assert SESSION_KEY in request.session  # the session is read before counting
+    with CaptureQueriesContext(connection) as queries:
+        loaded = get_user(request)
+        assert loaded.agency.name == user.agency.name
+    assert len(queries) == 1, [q["sql"][:120] for q in queries]
