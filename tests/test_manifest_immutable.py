@@ -7,12 +7,12 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from preservation import manifests, usb
-from preservation.models import EvidenceFile, EvidenceManifest, RequestEvent
+from preservation.models import EvidenceFile, EvidenceManifest, ImmutableManifestError, RequestEvent
 from tests.conftest import utc
 from tests.helpers import login
 from tests.test_usb_tree import mp4, put
 
-REFUSED = "is stored and cannot be changed or deleted"
+REFUSED = "stored and cannot be changed or deleted"
 
 
 @pytest.fixture
@@ -87,11 +87,15 @@ def test_the_database_refuses_any_raw_change_or_deletion(stored, postgres_only, 
     lambda m: EvidenceManifest.objects.for_agency(m.request.agency).filter(pk=m.pk).update(csv_sha256="0" * 64),
     lambda m: EvidenceManifest.objects.for_agency(m.request.agency).filter(pk=m.pk).delete(),
     lambda m: m.files.first().delete(),
+    lambda m: m.delete(),
+    lambda m: setattr(m, "source_path", "/elsewhere") or m.save(),
+    lambda m: EvidenceFile.objects.filter(manifest=m).first().save(),
 ], ids=["file rows through a queryset", "manifest through a queryset", "manifest with its rows",
-        "one file row"])
-def test_orm_paths_around_the_model_guard_are_refused_too(stored, postgres_only, change):
+        "one file row", "the manifest", "an edited manifest", "a file row saved again"])
+def test_orm_paths_are_refused_on_every_database(stored, change):
+    # The ORM guard (models/evidence.py) says it first; on PostgreSQL the trigger would too.
     before = snapshot(stored)
-    with pytest.raises(Exception, match=REFUSED), transaction.atomic():
+    with pytest.raises(ImmutableManifestError, match=REFUSED), transaction.atomic():
         change(stored)
     assert snapshot(stored) == before
 

@@ -18,10 +18,24 @@ __all__ = ["EvidenceManifest", "EvidenceFile", "ImmutableManifestError"]
 
 
 class ImmutableManifestError(Exception):
-    """Raised on any attempt to change or delete a stored manifest through the ORM."""
+    """Raised on any attempt to change or delete a stored manifest or one of its file rows
+    through the ORM (on PostgreSQL a trigger refuses any other way too, migration 0009)."""
 
 
-class EvidenceManifestQuerySet(RequestRowQuerySet):
+STORED = "An evidence manifest and its file rows are stored and cannot be changed or deleted."
+
+
+class _Immutable:
+    """Queryset half of the guard: no update() or delete() of stored rows, on any database."""
+
+    def update(self, **kwargs):
+        raise ImmutableManifestError(STORED)
+
+    def delete(self):
+        raise ImmutableManifestError(STORED)
+
+
+class EvidenceManifestQuerySet(_Immutable, RequestRowQuerySet):
     def for_agency(self, agency):
         return self.filter(request__agency=agency)
 
@@ -92,14 +106,14 @@ class EvidenceManifest(models.Model):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise ImmutableManifestError("An evidence manifest is written once and never changed.")
+            raise ImmutableManifestError(STORED)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise ImmutableManifestError("An evidence manifest cannot be deleted.")
+        raise ImmutableManifestError(STORED)
 
 
-class EvidenceFileQuerySet(AgencyScopedQuerySet):
+class EvidenceFileQuerySet(_Immutable, AgencyScopedQuerySet):
     scope_fields = ("manifest", "preservation.PreservationRequest.agency")
 
 
@@ -134,3 +148,11 @@ class EvidenceFile(models.Model):
 
     def __str__(self):
         return self.path
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableManifestError(STORED)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableManifestError(STORED)
