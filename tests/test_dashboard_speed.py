@@ -218,3 +218,29 @@ def test_the_signed_in_user_comes_with_the_agency_in_one_query(client, user):
         loaded = get_user(request)
         assert loaded.agency.name == user.agency.name
     assert len(queries) == 1, [q["sql"][:120] for q in queries]
+
+
+# --- The shared layout's cached parts --------------------------------------------------------------
+
+
+def test_the_cached_account_menu_follows_each_users_role(client, agency):
+    from django.test import Client
+
+    from preservation.models import Role
+
+    admin, officer = UserFactory(agency=agency, role=Role.AGENCY_ADMIN), UserFactory(agency=agency)
+    audit_log = reverse("accounts:audit_log")
+    assert audit_log in login(client, admin).get(reverse("preservation:dashboard")).content.decode()
+    # Same process, same cache, another role: the administrator's links never leak into it.
+    assert audit_log not in login(Client(), officer).get(reverse("preservation:dashboard")).content.decode()
+    assert audit_log in client.get(reverse("preservation:dashboard")).content.decode()
+
+
+def test_the_cached_menus_follow_the_language(signed_in, user):
+    english = signed_in.get(reverse("preservation:dashboard")).content.decode()
+    assert ">Reminder settings<" in english and '<option value="en" lang="en" selected>' in english
+    user.language = "de"
+    user.save(update_fields=["language"])
+    german = signed_in.get(reverse("preservation:dashboard")).content.decode()
+    assert ">Reminder settings<" not in german and '<option value="de" lang="de" selected>' in german
+    assert '<option value="en" lang="en" selected>' not in german
