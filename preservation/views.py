@@ -134,16 +134,12 @@ def _dashboard_rows(requests, today, people):
     rows = []
     for r in requests:
         due, kind, urgency, state = r["next_deadline_on"], r["next_deadline_kind"], r["urgency"], r["state"]
-        if due:
-            due_cell = format_html(
-                _DUE_HTML,
-                once(("kind", kind), lambda: str(deadline_kind_label(kind))),
-                once(("on", due), lambda: formats.date_format(due, "j M Y")),
-                provisional if r["deadlines_provisional"] else " ",
-                once(("in", due), lambda: str(_("passed")) if due < today else timesince.timeuntil(due, today)),
-            )
-        else:
-            due_cell = _NONE
+        flagged = r["deadlines_provisional"]
+        due_cell = once(("due", due, kind, flagged), lambda: format_html(
+            _DUE_HTML, str(deadline_kind_label(kind)), formats.date_format(due, "j M Y"),
+            provisional if flagged else " ",
+            str(_("passed")) if due < today else timesince.timeuntil(due, today),
+        ) if due else _NONE)
         badge = once(("urgency", urgency), lambda: render_to_string(
             "preservation/_urgency_badge.html", urgency_badge(urgency)) if urgency else _NONE)
         rows.append(format_html(
