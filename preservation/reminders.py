@@ -20,7 +20,7 @@ from django.core.mail import get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext_lazy
 
 from . import deadlines, scoping
 from .models import (
@@ -125,12 +125,20 @@ def _ack_missing(facts, rules, now):
 
 def _extension_ack_missing(facts, rules, now):
     """Blink's receipt of the extension is not recorded N days after sending it, while the
-    original expiry (its deadline) comes closer."""
+    original expiry (its deadline) comes closer. An extension sent late is still reminded in
+    time: at the latest the day before the expiry (or the day after sending, if that is later),
+    since the preservation lapses the day after it; sent on the expiry day itself, the lapse
+    reminder is the one to come. The lead is the days actually waited."""
     if facts.extension_sent_on is None:
         return []
-    days = rules.extension_ack_missing_days
-    day = facts.extension_sent_on + timedelta(days=days)
-    return [_at(K.EXTENSION_ACK_MISSING, days, day, facts, rules, facts.expires_on, catch_up=True)]
+    sent = facts.extension_sent_on
+    day = sent + timedelta(days=rules.extension_ack_missing_days)
+    if facts.expires_on is not None:
+        day = min(day, max(sent + timedelta(days=1), facts.expires_on - timedelta(days=1)))
+        if day > facts.expires_on:
+            return []
+    lead = (day - sent).days
+    return [_at(K.EXTENSION_ACK_MISSING, lead, day, facts, rules, facts.expires_on, catch_up=True)]
 
 
 def _extension_due(facts, rules, now):
@@ -238,29 +246,45 @@ _TEXTS = {
     ),
     K.ACK_MISSING: (
         _("No acknowledgement from Blink for %(ref)s%(case)s"),
-        _("%(ref)s%(case)s was sent %(n)d days ago and Blink's receipt is not recorded. Check "
-          "for Blink's acknowledgement, or send the request again."),
+        ngettext_lazy(
+            "%(ref)s%(case)s was sent %(n)d day ago and Blink's receipt is not recorded. Check for "
+            "Blink's acknowledgement, or send the request again.",
+            "%(ref)s%(case)s was sent %(n)d days ago and Blink's receipt is not recorded. Check "
+            "for Blink's acknowledgement, or send the request again.", "n"),
     ),
     K.EXTENSION_ACK_MISSING: (
         _("No acknowledgement from Blink for the extension of %(ref)s%(case)s"),
-        _("The extension request for %(ref)s%(case)s was sent %(n)d days ago and Blink's receipt "
-          "is not recorded; the preservation expires on %(date)s unless Blink has it. Check for "
-          "Blink's acknowledgement and record it, or contact Blink before then."),
+        ngettext_lazy(
+            "The extension request for %(ref)s%(case)s was sent %(n)d day ago and Blink's receipt "
+            "is not recorded; the preservation expires on %(date)s unless Blink has it. Check for "
+            "Blink's acknowledgement and record it, or contact Blink before then.",
+            "The extension request for %(ref)s%(case)s was sent %(n)d days ago and Blink's receipt "
+            "is not recorded; the preservation expires on %(date)s unless Blink has it. Check for "
+            "Blink's acknowledgement and record it, or contact Blink before then.", "n"),
     ),
     K.EXTENSION_DUE: (
         _("Extension due by %(date)s: %(ref)s%(case)s"),
-        _("Send the extension request for %(ref)s%(case)s by %(date)s (%(n)d days left) or "
-          "the preservation will lapse."),
+        ngettext_lazy(
+            "Send the extension request for %(ref)s%(case)s by %(date)s (%(n)d day left) or "
+            "the preservation will lapse.",
+            "Send the extension request for %(ref)s%(case)s by %(date)s (%(n)d days left) or "
+            "the preservation will lapse.", "n"),
     ),
     K.ESCALATION: (
         _("Escalation: %(ref)s%(case)s expires %(date)s with no extension"),
-        _("The preservation of %(ref)s%(case)s expires on %(date)s, in %(n)d days, and no "
-          "extension or legal process is recorded."),
+        ngettext_lazy(
+            "The preservation of %(ref)s%(case)s expires on %(date)s, in %(n)d day, and no "
+            "extension or legal process is recorded.",
+            "The preservation of %(ref)s%(case)s expires on %(date)s, in %(n)d days, and no "
+            "extension or legal process is recorded.", "n"),
     ),
     K.FINAL_EXPIRY: (
         _("Preservation ends %(date)s: %(ref)s%(case)s"),
-        _("The extended preservation of %(ref)s%(case)s ends on %(date)s (%(n)d days left) and "
-          "cannot be extended again: serve legal process before then."),
+        ngettext_lazy(
+            "The extended preservation of %(ref)s%(case)s ends on %(date)s (%(n)d day left) and "
+            "cannot be extended again: serve legal process before then.",
+            "The extended preservation of %(ref)s%(case)s ends on %(date)s (%(n)d days left) and "
+            "cannot be extended again: serve legal process before then.", "n"),
     ),
     K.LAPSED: (
         _("Preservation lapsed: %(ref)s%(case)s"),

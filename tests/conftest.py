@@ -21,6 +21,17 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A page served in a user's language leaves that language active in the thread (as in a
+    server, where the next request sets its own): every test starts in the default language."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def postgres_only():
     """Skip (or fail under CI=true) when the suite is not running on PostgreSQL."""

@@ -49,6 +49,31 @@ def test_the_number_of_days_is_its_own_rule():
     assert (item.lead_days, item.day) == (5, dt.date(2026, 3, 25))
 
 
+@pytest.mark.parametrize("sent_on, day, lead", [
+    (dt.date(2026, 3, 20), dt.date(2026, 3, 23), 3),  # in time: three days on
+    (dt.date(2026, 4, 1), dt.date(2026, 4, 4), 3),    # three days on is the day before expiry
+    (dt.date(2026, 4, 2), dt.date(2026, 4, 4), 2),    # late: the day before the 5 April expiry
+    (dt.date(2026, 4, 3), dt.date(2026, 4, 4), 1),
+    (dt.date(2026, 4, 4), dt.date(2026, 4, 5), 1),    # the day after sending: the expiry day
+])
+def test_an_extension_sent_late_is_reminded_before_the_expiry(sent_on, day, lead):
+    (item,) = plan(requested(extension_sent_on=sent_on), now=utc(2026, 3, 20, 15))
+    assert (item.day, item.lead_days) == (day, lead)
+
+
+@pytest.mark.parametrize("sent_on", [dt.date(2026, 4, 5), dt.date(2026, 4, 6)])
+def test_an_extension_sent_on_the_expiry_day_leaves_it_to_the_lapse_reminder(sent_on):
+    assert plan(requested(extension_sent_on=sent_on), now=utc(2026, 4, 5, 15)) == []
+
+
+def test_its_text_counts_the_days_actually_waited():
+    (item,) = plan(requested(extension_sent_on=dt.date(2026, 4, 3)), now=utc(2026, 4, 3, 15))
+    with translation.override("en"):
+        _subject, summary = describe(kind=EXT, lead_days=item.lead_days, deadline_on=item.deadline_on,
+                                     reference="PR-000001", case_number="")
+    assert "was sent 1 day ago and" in summary
+
+
 def test_without_a_sending_date_there_is_nothing_to_wait_for():
     assert plan(requested(extension_sent_on=None), now=utc(2026, 3, 20, 15)) == []
 
@@ -74,7 +99,8 @@ PURE_MOMENTS = [
 
 @pytest.mark.parametrize("zone,sent_on,due_at", PURE_MOMENTS)
 def test_it_falls_at_eight_local_on_clock_change_and_leap_days(zone, sent_on, due_at):
-    (item,) = plan(requested(zone=zone, extension_sent_on=sent_on), now=utc(2026, 1, 1))
+    facts = requested(zone=zone, extension_sent_on=sent_on, expires_on=sent_on + dt.timedelta(days=30))
+    (item,) = plan(facts, now=utc(2026, 1, 1))
     assert item.due_at == due_at
     local = item.due_at.astimezone(ZoneInfo(zone))
     assert (local.date(), local.hour, local.minute) == (sent_on + dt.timedelta(days=3), 8, 0)
@@ -205,10 +231,11 @@ def test_it_is_cancelled_when_the_wait_ends_before_it_is_due(frozen, act):
 
 @pytest.mark.django_db
 def test_it_is_cancelled_when_the_preservation_lapses_first(frozen):
-    # Sent on the expiry date itself: the reminder would fall after the lapse.
-    request = send_extension(frozen, preserving_request(frozen), utc(2026, 4, 5, 15))
+    # Sent two days before the expiry, reminded the day before it (4 April), but the expiry
+    # passed before the sweep reached it: the lapse cancels it, the lapse reminder goes out.
+    request = send_extension(frozen, preserving_request(frozen), utc(2026, 4, 3, 15))
     row = ext_row(request)
-    assert row.due_at == utc(2026, 4, 8, 12)
+    assert (row.due_at, row.lead_days) == (utc(2026, 4, 4, 12), 1)
     frozen.move_to(utc(2026, 4, 6, 15))
     assert reminders.requests_detect_lapses(now=utc(2026, 4, 6, 15)) == [request.pk]
     row.refresh_from_db()

@@ -259,3 +259,25 @@ def test_every_kind_has_a_subject_and_summary_naming_the_request(kind):
                                 reference="PR-000042", case_number="CR-1")
     assert "PR-000042" in subject and "PR-000042" in summary
     assert "CR-1" in summary
+
+
+# One day or several: every language says it in the right number ("1 day left", not "1 days").
+ONE_OR_MORE = [
+    ("en", K.EXTENSION_DUE, 1, "(1 day left)"), ("en", K.EXTENSION_DUE, 3, "(3 days left)"),
+    ("en", K.FINAL_EXPIRY, 1, "(1 day left)"), ("en", K.ESCALATION, 1, "in 1 day,"),
+    ("en", K.ACK_MISSING, 1, "sent 1 day ago"), ("en", K.EXTENSION_ACK_MISSING, 2, "sent 2 days ago"),
+    ("de", K.EXTENSION_DUE, 1, "(noch 1 Tag)"), ("de", K.EXTENSION_DUE, 7, "(noch 7 Tage)"),
+    ("de", K.ACK_MISSING, 1, "vor 1 Tag "), ("fr", K.FINAL_EXPIRY, 1, "(1 jour restant)"),
+    ("fr", K.FINAL_EXPIRY, 14, "(14 jours restants)"), ("es", K.ESCALATION, 1, "dentro de 1 día,"),
+    ("es", K.EXTENSION_ACK_MISSING, 1, "hace 1 día "), ("es", K.EXTENSION_ACK_MISSING, 3, "hace 3 días "),
+]
+
+
+@pytest.mark.parametrize("language, kind, days, wanted", ONE_OR_MORE)
+def test_the_days_are_counted_in_the_right_number(language, kind, days, wanted):
+    from django.utils import translation
+
+    with translation.override(language):
+        _subject, summary = describe(kind=kind, lead_days=days, deadline_on=dt.date(2026, 4, 5),
+                                     reference="PR-000001")
+    assert wanted in summary
