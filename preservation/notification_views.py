@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -93,7 +93,7 @@ class ReminderPreferenceForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["lead_days"].choices = [
-            (n, _("%(n)d days") % {"n": n}) for n in settings.PRESERVE["REMINDER_LEAD_DAYS"]
+            (n, ngettext("%(n)d day", "%(n)d days", n) % {"n": n}) for n in settings.PRESERVE["REMINDER_LEAD_DAYS"]
         ]
 
     def clean_lead_days(self):

@@ -132,6 +132,7 @@ def test_the_preferences_page_offers_the_configured_lead_times(client, user):
     page = client.get(reverse("preservation:reminder_preferences")).content.decode()
     for n in (30, 14, 7, 3, 1):
         assert 'value="%d"' % n in page
+    assert ">1 day</label>" in page and "1 days" not in page and ">30 days</label>" in page
 
 
 def test_the_request_page_lists_its_reminders_in_the_agency_zone(client, user, notification):
