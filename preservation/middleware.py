@@ -123,11 +123,14 @@ class AuditViewMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        if (request.method in ("GET", "HEAD") and response.status_code < 400 and match is not None
+        # A page shown (2xx), not a redirect to the sign-in or elsewhere: nothing was seen then.
+        if (request.method in ("GET", "HEAD") and 200 <= response.status_code < 300 and match is not None
                 and request.user.is_authenticated):
             ids = [str(v) for k, v in match.kwargs.items() if k in OBJECT_KWARGS or k.endswith("_id")]
             if ids:
+                # A view may name the agency whose case it showed (the platform admin has none).
                 audit_record(action="view", actor=request.user, request=request,
+                             agency=getattr(request, "audit_agency", None),
                              object_type=match.view_name, object_id="/".join(ids),
                              outcome=AuditOutcome.SUCCESS)
         return response
