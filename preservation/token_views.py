@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.decorators import otp_required
@@ -22,10 +22,12 @@ class ApiTokenForm(forms.Form):
         label=_("Name"), max_length=100,
         help_text=_("What will use it, such as “RMS integration”. Shown in the list below."),
     )
-    days = forms.TypedChoiceField(
-        label=_("Expires after"), coerce=int, initial=DEFAULT_DAYS,
-        choices=[(d, _("%(days)d days") % {"days": d}) for d in DAY_CHOICES],
-    )
+    days = forms.TypedChoiceField(label=_("Expires after"), coerce=int, initial=DEFAULT_DAYS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Here, not in the class: labels in the reader's language, not the one at import.
+        self.fields["days"].choices = [(d, ngettext("%(n)d day", "%(n)d days", d) % {"n": d}) for d in DAY_CHOICES]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

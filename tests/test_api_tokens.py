@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from preservation.api.tokens import api_token_create, api_token_revoke
@@ -256,3 +257,11 @@ def test_the_command_refuses_what_it_cannot_do(user, arguments):
     with pytest.raises(CommandError):
         call_command("create_api_token", *[a.format(user=user.username) for a in arguments],
                      stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_the_expiry_choices_are_in_the_readers_language(client, user):
+    user.language = "de"
+    user.save(update_fields=["language"])
+    login(client, user)
+    page = client.get(reverse("preservation:api_tokens")).content.decode()
+    assert ">90 Tage</option>" in page and "90 days" not in page
