@@ -110,7 +110,10 @@ def _urgency(request, report, next_on, now):
 
 
 def request_recompute(*, request, now):
-    """Store the computed deadlines and urgency on the row (the only writer of those fields)."""
+    """Store the computed deadlines and urgency on the row (the only writer of those fields).
+    Nothing is written when nothing changed: the hourly refresh of every open request then
+    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone."""
+    stored = [getattr(request, name) for name in COMPUTED_FIELDS]
     report = request_report(request, now=now)
     retention = report.retention if report else None
     clock = report.clock if report else None
@@ -125,7 +128,8 @@ def request_recompute(*, request, now):
     urgency = _urgency(request, report, request.next_deadline_on, now)
     request.urgency = urgency.value if urgency else ""
     request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
-    request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
+    if [getattr(request, name) for name in COMPUTED_FIELDS] != stored:
+        request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
     # Reminder rows follow the deadlines in the same transaction (cancelled once it is over).
     reminders.reminders_schedule_for_request(request=request, now=now)
     return report

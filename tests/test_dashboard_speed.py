@@ -244,3 +244,21 @@ def test_the_cached_menus_follow_the_language(signed_in, user):
     german = signed_in.get(reverse("preservation:dashboard")).content.decode()
     assert ">Reminder settings<" not in german and '<option value="de" lang="de" selected>' in german
     assert '<option value="en" lang="en" selected>' not in german
+
+
+def test_the_hourly_refresh_writes_only_requests_whose_deadlines_or_urgency_changed(
+    make_request, agency, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(NOON, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            request = make_request(state=RequestState.DRAFT)
+        before = (version(agency), PreservationRequest.objects.for_agency(agency).get(pk=request.pk).updated_at)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            services.requests_refresh_urgency(now=NOON, queryset=PreservationRequest.objects.for_agency(agency))
+        assert callbacks == []  # nothing saved: no write, and the cached counts stay valid
+        assert (version(agency), PreservationRequest.objects.for_agency(agency).get(pk=request.pk).updated_at) == before
+    later = NOON + dt.timedelta(days=40)  # the window's clips are being deleted: more urgent now
+    with time_machine.travel(later, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            changed = services.requests_refresh_urgency(now=later, queryset=PreservationRequest.objects.for_agency(agency))
+        assert changed == 1 and version(agency) > before[0]
