@@ -32,7 +32,7 @@ URGENCY_STYLES = {
 
 def utc_text(instant):
     """“30 April 2026, 00:00 UTC”: Blink works in UTC, so the zone is always written out."""
-    return "%s UTC" % date_format(instant.astimezone(UTC), "j F Y, H:i")
+    return "%s UTC" % date_format(instant.astimezone(UTC), "DATETIME_FORMAT")
 
 
 def _days_left_text(left):
@@ -125,8 +125,8 @@ def build_timeline(request_obj, now):
         "right": RIGHT,
         "marks": placed,
         "bars": _bars(request_obj, x),
-        "start_text": date_format(first.astimezone(UTC), "j M Y"),
-        "end_text": date_format(last.astimezone(UTC), "j M Y"),
+        "start_text": date_format(first.astimezone(UTC), "SHORT_DATE_FORMAT"),
+        "end_text": date_format(last.astimezone(UTC), "SHORT_DATE_FORMAT"),
     }
 
 
@@ -136,7 +136,7 @@ def _place(mark, x, index):
     return {
         "x": x, "label_y": label_y, "line_top": label_y + 5, "anchor": anchor,
         "label": mark.label + (" *" if mark.provisional else ""),
-        "date": date_format(mark.at.astimezone(UTC), "j M Y"),
+        "date": date_format(mark.at.astimezone(UTC), "SHORT_DATE_FORMAT"),
         "kind": mark.kind, "provisional": mark.provisional,
     }
 
@@ -187,7 +187,7 @@ def deadline_rows(request_obj, report):
         is_instant = isinstance(value, datetime)
         rows.append({
             "code": code, "label": label, "provisional": provisional,
-            "value": utc_text(value) if is_instant else date_format(value, "j F Y"),
+            "value": utc_text(value) if is_instant else date_format(value, "DATE_FORMAT"),
             "explanation": explained.get(code, ""),
             "is_next": code == request_obj.next_deadline_kind,
         })

@@ -136,7 +136,7 @@ def _dashboard_rows(requests, today, people):
         due, kind, urgency, state = r["next_deadline_on"], r["next_deadline_kind"], r["urgency"], r["state"]
         flagged = r["deadlines_provisional"]
         due_cell = once(("due", due, kind, flagged), lambda: format_html(
-            _DUE_HTML, str(deadline_kind_label(kind)), formats.date_format(due, "j M Y"),
+            _DUE_HTML, str(deadline_kind_label(kind)), formats.date_format(due, "SHORT_DATE_FORMAT"),
             provisional if flagged else " ",
             str(_("passed")) if due < today else timesince.timeuntil(due, today),
         ) if due else _NONE)

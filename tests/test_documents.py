@@ -82,10 +82,11 @@ def test_the_request_pdf_carries_every_field_of_the_request(officer):
         "G8T1-SJ02-3294-01VR", "G8T1-LPFF-F402-3S6S", "638241420", "Video Doorbell", "XT",
         "Video clips", "Subscriber / account records", "Device records",
         "Motion and doorbell-press clips",  # each data type's explanation
-        "America/Chicago", "March 1, 2026, midnight", "March 1, 2026, 6 a.m.",  # window: local and UTC
-        "March 1, 2026, 11:59 p.m.", "March 2, 2026, 5:59 a.m.",
+        # window, local and UTC, in the app's English dates: day month year, 24-hour clock
+        "America/Chicago", "1 March 2026, 00:00", "1 March 2026, 06:00",
+        "1 March 2026, 23:59", "2 March 2026, 05:59",
         "18 U.S.C. § 2703(f)", request.reference, "Signature", "Page 1 of",
-        "Generated on March 20, 2026, 10:30 a.m. (America/Chicago)",
+        "Generated on 20 March 2026, 10:30 (America/Chicago)",
     ]
     missing = [value for value in expected if value not in text]
     assert missing == []
@@ -180,9 +181,9 @@ def test_the_extension_request_refers_to_the_receipt_and_states_the_new_final_ex
     save_page_images(bytes(document.content), "extension-en")
     text = pdf_text(bytes(document.content))
     for value in ["BLINK-LE-77120", request.reference, "CR-2026-00815",
-                  "Blink received on March 4, 2026",  # the receipt date...
-                  "further 90 days", "June 2, 2026",  # current expiry: received + 90
-                  "ends on Aug. 31, 2026",  # final expiry: received + 180
+                  "Blink received on 4 March 2026",  # the receipt date...
+                  "further 90 days", "2 June 2026",  # current expiry: received + 90
+                  "ends on 31 August 2026",  # final expiry: received + 180
                   "2703(f)(2)", "G8T1-SJ02-3294-01VR"]:
         assert value in text, value
 
@@ -211,10 +212,10 @@ def test_the_case_sheet_has_deadlines_explained_the_timeline_history_and_reminde
     for value in [
         "Preservation expires: received 2026-03-04 + 90 days = 2026-06-02.",  # deadline explained
         "Send the extension by: expiry 2026-06-02 - 7 days = 2026-05-26.",
-        "Oldest clip deleted", "Send extension by", "May 26, 2026",
+        "Oldest clip deleted", "Send extension by", "26 May 2026",
         "Sent to Blink", "Received by Blink on",  # timeline rows
         "Draft → Sent to Blink", "Sent to Blink → Preserving",  # history of state changes
-        "Extension due", "April 26, 2026",  # the reminder sent...
+        "Extension due", "26 April 2026",  # the reminder sent...
         "Neighbour's doorbell faces the alley.", "30 days",
     ]:
         assert value in text, value

@@ -201,3 +201,25 @@ def test_a_history_entry_made_by_the_system_shows_as_such(client, user, make_req
     response = client.get(reverse("preservation:request_detail", args=[request.pk]))
     assert response.status_code == 200
     assert "the system" in response.content.decode()
+
+
+# Dates in the reader's language: its own order and words (config/formats for English).
+DATES = [
+    ("en", "20 April 2026", lambda d: "%d %s %d" % (d.day, d.strftime("%b"), d.year)),
+    ("de", "20. April 2026", lambda d: d.strftime("%d.%m.%Y")),
+    ("fr", "20 avril 2026", lambda d: d.strftime("%d/%m/%Y")),
+    ("es", "20 de abril de 2026", lambda d: d.strftime("%d/%m/%Y")),
+]
+
+
+@pytest.mark.parametrize("language, long, short", DATES, ids=[d[0] for d in DATES])
+def test_dates_are_written_as_the_readers_language_writes_them(client, user, draft, language, long, short):
+    services.request_send(request=draft, actor=user, sent_at=NOW, now=NOW)
+    services.request_record_receipt(request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
+    user.language = language
+    user.save(update_fields=["language"])
+    login(client, user)
+    assert long in detail(client, draft).content.decode()  # the receipt date on the request page
+    due = reloaded(draft).next_deadline_on
+    dashboard = client.get(reverse("preservation:dashboard")).content.decode()
+    assert "<strong>%s</strong>" % short(due) in dashboard  # the dashboard's compact deadline date
