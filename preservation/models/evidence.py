@@ -35,6 +35,18 @@ class _Immutable:
         raise ImmutableManifestError(STORED)
 
 
+class _StoredOnce:
+    """Model half of the guard: a row is inserted once, then never saved again or deleted."""
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableManifestError(STORED)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableManifestError(STORED)
+
+
 class EvidenceManifestQuerySet(_Immutable, RequestRowQuerySet):
     def for_agency(self, agency):
         return self.filter(request__agency=agency)
@@ -44,7 +56,7 @@ class EvidenceManifestQuerySet(_Immutable, RequestRowQuerySet):
         return self.defer("csv_content", "pdf_content")
 
 
-class EvidenceManifest(models.Model):
+class EvidenceManifest(_StoredOnce, models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     request = models.ForeignKey(
         PreservationRequest, verbose_name=_("request"), on_delete=models.PROTECT,
@@ -104,20 +116,12 @@ class EvidenceManifest(models.Model):
         return [(usb.PROBLEM_LABELS.get(code, code), n)
                 for code, n in sorted(self.summary.get("problems", {}).items())]
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableManifestError(STORED)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableManifestError(STORED)
-
 
 class EvidenceFileQuerySet(_Immutable, AgencyScopedQuerySet):
     scope_fields = ("manifest", "preservation.PreservationRequest.agency")
 
 
-class EvidenceFile(models.Model):
+class EvidenceFile(_StoredOnce, models.Model):
     """One file, link or unreadable entry met on the drive."""
 
     manifest = models.ForeignKey(EvidenceManifest, on_delete=models.CASCADE, related_name="files")
@@ -148,11 +152,3 @@ class EvidenceFile(models.Model):
 
     def __str__(self):
         return self.path
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableManifestError(STORED)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableManifestError(STORED)
