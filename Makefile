@@ -5,6 +5,8 @@ PORT ?= 8000
 
 .PHONY: run test setup setup-test bench messages
 
+# Links printed by seed_demo and written into demo emails point at this server.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

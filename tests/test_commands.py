@@ -88,3 +88,9 @@ def test_seed_demo_refuses_production(settings):
     with pytest.raises(CommandError, match="production"):
         run("seed_demo")
     assert not Agency.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_says_where_this_server_answers(settings):
+    settings.SITE_URL = "http://127.0.0.1:8321"  # what `make run PORT=8321` sets
+    assert "Open http://127.0.0.1:8321/ and sign in" in run("seed_demo")

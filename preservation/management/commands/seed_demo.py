@@ -75,8 +75,9 @@ class Command(BaseCommand):
             self.stdout.write("              " + _("authenticator key (time-based): %(key)s") % {"key": secret})
             self.stdout.write("              " + _("backup codes (each works once): %(codes)s")
                               % {"codes": " ".join(codes)})
-        self.stdout.write(_("Open http://127.0.0.1:8000/ and sign in: password, then a code from an "
-                            "authenticator app holding the key above (or a backup code), then the notice."))
+        self.stdout.write(_("Open %(url)s and sign in: password, then a code from an authenticator app "
+                            "holding the key above (or a backup code), then the notice.")
+                          % {"url": settings.SITE_URL.rstrip("/") + "/"})
 
     def _draft(self, agency, user, now, *, days_ago, length=1.0, serials=(DOORBELL,), **fields):
         start = now - timedelta(days=days_ago)
