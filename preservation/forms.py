@@ -9,10 +9,10 @@ import zoneinfo
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from . import deadlines, serials, services
+from . import deadlines, presentation, serials, services
 from .models import (
     KNOWN_TIME_ZONES,
     LegalProcessType,
@@ -122,8 +122,8 @@ class RequestForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.agency = agency
         self.fields["account_country"].widget.attrs.update({"autocapitalize": "characters", "size": 3})
-        self.fields["auto_delete_days"].choices = [("", _("Not known"))] + [
-            (days, ngettext("%(n)d day", "%(n)d days", days) % {"n": days}) for days in deadlines.AUTO_DELETE_CHOICES]
+        self.fields["auto_delete_days"].choices = [("", _("Not known"))] + presentation.day_choices(
+            deadlines.AUTO_DELETE_CHOICES)
         zone = self.instance.window_zone if self.instance.pk else agency.time_zone
         if self.instance.pk:
             self.initial["window_start"] = local_wall_clock(self.instance.window_start, zone)

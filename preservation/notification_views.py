@@ -9,11 +9,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import calendar, reminders, selectors
+from . import calendar, presentation, reminders, selectors
 from .audit import audit_record
 from .models import CalendarFeedToken, Notification, ReminderPreference, Role
 from .models.reminders import new_feed_token
@@ -92,9 +92,7 @@ class ReminderPreferenceForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lead_days"].choices = [
-            (n, ngettext("%(n)d day", "%(n)d days", n) % {"n": n}) for n in settings.PRESERVE["REMINDER_LEAD_DAYS"]
-        ]
+        self.fields["lead_days"].choices = presentation.day_choices(settings.PRESERVE["REMINDER_LEAD_DAYS"])
 
     def clean_lead_days(self):
         leads = self.cleaned_data["lead_days"]

@@ -35,6 +35,12 @@ def utc_text(instant):
     return "%s UTC" % date_format(instant.astimezone(UTC), "DATETIME_FORMAT")
 
 
+def day_choices(counts):
+    """Choices for a number of days, each labelled in the reader's language and number
+    ("1 day", "30 days"). Call it when the form is built, not at import."""
+    return [(n, ngettext("%(n)d day", "%(n)d days", n) % {"n": n}) for n in counts]
+
+
 def _days_left_text(left):
     days = int(left / timedelta(days=1))
     if days < 1:

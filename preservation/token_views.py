@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.decorators import otp_required
 
+from . import presentation
 from .api.tokens import DAY_CHOICES, DEFAULT_DAYS, api_token_create, api_token_revoke
 from .models import ApiToken
 
@@ -27,7 +28,7 @@ class ApiTokenForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Here, not in the class: labels in the reader's language, not the one at import.
-        self.fields["days"].choices = [(d, ngettext("%(n)d day", "%(n)d days", d) % {"n": d}) for d in DAY_CHOICES]
+        self.fields["days"].choices = presentation.day_choices(DAY_CHOICES)
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
