@@ -269,6 +269,7 @@ def _replace_serials(request, serial_rows):
             normalized=parsed.normalized if parsed.valid else "",
             generation=parsed.generation or "",
             model=row.get("model") or parsed.model_hint or "",
+            model_from_hint=not row.get("model") and bool(parsed.model_hint),
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
     DeviceSerial.objects.bulk_create(rows)
