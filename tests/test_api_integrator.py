@@ -343,3 +343,20 @@ def test_the_model_hint_is_kept_apart_from_the_model_entered(api):
     assert (first["model"], first["model_entered"], first["model_from_hint"]) == ("doorbell", "", True)
     assert first["reading"]["model_hint"] == "doorbell"
     assert (second["model"], second["model_entered"], second["model_from_hint"]) == ("mini", "mini", False)
+
+
+@pytest.mark.parametrize(("accept", "content_type"), [
+    ("application/octet-stream", "application/octet-stream"),
+    ("application/pdf, application/octet-stream", "application/pdf"),
+    ("*/*", "application/pdf"),
+    ("", "application/pdf"),
+])
+def test_the_pdf_comes_as_octet_stream_only_when_asked_for_that(api, user, make_request, accept, content_type):
+    from preservation import documents
+
+    document = documents.document_generate(request=make_request(), kind="case_sheet", actor=user)
+
+    response = api.get("/api/v1/documents/%d/download/" % document.pk, HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200 and response["Content-Type"] == content_type
+    assert response.content.startswith(b"%PDF")

@@ -253,9 +253,9 @@ class DocumentViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary=_("The document's PDF"),
-        description=_("The PDF's bytes: application/pdf, or application/octet-stream when the Accept header "
-                      "asks for that and not for application/pdf (clients generated from this schema do). "
-                      "Compare their SHA-256 with the document's sha256."),
+        description=_("The PDF's bytes, as application/pdf; as application/octet-stream when the Accept "
+                      "header asks for that and not for application/pdf. Compare their SHA-256 with the "
+                      "document's sha256."),
         responses={(200, "application/pdf"): OpenApiTypes.BINARY,
                    (200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
