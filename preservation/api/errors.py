@@ -5,14 +5,19 @@
 ``fields`` is keyed by field (``non_field_errors`` for the request as a whole, dotted paths such
 as ``serials.0.raw`` inside lists); it is empty for errors that are not about the input. The
 services' Django ValidationErrors arrive here unchanged, so their codes reach the client.
+
+Errors raised outside DRF's views (a body over the size limit read by middleware, an unknown
+path under /api/, a server error) get the same format from ``error_response`` and the
+``handler*`` views (config/urls.py). The hooks below document each operation's errors in the
+schema (docs/api.md, "Errors").
 """
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from django.views import defaults
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework import views as drf_views
 from rest_framework.response import Response
@@ -153,11 +158,17 @@ def _statuses(path, method, operation):
         statuses.add("400")
     if has_body:
         statuses |= {"413", "415"}
-    if "{" in path or "PaginatedRequestList" in str(operation.get("responses", {}).get("200", "")):
+    if "{" in path or _paged(operation):  # an object by its id, or a page past the end
         statuses.add("404")
     if (path, method) in _IDEMPOTENT_CREATES:
         statuses.add("422")
     return statuses
+
+
+def _paged(operation):
+    content = operation.get("responses", {}).get("200", {}).get("content", {})
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    return ref.rsplit("/", 1)[-1].startswith("Paginated")
 
 
 def document_error_responses(result, generator, request, public):
