@@ -19,15 +19,27 @@ from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import serials
-from .account_admin import ReadOnlyAdmin  # also registers the audit log, banner and invitation admins
-from .audit import audit_record
-from .models import (
-    Agency, DeviceSerial, DigestDelivery, EvidenceFile, EvidenceManifest, GeneratedDocument,
-    Notification, PreservationRequest, Reminder, RequestEvent, User,
+from preservation.accounts.admin import (
+    ReadOnlyAdmin,  # also registers the audit log, banner and invitation admins
 )
+from preservation.core.audit import audit_record
+from preservation.models import (
+    Agency,
+    DeviceSerial,
+    DigestDelivery,
+    EvidenceFile,
+    EvidenceManifest,
+    GeneratedDocument,
+    Notification,
+    PreservationRequest,
+    Reminder,
+    RequestEvent,
+    User,
+)
+from preservation.rules import serials
 
 # A manifest of a whole drive can list thousands of files: its page shows the first ones and
 # links to the paginated list of all of them.

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.urls import reverse
 
-from preservation import manifests, usb
+from preservation.evidence import manifests, usb
 from preservation.models import EvidenceFile, EvidenceManifest, ImmutableManifestError, RequestEvent
 from tests.conftest import utc
 from tests.helpers import login

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
-from .core import RequestRowQuerySet, Role
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.models.core import RequestRowQuerySet, Role
 
 __all__ = ["Invitation", "LoginBanner", "RequestApproval", "DEFAULT_BANNER"]
 
@@ -24,7 +24,7 @@ def _nonce():
 
 class InvitationQuerySet(AgencyScopedQuerySet):
     """An agency's invitations (emails of people not yet users) are read through the agency;
-    the link's signed token is the one lookup without it (preservation.scoping)."""
+    the link's signed token is the one lookup without it (preservation.core.scoping)."""
 
     scope_fields = ("agency",)
     scope_hint = "Read an agency's invitations with .filter(agency=agency)."

@@ -5,20 +5,21 @@ sweeps read them instead of recomputing; ``services.request_recompute`` is the o
 """
 import uuid
 import zoneinfo
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from .. import deadlines, serials
-from ..scoping import AgencyScopedQuerySet, GlobalUniqueChecks
+from preservation.core.scoping import AgencyScopedQuerySet, GlobalUniqueChecks, all_agencies
+from preservation.rules import deadlines, serials
 
 __all__ = [
-    "Agency", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "Agency", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
     "KNOWN_TIME_ZONES",
@@ -109,6 +110,15 @@ def bump_requests_version(agency_id):
     Agency.objects.filter(pk=agency_id).update(requests_version=models.F("requests_version") + 1)
 
 
+def bump_requests_versions_after_commit(agency_ids):
+    """After the commit, not inside the transaction: holding the agencies' rows until then
+    would queue every writer of the agency behind it (and could deadlock with the audit chain's
+    lock). Until then readers see the previous version, as they see the previous data. robust: a
+    failed bump is logged; the change itself is already committed."""
+    for agency_id in sorted(set(agency_ids)):
+        transaction.on_commit(partial(bump_requests_version, agency_id), robust=True)
+
+
 class User(AbstractUser):
     agency = models.ForeignKey(
         Agency,
@@ -187,7 +197,7 @@ NO_URGENCY_RANK = 99
 
 
 class PreservationRequestQuerySet(AgencyScopedQuerySet):
-    # Tenancy guard (preservation/scoping.py): reads must filter on the agency.
+    # Tenancy guard (preservation/core/scoping.py): reads must filter on the agency.
     scope_fields = ("agency",)
 
     def for_agency(self, agency):
@@ -195,6 +205,29 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
 
     def open(self):
         return self.filter(state__in=OPEN_STATES)
+
+    # Every write path moves the agencies' requests_version on, so no cache keyed by it (the
+    # dashboard's counts) can outlive a change: save() and delete() through the model's signals
+    # (preservation/core/signals.py), the bulk paths here.
+    def update(self, **kwargs):
+        with all_agencies():  # only the agencies of rows this very write is about to change
+            agency_ids = list(self.values_list("agency_id", flat=True).distinct().order_by())
+        rows = super().update(**kwargs)
+        bump_requests_versions_after_commit(agency_ids)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        bump_requests_versions_after_commit(obj.agency_id for obj in objs)
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        bump_requests_versions_after_commit(obj.agency_id for obj in created)
+        return created
 
 
 class PreservationRequest(GlobalUniqueChecks, models.Model):
@@ -248,7 +281,7 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
 
-    # Lifecycle (deadlines.md "Request states").
+    # Lifecycle (docs/deadlines.md "Request states").
     state = models.CharField(
         _("state"), max_length=30, choices=RequestState.choices, default=RequestState.DRAFT
     )

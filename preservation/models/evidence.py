@@ -1,4 +1,4 @@
-"""Manifests of evidence seized outside Blink's cloud (blink.md §6): a USB drive indexed by
+"""Manifests of evidence seized outside Blink's cloud (docs/blink.md §6): a USB drive indexed by
 ``manage.py index_usb`` and attached to a request.
 
 A manifest is a record of what was on the drive when it was indexed: its rows, summary and
@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .. import usb
-from ..scoping import AgencyScopedQuerySet
-from .core import PreservationRequest, RequestRowQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.evidence import usb
+from preservation.models.core import PreservationRequest, RequestRowQuerySet
 
 __all__ = ["EvidenceManifest", "EvidenceFile", "ImmutableManifestError"]
 

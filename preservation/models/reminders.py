@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
-from .core import PreservationRequest, RequestRowQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.models.core import PreservationRequest, RequestRowQuerySet
 
 __all__ = [
     "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification",
@@ -108,7 +108,7 @@ class DigestDelivery(_Delivery):
 
 class NotificationQuerySet(AgencyScopedQuerySet):
     """A user's inbox: read for one user (a user belongs to one agency), for one reminder (a row
-    of a request) or through the request's agency (preservation.scoping)."""
+    of a request) or through the request's agency (preservation.core.scoping)."""
 
     scope_fields = ("user", "reminder", "preservation.PreservationRequest.agency")
     scope_hint = "Read notifications for one user: user.notifications or .filter(user=user)."
