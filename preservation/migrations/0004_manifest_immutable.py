@@ -1,8 +1,9 @@
-"""An attached USB evidence manifest is evidence: on PostgreSQL the database itself refuses any
-change or deletion of the manifest and of its file rows (paths, sizes, hashes, recording
-times), so neither a bug, a queryset ``update()`` nor a hand-written UPDATE can alter what
-was indexed. A manifest is complete when it is inserted (``manifests.manifest_attach`` writes
-it and its rows in one transaction), so every stored row is final.
+"""An attached USB evidence manifest is evidence (docs/blink.md §6): on PostgreSQL the database
+itself refuses any change or deletion of the manifest and of its file rows (paths, sizes,
+hashes, recording times), so neither a bug, a queryset ``update()`` nor a hand-written UPDATE
+can alter what was indexed. A manifest is complete when it is inserted
+(``manifests.manifest_attach`` writes it and its rows in one transaction), so every stored row
+is final.
 
 (TRUNCATE, used only by test teardown, does not fire row triggers; SQLite keeps the ORM
 guard of ``EvidenceManifest`` only.)
@@ -38,6 +39,6 @@ def _on_postgresql(sql):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("preservation", "0008_extension_ack_reminder")]
+    dependencies = [("preservation", "0003_document_immutable")]
 
     operations = [migrations.RunPython(_on_postgresql(IMMUTABLE_SQL), _on_postgresql(DROP_SQL))]

@@ -1,6 +1,6 @@
 """On PostgreSQL the audit table refuses UPDATE and DELETE at the database too, so even a bug
 or a shell session in the application cannot rewrite history (verify_audit still catches a
-database superuser who disables the trigger)."""
+database superuser who disables the trigger). See docs/security.md §5."""
 from django.db import migrations
 
 FORWARD = """
@@ -30,6 +30,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("preservation", "0003_reminders")]
+    dependencies = [("preservation", "0001_initial")]
 
     operations = [migrations.RunPython(forward, backward)]
