@@ -4,6 +4,7 @@ what was signed and sent. (TRUNCATE, used only by test teardown, does not fire r
 SQLite keeps the ORM guard of ``GeneratedDocument`` only.)"""
 from django.db import migrations
 
+# Re-runnable: a database created before the migration history was squashed has the trigger already.
 IMMUTABLE_SQL = """
 CREATE OR REPLACE FUNCTION preservation_document_immutable() RETURNS trigger AS $$
 BEGIN
@@ -16,6 +17,7 @@ BEGIN
     RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS preservation_document_immutable ON preservation_generateddocument;
 CREATE TRIGGER preservation_document_immutable
     BEFORE UPDATE OR DELETE ON preservation_generateddocument
     FOR EACH ROW EXECUTE FUNCTION preservation_document_immutable();

@@ -10,6 +10,7 @@ guard of ``EvidenceManifest`` only.)
 """
 from django.db import migrations
 
+# Re-runnable: a database created before the migration history was squashed has the trigger already.
 IMMUTABLE_SQL = """
 CREATE OR REPLACE FUNCTION preservation_manifest_immutable() RETURNS trigger AS $$
 BEGIN
@@ -17,9 +18,11 @@ BEGIN
         TG_TABLE_NAME, OLD.id, TG_OP;
 END;
 $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS preservation_evidencemanifest_immutable ON preservation_evidencemanifest;
 CREATE TRIGGER preservation_evidencemanifest_immutable
     BEFORE UPDATE OR DELETE ON preservation_evidencemanifest
     FOR EACH ROW EXECUTE FUNCTION preservation_manifest_immutable();
+DROP TRIGGER IF EXISTS preservation_evidencefile_immutable ON preservation_evidencefile;
 CREATE TRIGGER preservation_evidencefile_immutable
     BEFORE UPDATE OR DELETE ON preservation_evidencefile
     FOR EACH ROW EXECUTE FUNCTION preservation_manifest_immutable();
