@@ -1,5 +1,5 @@
 """An attached USB evidence manifest and its file rows cannot be changed or deleted at the
-database either (migration 0009, PostgreSQL), while attaching and downloading work as before."""
+database either (migration 0004_manifest_immutable, PostgreSQL), while attaching and downloading work as before."""
 import hashlib
 
 import pytest

@@ -47,7 +47,7 @@ class ApiToken(models.Model):
         help_text=_("What the token is for, such as the name of the case system using it."),
     )
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=64, editable=False)
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("created"))
     expires_at = models.DateTimeField(_("expires"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)

@@ -65,8 +65,8 @@ class AuditRecord(models.Model):
     )
     ip_address = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
     message = models.TextField(_("message"), blank=True)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(_("hash of the previous record"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
     objects = AuditQuerySet.as_manager()
 

@@ -73,7 +73,7 @@ class Agency(models.Model):
     # Moves on after every committed change to one of the agency's requests (signals.py), so
     # what is cached about those requests (selectors.bucket_counts) is keyed by it and a change
     # is never served stale, in any process. Only bump_requests_version() writes it.
-    requests_version = models.PositiveBigIntegerField(default=0, editable=False)
+    requests_version = models.PositiveBigIntegerField(_("requests version"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("agency")
@@ -231,7 +231,7 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
 
 
 class PreservationRequest(GlobalUniqueChecks, models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(
         Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="requests"
     )
@@ -300,7 +300,9 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
 
     # Computed by services.request_recompute; never edited by hand.
-    retention_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    retention_days = models.PositiveSmallIntegerField(
+        _("retention (days)"), null=True, blank=True, editable=False
+    )
     first_loss_at = models.DateTimeField(_("oldest clip deleted"), null=True, blank=True, editable=False)
     total_loss_at = models.DateTimeField(_("newest clip deleted"), null=True, blank=True, editable=False)
     expires_on = models.DateField(_("preservation expires"), null=True, blank=True, editable=False)
@@ -308,13 +310,16 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     final_expires_on = models.DateField(
         _("extended preservation expires"), null=True, blank=True, editable=False
     )
-    deadlines_provisional = models.BooleanField(default=False, editable=False)
+    deadlines_provisional = models.BooleanField(_("provisional"), default=False, editable=False)
     urgency = models.CharField(
         _("urgency"), max_length=10, choices=URGENCY_CHOICES, blank=True, editable=False
     )
-    urgency_rank = models.PositiveSmallIntegerField(default=NO_URGENCY_RANK, editable=False)
+    urgency_rank = models.PositiveSmallIntegerField(
+        _("urgency rank"), default=NO_URGENCY_RANK, editable=False
+    )
     next_deadline_on = models.DateField(_("next deadline"), null=True, blank=True, editable=False)
     next_deadline_kind = models.CharField(
+        _("kind of the next deadline"),
         max_length=20, choices=DeadlineKind.choices, blank=True, editable=False
     )
 
@@ -376,9 +381,9 @@ class RequestRowQuerySet(AgencyScopedQuerySet):
 
 class DeviceSerial(models.Model):
     request = models.ForeignKey(
-        PreservationRequest, on_delete=models.CASCADE, related_name="serials"
+        PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="serials"
     )
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
     raw = models.CharField(_("serial as typed"), max_length=200)
     normalized = models.CharField(_("serial"), max_length=32, blank=True, db_index=True)
     generation = models.CharField(
@@ -428,7 +433,7 @@ class RequestEvent(models.Model):
         APPROVED = "approved", _("Approved for sending")
 
     request = models.ForeignKey(
-        PreservationRequest, on_delete=models.CASCADE, related_name="events"
+        PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="events"
     )
     at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(
@@ -443,7 +448,7 @@ class RequestEvent(models.Model):
     from_state = models.CharField(_("from"), max_length=30, choices=RequestState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=30, choices=RequestState.choices, blank=True)
     reason = models.TextField(_("why"), blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
 
     objects = RequestRowQuerySet.as_manager()
 

@@ -19,7 +19,7 @@ __all__ = ["EvidenceManifest", "EvidenceFile", "ImmutableManifestError"]
 
 class ImmutableManifestError(Exception):
     """Raised on any attempt to change or delete a stored manifest or one of its file rows
-    through the ORM (on PostgreSQL a trigger refuses any other way too, migration 0009)."""
+    through the ORM (on PostgreSQL a trigger refuses any other way too, migration 0004_manifest_immutable)."""
 
 
 STORED = "An evidence manifest and its file rows are stored and cannot be changed or deleted."
@@ -57,7 +57,7 @@ class EvidenceManifestQuerySet(_Immutable, RequestRowQuerySet):
 
 
 class EvidenceManifest(_StoredOnce, models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("ID"), default=uuid.uuid4, unique=True, editable=False)
     request = models.ForeignKey(
         PreservationRequest, verbose_name=_("request"), on_delete=models.PROTECT,
         related_name="evidence_manifests",
@@ -124,8 +124,10 @@ class EvidenceFileQuerySet(_Immutable, AgencyScopedQuerySet):
 class EvidenceFile(_StoredOnce, models.Model):
     """One file, link or unreadable entry met on the drive."""
 
-    manifest = models.ForeignKey(EvidenceManifest, on_delete=models.CASCADE, related_name="files")
-    position = models.PositiveIntegerField()
+    manifest = models.ForeignKey(
+        EvidenceManifest, verbose_name=_("evidence manifest"), on_delete=models.CASCADE, related_name="files"
+    )
+    position = models.PositiveIntegerField(_("position"))
     path = models.TextField(_("path"))
     kind = models.CharField(_("kind"), max_length=20, choices=list(usb.KINDS.items()))
     camera = models.TextField(_("camera"), blank=True)
