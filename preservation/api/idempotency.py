@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
-from ..models import IdempotencyKey
+from preservation.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255

@@ -10,9 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from .. import deadlines, serials, services
-from .. import permissions as roles
-from ..models import (
+from preservation.models import (
     DeviceSerial,
     DocumentKind,
     DocumentState,
@@ -23,8 +21,11 @@ from ..models import (
     validate_country,
     validate_time_zone,
 )
-from ..validation import sending_errors, sending_warnings
-from .errors import django_fields
+from preservation.api.errors import django_fields
+from preservation.core import permissions as roles
+from preservation.requests import services
+from preservation.rules import deadlines, serials
+from preservation.rules.validation import sending_errors, sending_warnings
 
 # Deadline arithmetic adds up to a year to these dates; outside this range no real case lies,
 # and years such as 1 or 9999 would overflow it.
