@@ -9,7 +9,7 @@ services' Django ValidationErrors arrive here unchanged, so their codes reach th
 Errors raised outside DRF's views (a body over the size limit read by middleware, an unknown
 path under /api/, a server error) get the same format from ``error_response`` and the
 ``handler*`` views (config/urls.py). The hooks below document each operation's errors in the
-schema (docs/api.md, "Errors").
+schema (docs/api.md §3).
 """
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
@@ -82,7 +82,7 @@ def error_response(status, code, detail, fields=None):
 
 
 def too_large_response():
-    """413 for a body over the size limit (docs/api.md, "Errors")."""
+    """413 for a body over the size limit (docs/api.md §3)."""
     return error_response(413, "too_large", _TOO_LARGE)
 
 
@@ -146,7 +146,7 @@ _IDEMPOTENT_CREATES = {("/api/v1/requests/", "post")}
 
 
 def _statuses(path, method, operation):
-    """The error statuses one operation can answer with (docs/api.md, "Errors")."""
+    """The error statuses one operation can answer with (docs/api.md §3)."""
     statuses = set()
     if operation.get("security") != [{}]:
         statuses |= {"401", "429"}

@@ -1,5 +1,5 @@
 """``Idempotency-Key`` on creates: a retried POST with the same key returns what the first one
-created instead of creating it again (docs/api.md, "Idempotent retries")."""
+created instead of creating it again (docs/api.md §5)."""
 import hashlib
 import json
 import re

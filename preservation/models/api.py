@@ -99,7 +99,7 @@ class IdempotencyKeyQuerySet(AgencyScopedQuerySet):
 
 class IdempotencyKey(models.Model):
     """An ``Idempotency-Key`` a user sent with a create, and what it created: a retry with the
-    same key and body gets that request back instead of a second one (docs/api.md)."""
+    same key and body gets that request back instead of a second one (docs/api.md §5)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)

@@ -397,7 +397,7 @@ class DeviceSerial(models.Model):
     )
     warnings_acknowledged = models.BooleanField(_("warnings checked"), default=False)
     # No model was entered: ``model`` is the serial's model hint (rules/serials), kept apart so
-    # the API can tell the two (docs/api.md, "Serials").
+    # the API can tell the two (docs/api.md §6).
     model_from_hint = models.BooleanField(_("model taken from the serial's hint"), default=False)
 
     objects = RequestRowQuerySet.as_manager()

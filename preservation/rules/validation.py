@@ -68,7 +68,7 @@ def serial_errors(raw_values):
     errors = []
     results = [serials.parse_serial(raw) for raw in raw_values]
     # ``index`` (from 0) and ``value`` say which serial of the list a problem is about; the
-    # messages do not use them (the API reports them, docs/api.md "Serials").
+    # messages do not use them (the API reports them, docs/api.md §6).
     for index, result in enumerate(results):
         if not result.valid:
             errors.append(
