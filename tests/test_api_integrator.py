@@ -360,3 +360,61 @@ def test_the_pdf_comes_as_octet_stream_only_when_asked_for_that(api, user, make_
 
     assert response.status_code == 200 and response["Content-Type"] == content_type
     assert response.content.startswith(b"%PDF")
+
+
+def _queries_to_list(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/requests/").status_code == 200
+    return len(queries)
+
+
+def test_a_supervisor_s_page_of_drafts_costs_the_same_queries_however_many_rows(approval_agency):
+    supervisor = UserFactory(agency=approval_agency, role=Role.SUPERVISOR)
+    requester = UserFactory(agency=approval_agency, role=Role.REQUESTER)
+    client = token_client(supervisor)
+    client.get("/api/v1/me/")  # the token's first use of the minute is recorded: not part of the count
+    for _ in range(2):
+        post_json(token_client(requester), "/api/v1/requests/", complete_draft())
+    few = _queries_to_list(client)
+    for _ in range(4):
+        post_json(token_client(requester), "/api/v1/requests/", complete_draft())
+
+    many = _queries_to_list(client)
+
+    assert many == few
+    assert all(row["caller_actions"] == ["approve", "withdraw"]
+               for row in client.get("/api/v1/requests/").json()["results"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_create_racing_another_with_the_same_key_returns_the_winner_s_request(user):
+    """The other call commits its key between this call's look-up and its insert: the key's
+    unique constraint refuses this call's insert, its draft is rolled back, and it answers
+    with the other call's request."""
+    import threading
+
+    from django.db import connection
+
+    from preservation.api import idempotency
+
+    winner = RequestFactory(agency=user.agency, created_by=user)
+    fingerprint = idempotency.fingerprint("/api/v1/requests/", {"unit": "x"})
+
+    def other_call_commits_first():
+        def commit():
+            IdempotencyKey.objects.create(user=user, key="race", fingerprint=fingerprint, request=winner,
+                                          created_at=NOW)
+            connection.close()
+        thread = threading.Thread(target=commit)
+        thread.start()
+        thread.join()
+        return RequestFactory(agency=user.agency, created_by=user)
+
+    obj, replayed = idempotency.create_once(user=user, key="race", fingerprint=fingerprint,
+                                            create=other_call_commits_first)
+
+    assert (obj.pk, replayed) == (winner.pk, True)
+    assert PreservationRequest.objects.for_agency(user.agency).count() == 1

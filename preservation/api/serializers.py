@@ -368,25 +368,29 @@ class RequestSerializer(serializers.ModelSerializer):
         return names
 
     def _may_approve(self, user, obj):
-        if not roles.can_approve_request(user, obj) or self._approval(obj)["approved"]:
+        approval = self._approval(obj)
+        if not roles.can_approve_request(user, obj) or approval["approved"]:
             return False
-        return not roles.approves_own_work(user, obj, editor_ids=services.request_editor_ids(obj))
+        return not roles.approves_own_work(user, obj, editor_ids=approval["editor_ids"])
 
     @extend_schema_field(ApprovalSerializer)
     def get_approval(self, obj):
-        return self._approval(obj)
+        return {name: value for name, value in self._approval(obj).items() if name != "editor_ids"}
 
     def _approval(self, obj):
         cache = self.context.setdefault("_approvals", {})
         if obj.pk not in cache:
-            latest = max(obj.approvals.all(), key=lambda a: (a.at, a.pk), default=None)
-            last_edit = obj.last_edited_at if hasattr(obj, "last_edited_at") else services.request_last_edited_at(obj)
-            valid = latest is not None and (last_edit is None or latest.at >= last_edit)
+            # Loaded with the page (views.RequestViewSet.get_queryset), else read here.
+            edits = getattr(obj, "edit_events", None)
+            if edits is None:
+                edits = list(obj.events.filter(action__in=services.EDIT_ACTIONS))
+            valid, editor_ids = services.approval_over(obj.approvals.all(), edits)
             cache[obj.pk] = {
                 "required": obj.agency.requires_supervisor_approval,
-                "approved": valid,
-                "approved_by": latest.approved_by.get_username() if valid else None,
-                "approved_at": latest.at if valid else None,
+                "approved": valid is not None,
+                "approved_by": valid.approved_by.get_username() if valid else None,
+                "approved_at": valid.at if valid else None,
+                "editor_ids": editor_ids,
             }
         return cache[obj.pk]
 

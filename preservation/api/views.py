@@ -1,7 +1,7 @@
 """API endpoints: thin. Reads go through selectors (agency-scoped), writes through services."""
 import uuid
 
-from django.db.models import Max, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +16,7 @@ from preservation.api import idempotency
 from preservation.api import serializers as s
 from preservation.core import permissions as roles
 from preservation.documents import services as documents
-from preservation.models import DocumentState, GeneratedDocument, Reminder
+from preservation.models import DocumentState, GeneratedDocument, Reminder, RequestEvent
 from preservation.requests import selectors, services
 
 
@@ -85,9 +85,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return (
             selectors.requests_for_user(self.request.user)
             .select_related("agency", "created_by")
-            .prefetch_related("serials", "approvals__approved_by")
-            # services.request_last_edited_at for every row at once (the approval state).
-            .annotate(last_edited_at=Max("events__at", filter=Q(events__action__in=services.EDIT_ACTIONS)))
+            # What the approval state needs, for a whole page in three queries (services.approval_over).
+            .prefetch_related("serials", "approvals__approved_by", Prefetch(
+                "events", queryset=RequestEvent.objects.filter(action__in=services.EDIT_ACTIONS).only(
+                    "request_id", "at", "actor_id"), to_attr="edit_events"))
             .order_by("urgency_rank", "next_deadline_on", "-created_at", "-pk")
         )
 

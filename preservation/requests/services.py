@@ -340,6 +340,19 @@ def request_is_approved(request):
     return last_edit is None or approval.at >= last_edit
 
 
+def approval_over(approvals, edits):
+    """``request_is_approved`` and ``request_editor_ids`` over rows already loaded (a page of
+    requests at once): ``approvals`` are one request's approvals, ``edits`` its creation and
+    edit events. Returns the approval that covers the request as it stands (or None) and the
+    ids of the people an approval now would cover."""
+    latest = max(approvals, key=lambda approval: (approval.at, approval.pk), default=None)
+    last_edit = max((event.at for event in edits), default=None)
+    valid = latest if latest is not None and (last_edit is None or latest.at >= last_edit) else None
+    editors = {event.actor_id for event in edits
+               if event.actor_id is not None and (latest is None or event.at > latest.at)}
+    return valid, editors
+
+
 @transaction.atomic
 def request_approve(*, request, actor, now=None):
     """A supervisor approves a draft for sending (needed where the agency requires it), never
