@@ -108,10 +108,28 @@ def test_the_runtime_stage_has_a_healthcheck_that_calls_healthz():
 
 
 @pytest.mark.parametrize("library", ["libpango-1.0-0", "libpangoft2-1.0-0",
-                                     "libharfbuzz-subset0", "fonts-dejavu-core"])
+                                     "libharfbuzz-subset0", "fonts-dejavu-core",
+                                     "fonts-wqy-microhei"])
 def test_the_runtime_stage_installs_what_weasyprint_needs(library):
     runs = " ".join(args for instruction, args in final_stage() if instruction == "RUN")
     assert re.search(rf"\b{re.escape(library)}=", runs)
+
+
+def test_every_base_image_is_a_build_argument_defaulting_to_the_upstream_image():
+    text = read("Dockerfile")
+    defaults = dict(re.findall(r"^ARG (\w+_IMAGE)=(\S+)$", text, re.MULTILINE))
+    assert defaults == {"PYTHON_IMAGE": "python:3.11-slim-bookworm", "NODE_IMAGE": "node:22-bookworm-slim"}
+    assert {base for base, _ in dockerfile_stages()} == {"${PYTHON_IMAGE}", "${NODE_IMAGE}"}
+
+
+@pytest.mark.parametrize("tool", ["apt-get", "pip install", "npm ci"])
+def test_every_download_trusts_the_optional_ca_bundle_secret(tool):
+    runs = [args for _, steps in dockerfile_stages() for i, args in steps
+            if i == "RUN" and tool in args]
+    assert runs
+    for args in runs:
+        assert args.startswith("--mount=type=secret,id=ca-bundle,required=false ")
+        assert "/run/secrets/ca-bundle" in args.split(tool, 1)[0], "the bundle is used before the download"
 
 
 def test_translations_and_static_files_are_built_into_the_image_without_a_real_secret():
@@ -158,6 +176,8 @@ def test_gunicorn_reads_workers_timeout_and_access_log_from_the_environment(monk
     config = runpy.run_path(str(ROOT / "config/gunicorn.py"))
     assert (config["workers"], config["timeout"], config["accesslog"], config["bind"]) == (
         7, 42, None, "0.0.0.0:8123")
+    # The app user has no home for gunicornc's control socket; containers need none.
+    assert config["control_socket_disable"] is True
     assert "%(q)s" not in config["access_log_format"], "query strings never reach the log"
 
 
