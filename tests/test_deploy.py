@@ -13,9 +13,11 @@ import sys
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(settings.BASE_DIR)
 APP_SERVICES = ("migrate", "web", "worker", "beat")
@@ -240,9 +242,61 @@ def test_every_variable_the_app_reads_is_documented_and_passed_by_compose():
 
 def test_compose_requires_every_secret_instead_of_defaulting_it():
     text = read("compose.yaml")
-    for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"):
+    for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "POSTGRES_ADMIN_PASSWORD", "REDIS_PASSWORD"):
         assert re.search(rf"\$\{{{secret}:\?", text)
         assert not re.search(rf"\$\{{{secret}:-", text)
+
+
+def test_compose_connects_the_app_as_its_own_role_and_keeps_the_superuser_for_postgres():
+    services = compose()["services"]
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_USER"] == "postgres"
+    assert postgres["PRESERVE_DB_USER"] == "${POSTGRES_USER:-preserve}"
+    assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://${POSTGRES_USER:-preserve}:")
+    assert "ADMIN" not in services["web"]["environment"]["DATABASE_URL"]
+    init = services["postgres"]["configs"][0]
+    assert compose()["configs"][init["source"]]["file"] == "./docker/postgres-init.sh"
+    assert init["target"].startswith("/docker-entrypoint-initdb.d/")
+    assert os.stat(ROOT / "docker/postgres-init.sh").st_mode & stat.S_IXUSR
+
+
+@pytest.fixture
+def app_role(postgres_only):
+    """Runs docker/postgres-init.sh as the postgres image would, against the test server."""
+    if not shutil.which("psql"):
+        pytest.skip("needs psql (postgresql-client)")
+    server = connection.settings_dict
+    name = "preserve_init_%s" % os.getpid()
+    env = {**os.environ, "PGHOST": server["HOST"] or "127.0.0.1", "PGPORT": str(server["PORT"] or 5432),
+           "PGPASSWORD": server["PASSWORD"] or "", "POSTGRES_USER": server["USER"],
+           "PRESERVE_DB_NAME": name, "PRESERVE_DB_USER": name, "PRESERVE_DB_PASSWORD": "init-check"}
+    admin = psycopg.connect(host=env["PGHOST"], port=env["PGPORT"], user=server["USER"],
+                            password=server["PASSWORD"] or None, dbname="postgres", autocommit=True)
+    proc = subprocess.run(["sh", str(ROOT / "docker/postgres-init.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    try:
+        assert proc.returncode == 0, proc.stderr
+        yield psycopg.connect(host=env["PGHOST"], port=env["PGPORT"], user=name,
+                              password="init-check", dbname=name, autocommit=True)
+    finally:
+        admin.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        admin.execute('DROP ROLE IF EXISTS "%s"' % name)
+        admin.close()
+
+
+def test_the_app_role_is_ordinary_and_owns_its_database_and_schema(app_role):
+    with app_role:
+        role = app_role.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls"
+            " FROM pg_roles WHERE rolname = current_user").fetchone()
+        owners = app_role.execute(
+            "SELECT pg_get_userbyid(d.datdba), pg_get_userbyid(n.nspowner) = current_user"
+            " FROM pg_database d, pg_namespace n"
+            " WHERE d.datname = current_database() AND n.nspname = 'public'").fetchone()
+        app_role.execute("CREATE TABLE migrations_can_run (id integer)")
+        name = app_role.info.user
+    assert role == (False, False, False, False, False)
+    assert owners == (name, True)
 
 
 class _Probe(http.server.BaseHTTPRequestHandler):
