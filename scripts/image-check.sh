@@ -44,10 +44,18 @@ APP_UID=10001
 WORK=$(mktemp -d /tmp/preserve-image-check.XXXXXX)
 CONTAINERS=()
 ROLE_CONTAINERS=()
+ROLE_PIDS=()
 PIDS=()
 
 say() { printf '[image-check] %s\n' "$*"; }
-fail() { printf '[image-check] FAILED: %s\n' "$*" >&2; exit 1; }
+# fail MESSAGE [LOG...]: the last lines of each named log in $WORK, then exit 1.
+fail() {
+  printf '[image-check] FAILED: %s\n' "$1" >&2; shift
+  for log in "$@"; do
+    echo "----- last lines of $log.log" >&2; tail -n 40 "$WORK/$log.log" >&2 || true
+  done
+  exit 1
+}
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 cleanup() {
@@ -58,12 +66,7 @@ cleanup() {
     for ctr in "${CONTAINERS[@]}"; do buildah rm "$ctr" >/dev/null 2>&1 || true; done
     if [ "$status" = 0 ]; then rm -rf "$WORK"; fi
   fi
-  if [ "$status" != 0 ]; then
-    for log in "$WORK"/*.log; do
-      [ -f "$log" ] || continue
-      echo "----- last lines of $(basename "$log")" >&2; tail -n 30 "$log" >&2
-    done
-  fi
+  [ "$status" = 0 ] || say "logs kept in $WORK"
   exit "$status"
 }
 trap cleanup EXIT
@@ -158,9 +161,9 @@ build_image() {
   [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca-bundle,src=$CA_BUNDLE")
   started=$(date +%s%N)
   say "building $IMAGE from $python_base and $node_base"
-  buildah build --isolation chroot --layers --pull=never "${secret[@]}" \
+  buildah build --isolation chroot --layers --pull=never --format docker --jobs 2 "${secret[@]}" \
     --build-arg "PYTHON_IMAGE=$python_base" --build-arg "NODE_IMAGE=$node_base" \
-    --tag "$IMAGE" . >"$WORK/build.log" 2>&1 || fail "buildah build failed (build.log below)"
+    --tag "$IMAGE" . >"$WORK/build.log" 2>&1 || fail "buildah build failed" build
   BUILD_SECONDS=$(( $(ms_since "$started") / 1000 ))
   IMAGE_MB=$(( $(buildah inspect --type image --format '{{.ImageSize}}' "$IMAGE" 2>/dev/null || echo 0) / 1000000 ))
   say "built in ${BUILD_SECONDS} s"
@@ -230,6 +233,7 @@ start_role() {
   buildah run --isolation chroot "${APP_ENV[@]}" "$ctr" -- /app/docker/entrypoint.sh "$role" \
     >"$WORK/$role.log" 2>&1 &
   PIDS+=($!)
+  ROLE_PIDS+=($!)
 }
 
 in_container() {
@@ -247,7 +251,7 @@ run_migrate() {
   buildah rm preserve-image-check-migrate >/dev/null 2>&1 || true
   ctr=$(buildah from --pull=never --name preserve-image-check-migrate "$IMAGE"); CONTAINERS+=("$ctr")
   in_container "$ctr" /app/docker/entrypoint.sh migrate >"$WORK/migrate.log" 2>&1 \
-    || fail "migrate exited non-zero (migrate.log below)"
+    || fail "migrate exited non-zero" migrate
   say "migrate applied every migration"
 }
 
@@ -258,7 +262,7 @@ wait_ready() {
     if [ "$status" = 200 ]; then READY_MS=$(ms_since "$started"); return; fi
     sleep 0.1
   done
-  fail "/readyz never answered 200 (last: $status)"
+  fail "/readyz never answered 200 (last: $status)" web
 }
 
 readyz_latency() {
@@ -274,28 +278,30 @@ readyz_latency() {
 check_login_page() {
   local status
   status=$(http_status /accounts/login/)
-  [ "$status" = 200 ] || fail "the login page answered $status"
+  [ "$status" = 200 ] || fail "the login page answered $status" web
   say "the login page answered 200"
 }
 
 # Every process started from the image runs as the app user; that user cannot write the code.
-# The processes are found by their root directory: each container's own filesystem.
+# The app's processes are the descendants of each `buildah run` that live in a container's
+# filesystem (buildah's own helpers stay on the host's).
 check_users_and_code() {
-  local ctr root pid uid count=0 roots=()
-  for ctr in "${ROLE_CONTAINERS[@]}"; do
-    roots+=("$(buildah inspect --type container --format '{{.MountPoint}}' "$ctr")")
-  done
-  for pid in /proc/[0-9]*; do
-    root=$(readlink "$pid/root" 2>/dev/null) || continue
-    for want in "${roots[@]}"; do
-      [ "$root" = "$want" ] || continue
-      uid=$(awk '/^Uid:/ {print $2}' "$pid/status" 2>/dev/null) || continue
-      [ "$uid" = "$APP_UID" ] || fail "$(tr '\0' ' ' <"$pid/cmdline") runs as uid $uid"
-      count=$((count + 1))
-    done
+  local pid uid count=0
+  for pid in $(ps -eo pid=,ppid= | awk -v roots="${ROLE_PIDS[*]}" '
+      { parent[$1] = $2 }
+      END {
+        n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
+        do { grew = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } } while (grew)
+        for (p in keep) print p
+      }'); do
+    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" != / ] || continue
+    uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
+    [ -n "$uid" ] || continue
+    [ "$uid" = "$APP_UID" ] || fail "$(tr '\0' ' ' <"/proc/$pid/cmdline") runs as uid $uid"
+    count=$((count + 1))
   done
   # gunicorn's master and two workers, the worker's main and pool processes, beat.
-  [ "$count" -ge 5 ] || fail "expected at least 5 processes in the web, worker and beat containers, found $count"
+  [ "$count" -ge 6 ] || fail "expected at least 6 processes in the web, worker and beat containers, found $count"
   in_container "${ROLE_CONTAINERS[0]}" sh -c '
     [ "$(id -u)" != 0 ] || { echo "runs as root"; exit 1; }
     for path in /app /app/manage.py /app/preservation /app/config/settings/production.py /opt/venv/lib; do
@@ -325,7 +331,7 @@ request = PreservationRequest.objects.create(
     account_country="US")
 Reminder.objects.create(request=request, kind=ReminderKind.ACK_MISSING, lead_days=3,
                         day=now.date(), due_at=now - timedelta(minutes=1))
-' >"$WORK/reminder.log" 2>&1 || fail "could not create the reminder in the web container (reminder.log below)"
+' >"$WORK/reminder.log" 2>&1 || fail "could not create the reminder in the web container" reminder
 }
 
 wait_for_mail() {
@@ -337,7 +343,7 @@ wait_for_mail() {
     fi
     sleep 1
   done
-  fail "no reminder reached the SMTP sink within 180 s (worker.log, beat.log below)"
+  fail "no reminder reached the SMTP sink within 180 s" worker beat smtp
 }
 
 main() {
@@ -363,7 +369,7 @@ main() {
   sleep 5
   check_users_and_code
   wait_for_mail "$mail_started"
-  if grep -q "Control server error" "$WORK/web.log"; then fail "gunicorn reports a control server error"; fi
+  if grep -q "Control server error" "$WORK/web.log"; then fail "gunicorn reports a control server error" web; fi
   say "image $IMAGE: ${IMAGE_MB} MB, built in ${BUILD_SECONDS} s, /readyz 200 after ${READY_MS} ms," \
     "then median ${READYZ_MEDIAN_MS} ms"
   echo "image-check: 1 passed, 0 failed"
