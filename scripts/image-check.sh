@@ -90,7 +90,7 @@ ensure_tools() {
     fi
     say "installing ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   [ -x "$PY" ] || fail "$PY is missing: run scripts/setup.sh --test first (make test does)"
   "$PY" -c "import aiosmtpd" 2>/dev/null || fail "aiosmtpd is missing from .venv (requirements-test.txt)"

@@ -299,6 +299,14 @@ def test_the_app_role_is_ordinary_and_owns_its_database_and_schema(app_role):
     assert owners == (name, True)
 
 
+def test_ci_builds_and_runs_the_image_after_the_test_suite():
+    steps = [line for line in read(".ci/run").splitlines() if line and not line.startswith(("#", "set ", "cd ", "export "))]
+    assert steps == ["make test", "scripts/image-check.sh"]
+    script = ROOT / "scripts/image-check.sh"
+    assert os.stat(script).st_mode & stat.S_IXUSR
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
 class _Probe(http.server.BaseHTTPRequestHandler):
     status = 200
     seen = []
