@@ -132,6 +132,10 @@ drop_older() {
 # A minimal Debian bookworm set up as Debian's own images: the release, its updates, security.
 debian_base() {
   local key ref root="$WORK/rootfs" started ctr mnt security=${MIRROR%/debian}/debian-security
+  # Called by both bases at once, each in a subshell: one makes it, the other waits for it.
+  local lock
+  exec {lock}>"$WORK/debian-base.lock"
+  flock "$lock"
   key=$(printf '%s %s %s' "$MIRROR" "$(declare -f debian_base)" "$(date -u +%G-W%V)" | sha256sum | cut -c1-16)
   ref="localhost/preserve-base-debian:$key"
   if buildah inspect --type image "$ref" >/dev/null 2>&1; then echo "$ref"; return; fi
@@ -172,8 +176,13 @@ debian_base() {
 # --- Build -------------------------------------------------------------------------------------
 build_image() {
   local python_base node_base started secret=()
-  python_base=$(base_image python:3.11-slim-bookworm python python3 python3-venv python-is-python3 ca-certificates)
-  node_base=$(base_image node:22-bookworm-slim node nodejs npm ca-certificates)
+  # Both bases at once: each waits for the one Debian base they share (debian_base's lock).
+  base_image python:3.11-slim-bookworm python python3 python3-venv python-is-python3 ca-certificates \
+    >"$WORK/python.ref" & local python_pid=$!
+  base_image node:22-bookworm-slim node nodejs npm ca-certificates >"$WORK/node.ref" & local node_pid=$!
+  wait "$python_pid" || fail "no Python base image"
+  wait "$node_pid" || fail "no Node.js base image"
+  python_base=$(cat "$WORK/python.ref"); node_base=$(cat "$WORK/node.ref")
   say "bases ready after $(( $(ms_since "$STARTED") / 1000 )) s"
   [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca-bundle,src=$CA_BUNDLE")
   started=$(date +%s%N)
