@@ -4,16 +4,16 @@
 #   scripts/image-check.sh            (run by .ci/run after `make test`)
 #
 # 1. Base images: the upstream ones (Dockerfile ARGs) when buildah can pull them, otherwise
-#    bookworm bases made here with debootstrap (python3 for the Python stages, nodejs and npm
-#    for the asset stage).
+#    a minimal Debian bookworm made here with debootstrap (slimmed as Debian's own images are),
+#    plus Debian's python3 for the Python stages and nodejs and npm for the asset stage.
 # 2. buildah builds the Dockerfile, handing it this machine's CA bundle as the optional
 #    "ca-bundle" secret (downloads may go through a TLS-inspecting proxy), and the image is
 #    checked not to contain that bundle.
 # 3. migrate, web, one worker and one beat run from the image against the local PostgreSQL
 #    (a role of its own that owns a database of its own, not a superuser) and Redis, with a
-#    local SMTP sink: /readyz and the login page answer 200, a due reminder created through the
-#    web container reaches the sink through the worker, every process runs as a non-root user
-#    who cannot write to the code.
+#    local SMTP sink: /readyz and the login page answer 200, a due reminder created in the web
+#    container (`manage shell`) reaches the sink through beat and the worker, every process runs
+#    as a non-root user who cannot write to the code.
 #
 # Any failed check exits non-zero. Without buildah or debootstrap, or without root, it installs
 # them under CI=true and otherwise skips with the reason.
@@ -24,9 +24,9 @@
 # layer of the build (--layers).
 #
 # Settings (environment): PGHOST, PGPORT (127.0.0.1:5432), IMAGE_CHECK_PG_SUPERUSER (postgres,
-# used only to create and drop the check's role and database), IMAGE_CHECK_REDIS_URL (a Redis database it may flush),
-# IMAGE_CHECK_CA_BUNDLE, IMAGE_CHECK_DEBIAN_MIRROR, IMAGE_CHECK_CACHE, IMAGE_CHECK_KEEP=1 (keep
-# the containers and the image for a look afterwards).
+# only to create and drop the check's role and database), IMAGE_CHECK_REDIS_URL (a Redis
+# database it may flush), IMAGE_CHECK_CA_BUNDLE, IMAGE_CHECK_DEBIAN_MIRROR, IMAGE_CHECK_CACHE,
+# IMAGE_CHECK_KEEP=1 (keep the containers and logs for a look afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +79,7 @@ ensure_tools() {
   command -v curl >/dev/null || missing+=(curl)
   command -v psql >/dev/null || missing+=(postgresql-client)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
+  command -v ps >/dev/null || missing+=(procps)
   if [ "$(id -u)" != 0 ]; then
     # Rootless buildah needs subordinate ids set up for this user; CI runs as root.
     [ "${CI:-}" = true ] && fail "CI must run as root to build with buildah"
