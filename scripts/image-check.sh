@@ -122,12 +122,14 @@ base_image() {
   echo "$ref"
 }
 
-# A new base replaces the older ones of its name in buildah's store.
+# A new base replaces the older ones of its name in buildah's store, and the build layers made
+# on them (untagged images) go too: no later build can use them.
 drop_older() {
   local keep=$1 old
   for old in $(buildah images --format '{{.Name}}:{{.Tag}}' | grep "^${keep%%:*}:" | grep -vx "$keep"); do
     buildah rmi "$old" >/dev/null 2>&1 || true
   done
+  buildah rmi --prune >/dev/null 2>&1 || true
 }
 
 # A minimal Debian bookworm set up as Debian's own images: the release, its updates, security.
