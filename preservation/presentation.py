@@ -3,7 +3,7 @@ rows with their explanations, the urgency headline and the timeline drawn as inl
 No ORM writes, no clock of its own: ``now`` is passed in.
 """
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.formats import date_format
@@ -30,9 +30,32 @@ URGENCY_STYLES = {
 }
 
 
+# --- Dates and times as people read them (docs/dates.md) ---------------------------------------
+
+
 def utc_text(instant):
     """“30 April 2026, 00:00 UTC”: Blink works in UTC, so the zone is always written out."""
     return "%s UTC" % date_format(instant.astimezone(UTC), "DATETIME_FORMAT")
+
+
+def instant_text(instant, zone):
+    """“1 December 2026, 21:00 EST”: the wall clock of ``zone`` with the abbreviation in force
+    at that instant (EST in winter, EDT in summer), never a bare time under a zone's name."""
+    local = instant.astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone)
+    return "%s %s" % (date_format(local, "DATETIME_FORMAT"), local.tzname())
+
+
+def instant_utc_text(instant, zone):
+    """An instant Blink also reads: local with its abbreviation, and UTC beside it
+    (once only when the zone is UTC)."""
+    local = instant_text(instant, zone)
+    utc = utc_text(instant)
+    return utc if local == utc else "%s (%s)" % (local, utc)
+
+
+def day_text(day):
+    """A calendar date (already a date in the agency's zone): “30 January 2027”."""
+    return date_format(day, "DATE_FORMAT")
 
 
 def day_choices(counts):
@@ -49,16 +72,16 @@ def _days_left_text(left):
     return ngettext("%(n)d day left", "%(n)d days left", days) % {"n": days}
 
 
-def urgency_headline(retention, now):
+def urgency_headline(retention, now, zone="UTC"):
     """One sentence a person reads first, e.g. “The oldest clip in this window is deleted on
-    30 April 2026, 00:00 UTC: 9 days left (Elevated).”"""
+    29 April 2026, 20:00 EDT (30 April 2026, 00:00 UTC): 9 days left (Elevated).”"""
     urgency = retention.urgency
+    at = instant_utc_text(retention.first_loss_at, zone)
     if urgency in (deadlines.Urgency.LOST, deadlines.Urgency.LOSING):
         return next(e.text for e in retention.explanations if e.code == "urgency")
     if now >= retention.first_loss_at:
-        return _("The oldest clip in this window was deleted on %(at)s.") % {
-            "at": utc_text(retention.first_loss_at)}
-    values = {"at": utc_text(retention.first_loss_at), "left": _days_left_text(retention.first_loss_at - now)}
+        return _("The oldest clip in this window was deleted on %(at)s.") % {"at": at}
+    values = {"at": at, "left": _days_left_text(retention.first_loss_at - now)}
     codes = {e.code for e in retention.explanations}
     if urgency is None or (urgency == deadlines.Urgency.CRITICAL and "legacy_pool" in codes):
         # A legacy device makes it critical whatever the calendar says: say both, plainly.
@@ -85,11 +108,13 @@ class Mark:
     label: str
     kind: str  # window, loss, sent, clock, today
     provisional: bool = False
+    day: date | None = None  # the calendar date written beside the mark (docs/dates.md)
 
 
 def timeline_marks(request_obj, now):
-    """Every moment worth seeing on the request's timeline, as UTC instants."""
-    zone = request_obj.agency.time_zone
+    """Every moment worth seeing on the request's timeline, as UTC instants, each with the date
+    written beside it: an instant's date in the request's zone, a calendar deadline's own date."""
+    zone, request_zone = request_obj.agency.time_zone, request_obj.window_zone
     provisional = request_obj.deadlines_provisional
     candidates = [
         (request_obj.window_start, _("Window starts"), "window", False),
@@ -106,9 +131,11 @@ def timeline_marks(request_obj, now):
         (request_obj.final_expires_on, _("Final expiry"), "clock", provisional),
         (request_obj.legal_process_served_on, _("Legal process served"), "sent", False),
     ]
-    candidates += [(local_midnight(day, zone) if day else None, *rest) for day, *rest in days]
-    marks = [Mark(at, str(label), kind, prov) for at, label, kind, prov in candidates if at]
-    return sorted(marks + [Mark(now, str(_("Today")), "today")], key=lambda m: m.at)
+    marks = [Mark(at, str(label), kind, prov, deadlines.local_date(at, request_zone))
+             for at, label, kind, prov in candidates if at]
+    marks += [Mark(local_midnight(day, zone), str(label), kind, prov, day) for day, label, kind, prov in days if day]
+    today = Mark(now, str(_("Today")), "today", day=deadlines.local_date(now, request_zone))
+    return sorted(marks + [today], key=lambda m: m.at)
 
 
 def build_timeline(request_obj, now):
@@ -131,8 +158,9 @@ def build_timeline(request_obj, now):
         "right": RIGHT,
         "marks": placed,
         "bars": _bars(request_obj, x),
-        "start_text": date_format(first.astimezone(UTC), "SHORT_DATE_FORMAT"),
-        "end_text": date_format(last.astimezone(UTC), "SHORT_DATE_FORMAT"),
+        "start_text": day_text(marks[0].day),
+        "end_text": day_text(marks[-1].day),
+        "zone": request_obj.window_zone,
     }
 
 
@@ -142,7 +170,7 @@ def _place(mark, x, index):
     return {
         "x": x, "label_y": label_y, "line_top": label_y + 5, "anchor": anchor,
         "label": mark.label + (" *" if mark.provisional else ""),
-        "date": date_format(mark.at.astimezone(UTC), "SHORT_DATE_FORMAT"),
+        "date": day_text(mark.day),
         "kind": mark.kind, "provisional": mark.provisional,
     }
 
@@ -178,7 +206,8 @@ _CLOCK_CODES = frozenset({"extension_send_by", "expires", "final_expires"})
 
 
 def deadline_rows(request_obj, report):
-    """Each stored deadline with the sentence that explains it and whether it is provisional."""
+    """Each stored deadline with the sentence that explains it and whether it is provisional:
+    deletion moments in the request's zone with UTC beside, clock deadlines as dates."""
     if report is None:
         return []
     explained = {e.code: e.text for e in report.retention.explanations}
@@ -193,11 +222,20 @@ def deadline_rows(request_obj, report):
         is_instant = isinstance(value, datetime)
         rows.append({
             "code": code, "label": label, "provisional": provisional,
-            "value": utc_text(value) if is_instant else date_format(value, "DATE_FORMAT"),
+            "value": instant_utc_text(value, request_obj.window_zone) if is_instant else day_text(value),
             "explanation": explained.get(code, ""),
             "is_next": code == request_obj.next_deadline_kind,
         })
     return rows
+
+
+def next_deadline_text(request_obj):
+    """The page header's next deadline, written exactly as its row in the deadline table."""
+    field = dict((code, field) for code, field, _label in _DEADLINE_ROWS).get(request_obj.next_deadline_kind)
+    value = field and getattr(request_obj, field)
+    if value is None or value == "":
+        return ""
+    return instant_utc_text(value, request_obj.window_zone) if isinstance(value, datetime) else day_text(value)
 
 
 def other_explanations(report):

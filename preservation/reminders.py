@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _, ngettext_lazy
 
 from . import deadlines, scoping
+from .presentation import day_text
 from .models import (
     DeliveryState,
     DigestDelivery,
@@ -233,7 +234,7 @@ def describe(*, kind, lead_days, deadline_on, reference, case_number=""):
     """Subject line and one-sentence summary of a reminder, in the active language."""
     case = _(" (CRIM# %(case)s)") % {"case": case_number} if case_number else ""
     params = {"ref": reference, "case": case, "n": lead_days,
-              "date": deadline_on.isoformat() if deadline_on else ""}
+              "date": day_text(deadline_on) if deadline_on else ""}
     subject, summary = _TEXTS[kind]
     return str(subject % params), str(summary % params)
 

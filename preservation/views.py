@@ -3,7 +3,6 @@ shapes what a page shows. Every page with case data is login-only, agency-scoped
 another agency's request) and sent with ``Cache-Control: no-store``.
 """
 import csv
-import zoneinfo
 from datetime import UTC
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timesince, timezone
+from django.utils import timesince, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -136,7 +135,7 @@ def _dashboard_rows(requests, today, people):
         due, kind, urgency, state = r["next_deadline_on"], r["next_deadline_kind"], r["urgency"], r["state"]
         flagged = r["deadlines_provisional"]
         due_cell = once(("due", due, kind, flagged), lambda: format_html(
-            _DUE_HTML, str(deadline_kind_label(kind)), formats.date_format(due, "SHORT_DATE_FORMAT"),
+            _DUE_HTML, str(deadline_kind_label(kind)), presentation.day_text(due),
             provisional if flagged else " ",
             str(_("passed")) if due < today else timesince.timeuntil(due, today),
         ) if due else _NONE)
@@ -243,7 +242,7 @@ def _intake_context(form, formset, request_obj, serial_errors=()):
         retention = report.retention
         context.update({
             "urgency": request_obj.urgency,
-            "headline": presentation.urgency_headline(retention, timezone.now()),
+            "headline": presentation.urgency_headline(retention, timezone.now(), request_obj.window_zone),
             "explanations": [e.text for e in retention.explanations if e.code != "urgency"],
             "window_utc": [presentation.utc_text(request_obj.window_start),
                            presentation.utc_text(request_obj.window_end)],
@@ -376,7 +375,7 @@ def urgency_check(request):
         "urgency_label": str(report.retention.urgency.label),
         "icon": presentation.URGENCY_ICONS[report.retention.urgency.value],
         "style": presentation.URGENCY_STYLES[report.retention.urgency.value],
-        "headline": str(presentation.urgency_headline(report.retention, timezone.now())),
+        "headline": str(presentation.urgency_headline(report.retention, timezone.now(), zone)),
         "explanations": [e.text for e in report.retention.explanations if e.code != "urgency"],
     })
 
@@ -458,13 +457,13 @@ def _detail_context(request, request_obj, bound_forms=None):
     bound_forms = bound_forms or {}
     approval = _approval_state(request.user, request_obj, bound_forms.get("approve"))
     serial_list = list(request_obj.serials.all())
-    zone, window = request_obj.window_zone, (request_obj.window_start, request_obj.window_end)
     return {
         "preservation_request": request_obj,
         "report": report,
-        "headline": presentation.urgency_headline(report.retention, now)
+        "headline": presentation.urgency_headline(report.retention, now, request_obj.window_zone)
         if report and request_obj.state == RequestState.DRAFT else "",
         "deadline_rows": presentation.deadline_rows(request_obj, report),
+        "next_deadline_text": presentation.next_deadline_text(request_obj),
         "other_explanations": presentation.other_explanations(report),
         "timeline": presentation.build_timeline(request_obj, now),
         "history": selectors.request_history(request_obj),
@@ -481,8 +480,6 @@ def _detail_context(request, request_obj, bound_forms=None):
         "serial_list": serial_list,
         "data_types": [(deadlines.data_type_label(c), deadlines.data_type_explanation(c))
                        for c in request_obj.data_types],
-        "window_local": [moment and moment.astimezone(zoneinfo.ZoneInfo(zone)) for moment in window],
-        "window_utc": [moment and moment.astimezone(UTC) for moment in window],
         "checklist": evidence.evidence_checklist(s.model for s in serial_list),
         "warnings": sending_warnings(request_obj),
     }

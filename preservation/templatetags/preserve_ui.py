@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 
 from ..deadlines import Urgency
 from ..models import DeadlineKind, RequestState
-from ..presentation import URGENCY_ICONS, URGENCY_STYLES
+from ..presentation import URGENCY_ICONS, URGENCY_STYLES, day_text, instant_text, instant_utc_text
 
 register = template.Library()
 
@@ -30,6 +30,28 @@ def urgency_style(code):
 @register.simple_tag
 def urgency_icon(code):
     return URGENCY_ICONS.get(code, "")
+
+
+# Dates and times as people read them, one rule everywhere (docs/dates.md). The ``date``
+# filter would first move an instant into the active time zone, whatever zone the page names.
+
+
+@register.filter
+def instant(value, zone):
+    """“1 December 2026, 21:00 EST”: an instant on ``zone``'s wall clock with its abbreviation."""
+    return instant_text(value, zone) if value else ""
+
+
+@register.filter
+def instant_utc(value, zone):
+    """An instant Blink also reads: in ``zone`` with UTC beside it."""
+    return instant_utc_text(value, zone) if value else ""
+
+
+@register.filter
+def day(value):
+    """A calendar date (a deadline in the agency's zone)."""
+    return day_text(value) if value else ""
 
 
 # A dashboard page shows 25 rows: a dictionary lookup per cell instead of get_FOO_display(),
