@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -86,8 +86,12 @@ def otp_verify(request):
                                  % {"n": left})
             return _continue(request)
         audit_record(action="otp_failed", actor=user, obj=user, request=request, outcome=AuditOutcome.FAILURE)
-        form.add_error("token", _("That code is not right, or it was already used. Wait for the next code "
-                                  "from your app and try again."))
+        wait = accounts.totp_wait_seconds(user, now=timezone.now())
+        form.add_error("token", ngettext(
+            "Too many wrong codes in a row: wait %(seconds)d second, then type the code your app shows.",
+            "Too many wrong codes in a row: wait %(seconds)d seconds, then type the code your app shows.",
+            wait) % {"seconds": wait} if wait else _(
+            "That code is not right, or it was already used. Wait for the next code from your app and try again."))
     return render(request, "accounts/otp_verify.html", {"form": form})
 
 

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import deadlines
+from .models import PreservationRequest
 
 URGENCY_ICONS = {
     "lost": "✖",
@@ -94,6 +96,33 @@ def urgency_headline(retention, now, zone="UTC"):
 
 def local_midnight(day, zone):
     return datetime.combine(day, time()).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+# --- Clock changes (docs/dates.md) ------------------------------------------------------------
+
+SKIPPED_TIME = _("%(time)s does not exist in %(zone)s: the clocks go forward then. Did you mean %(valid)s?")
+AMBIGUOUS_TIME = _("%(time)s happens twice in %(zone)s: the clocks go back then. Say which one: %(earlier)s "
+                   "or %(later)s.")
+
+
+def clock_change_error(error):
+    """The message for a wall time at a clock change (docs/dates.md "Clock changes")."""
+    values = {"time": date_format(error.wall, "DATETIME_FORMAT"), "zone": error.zone}
+    if isinstance(error, deadlines.SkippedTime):
+        return ValidationError(SKIPPED_TIME, code="time_skipped",
+                               params={**values, "valid": instant_text(error.suggestion, error.zone)})
+    earlier, later = (instant_text(option, error.zone) for option in error.options)
+    return ValidationError(AMBIGUOUS_TIME, code="time_ambiguous", params={**values, "earlier": earlier, "later": later})
+
+
+def wall_to_utc(naive, zone, offset=None):
+    """A typed wall time as UTC, or a ValidationError saying what is wrong at a clock change."""
+    try:
+        return deadlines.resolve_wall_time(naive, zone, offset)
+    except (deadlines.SkippedTime, deadlines.AmbiguousTime) as error:
+        raise clock_change_error(error) from None
+    except (OverflowError, ValueError):
+        raise ValidationError(_("This date is out of range."), code="out_of_range") from None
 
 
 # --- Timeline ---------------------------------------------------------------------------------
@@ -245,3 +274,25 @@ def other_explanations(report):
     row_codes = {code for code, _field, _label in _DEADLINE_ROWS} | {"urgency"}
     everything = report.retention.explanations + (report.clock.explanations if report.clock else ())
     return [e.text for e in everything if e.code not in row_codes]
+
+
+# --- Corrections in the history ------------------------------------------------------------
+
+
+def correction_lines(event, zone):
+    """“Received by Blink on: 20 April 2026 → 21 April 2026” for each fact a correction changed,
+    written by the rule for its kind (docs/dates.md)."""
+    lines = []
+    for name, values in (event.data or {}).items():
+        field = PreservationRequest._meta.get_field(name)
+        lines.append("%s: %s → %s" % (
+            field.verbose_name, _fact_for_people(field, values["from"], zone), _fact_for_people(field, values["to"], zone)))
+    return lines
+
+
+def _fact_for_people(field, text, zone):
+    if field.get_internal_type() == "DateTimeField":
+        return instant_text(datetime.fromisoformat(text.replace("Z", "+00:00")), zone)
+    if field.get_internal_type() == "DateField":
+        return day_text(date.fromisoformat(text))
+    return str(dict(field.choices).get(text, text)) if field.choices else text

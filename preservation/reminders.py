@@ -221,6 +221,7 @@ RECIPIENT_ROLES = {
     K.ESCALATION: (Role.PARALEGAL, Role.SUPERVISOR),
     K.FINAL_EXPIRY: (Role.PARALEGAL, Role.SUPERVISOR),
     K.LAPSED: (Role.PARALEGAL, Role.SUPERVISOR),
+    K.DEADLINE_MOVED: (Role.PARALEGAL, Role.SUPERVISOR),
 }
 # The only kinds a user may thin out by lead time; the rest are too important to switch off.
 LEAD_FILTERED_KINDS = frozenset({K.EXTENSION_DUE, K.FINAL_EXPIRY})
@@ -292,6 +293,11 @@ _TEXTS = {
         _("The preservation of %(ref)s%(case)s expired on %(date)s with no extension or legal "
           "process; Blink may now delete the data."),
     ),
+    K.DEADLINE_MOVED: (
+        _("A deadline of %(ref)s%(case)s moved"),
+        _("A recorded date of %(ref)s%(case)s was corrected and its deadlines were worked out "
+          "again: the next one is now %(date)s. Check the request and your calendar."),
+    ),
 }
 
 
@@ -336,7 +342,8 @@ def reminders_schedule_for_request(*, request, now):
 
     Called by ``services.request_recompute`` inside the transaction that moved a deadline.
     """
-    rows = {(r.kind, r.lead_days): r for r in request.reminders.all()}
+    # Announcements of a moved deadline are not planned from the deadlines: never cancel them.
+    rows = {(r.kind, r.lead_days): r for r in request.reminders.all() if r.kind != K.DEADLINE_MOVED}
     existing = {key: (row.state, row.due_at) for key, row in rows.items()}
     todo = reconcile(plan(request_facts(request), now=now, rules=rules()), existing, now=now)
     Reminder.objects.bulk_create([
@@ -352,6 +359,17 @@ def reminders_schedule_for_request(*, request, now):
         Reminder.objects.filter(
             request=request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED
         ).update(state=D.CANCELLED)
+
+
+def reminders_announce_moved_deadline(*, request, correction, now):
+    """Tell everyone on the request, now, that a correction moved its deadlines. ``correction``
+    numbers the request's corrections, so each is announced once. Called by
+    ``services.request_correct`` in the transaction of the correction; sent by the next sweep."""
+    Reminder.objects.create(
+        request=request, kind=K.DEADLINE_MOVED, lead_days=correction,
+        day=deadlines.local_date(now, request.agency.time_zone), due_at=now,
+        deadline_on=request.next_deadline_on or request.final_expires_on or request.expires_on,
+    )
 
 
 # --- Sending (services) ------------------------------------------------------------------------

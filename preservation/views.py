@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import deadlines, documents, evidence, permissions, presentation, selectors, serials, services
 from .forms import (
     ACTION_FORMS,
+    CorrectionForm,
     MAX_PASTE_LENGTH,
     MAX_SERIALS,
     DashboardFilterForm,
@@ -344,14 +345,20 @@ def _serial_json(raw):
 
 
 def _window_from_post(post, zone):
+    """(start, end, problem): the window in UTC, or what stops reading it (a time at a clock
+    change is named, docs/dates.md)."""
     field = LocalDateTimeField(required=False)
     try:
         start, end = field.clean(post.get("window_start")), field.clean(post.get("window_end"))
-        if not (start and end):
-            return None, None
-        return deadlines.local_to_utc(start, zone), deadlines.local_to_utc(end, zone)
-    except (ValidationError, OverflowError, ValueError):
-        return None, None
+    except ValidationError:
+        return None, None, None
+    moments = []
+    for name, wall in (("window_start", start), ("window_end", end)):
+        try:
+            moments.append(wall and presentation.wall_to_utc(wall, zone, post.get(name + "_offset")))
+        except ValidationError as error:
+            return None, None, error.messages[0]
+    return moments[0], moments[1], None
 
 
 @login_required
@@ -362,9 +369,11 @@ def urgency_check(request):
     zone = request.POST.get("window_zone") or (request.user.agency.time_zone if request.user.agency else "UTC")
     if zone not in ZONES:
         return JsonResponse({"ok": False, "message": _("Choose a known time zone.")}, status=400)
-    start, end = _window_from_post(request.POST, zone)
+    start, end, problem = _window_from_post(request.POST, zone)
     body = {"ok": False, "start_utc": start and presentation.utc_text(start),
             "end_utc": end and presentation.utc_text(end)}
+    if problem:
+        return JsonResponse({**body, "message": problem})
     if not (start and end):
         return JsonResponse({**body, "message": _("Enter when the window starts and ends to see the urgency.")})
     if end <= start:
@@ -422,6 +431,12 @@ ACTIONS = {
         "url": "preservation:request_close", "title": _("Close the request"),
         "confirm": _("Close this request with the chosen outcome?"), "style": "outline-secondary",
     },
+    "correct": {
+        "url": "preservation:request_correct", "title": _("Correct a recorded fact"),
+        "confirm": _("Correct what was recorded? Deadlines and reminders are worked out again, and "
+                     "everyone on the request is told if a deadline moves."),
+        "style": "outline-secondary",
+    },
     "withdraw": {
         "url": "preservation:request_withdraw", "title": _("Withdraw the request"),
         "confirm": _("Withdraw this request? Its deadlines and reminders stop."), "style": "outline-danger",
@@ -454,6 +469,8 @@ def _detail_context(request, request_obj, bound_forms=None):
     # Buttons only for what this user may do; the services refuse the rest anyway.
     can_edit = permissions.can_edit_request(request.user, request_obj)
     actions = services.allowed_actions(request_obj) if can_edit else []
+    if permissions.can_correct_request(request.user, request_obj) and CorrectionForm.recorded_fields(request_obj):
+        actions.append("correct")
     bound_forms = bound_forms or {}
     approval = _approval_state(request.user, request_obj, bound_forms.get("approve"))
     serial_list = list(request_obj.serials.all())
@@ -504,8 +521,9 @@ def request_action(request, pk, action):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            done = (_("%(ref)s is approved for sending.") if action == "approve"
-                    else _("%(ref)s: done, the request is now “%(state)s”."))
+            done = {"approve": _("%(ref)s is approved for sending."),
+                    "correct": _("%(ref)s: corrected; its deadlines and reminders were worked out again.")
+                    }.get(action, _("%(ref)s: done, the request is now “%(state)s”."))
             messages.success(request, done % {"ref": changed.reference, "state": changed.get_state_display()})
             return redirect("preservation:request_detail", pk=pk)
     if action == "send":

@@ -80,13 +80,14 @@ def test_the_timeline_is_inline_svg_with_a_text_alternative(signed_in, draft):
 def test_a_sent_request_shows_only_its_allowed_actions(signed_in, draft, user):
     services.request_send(request=draft, actor=user, now=NOW)
     names = [action["name"] for action in detail(signed_in, draft).context["actions"]]
-    assert names == ["record_receipt", "record_legal_process", "withdraw"]
+    # Correcting what was recorded (the sending time) is offered from the first recorded fact.
+    assert names == ["record_receipt", "record_legal_process", "withdraw", "correct"]
 
 
 def test_every_action_asks_for_confirmation(signed_in, draft, user):
     services.request_send(request=draft, actor=user, now=NOW)
     content = detail(signed_in, draft).content.decode()
-    assert content.count("data-confirm=") == 3
+    assert content.count("data-confirm=") == 4
 
 
 def test_recording_receipt_starts_the_clock_and_shows_the_expiry(signed_in, draft, user):

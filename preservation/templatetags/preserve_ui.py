@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 
 from ..deadlines import Urgency
 from ..models import DeadlineKind, RequestState
-from ..presentation import URGENCY_ICONS, URGENCY_STYLES, day_text, instant_text, instant_utc_text
+from ..presentation import URGENCY_ICONS, URGENCY_STYLES, correction_lines, day_text, instant_text, instant_utc_text
 
 register = template.Library()
 
@@ -52,6 +52,12 @@ def instant_utc(value, zone):
 def day(value):
     """A calendar date (a deadline in the agency's zone)."""
     return day_text(value) if value else ""
+
+
+@register.filter
+def corrections(event, zone):
+    """The “from → to” lines of a correction in the history."""
+    return correction_lines(event, zone) if event.action == "corrected" else []
 
 
 # A dashboard page shows 25 rows: a dictionary lookup per cell instead of get_FOO_display(),
