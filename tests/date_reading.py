@@ -32,7 +32,7 @@ class DateReader:
     def __init__(self, language):
         with translation.override(language):
             self.month_numbers = {str(name).lower(): number for number, name in MONTHS.items()}
-            instant = _pattern(get_format("DATETIME_FORMAT")) + r" (?P<abbr>[A-Z]{2,5}|[+-]\d{2,4})"
+            instant = _pattern(get_format("DATETIME_FORMAT")) + r" (?P<abbr>(?-i:[A-Z]{2,5})|[+-]\d{2,4})\b"
             self.instant = re.compile(instant, re.I)
             self.day = re.compile(_pattern(get_format("DATE_FORMAT")), re.I)
 

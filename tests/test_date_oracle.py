@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, note, settings, strategies as st
 from icalendar import Calendar
 
 from preservation import calendar, deadlines, documents, emails, reminders, services
@@ -123,7 +123,7 @@ def check_everything_known(text, truth, reader):
 
 
 def check_dashboard(html, truth, reader, request):
-    row = next(line for line in html.splitlines() if ">%s</a>" % request.reference in line)
+    row = re.search(r"<tr><td><a [^>]*>%s</a>.*?</tr>" % request.reference, html, re.S).group(0)
     due = re.search(r"<strong>(.*?)</strong>", row)
     assert (reader.dates(due.group(1)) if due else []) == ([truth.next_on] if truth.next_on else []), row
 
@@ -187,10 +187,13 @@ def check_api(request, user, truth):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=cases())
 def test_every_date_a_person_reads_agrees_with_the_rules_engine(client, case):
+    note(repr(case))
     now = case["now"]
     with time_machine.travel(now, tick=False):
         user, request = build(case)
         truth = Truth(request, now)
+        note("stored next deadline %s %s; engine %s %s" % (
+            request.next_deadline_on, request.next_deadline_kind, truth.next_on, truth.next_kind))
         reader = DateReader(case["language"])
         login(client, user)
         page = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
