@@ -111,7 +111,8 @@ class RequestForm(forms.ModelForm):
     paste = forms.CharField(
         label=_("Paste many serials"), required=False, max_length=MAX_PASTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line, or separated by commas or spaces. They are added to the list above."),
+        help_text=_("One per line or per spreadsheet cell, or separated by commas or semicolons; spaces and "
+                    "hyphens inside a serial are fine. Each serial becomes a row of the list above."),
     )
 
     class Meta:
