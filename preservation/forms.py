@@ -69,7 +69,7 @@ def _to_utc(naive, zone, field):
 
 
 OFFSET_CHOICES = [
-    ("", _("—")),
+    ("", "—"),
     (deadlines.EARLIER, _("the first time (before the clocks go back)")),
     (deadlines.LATER, _("the second time (after the clocks go back)")),
 ]
