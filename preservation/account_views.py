@@ -73,6 +73,8 @@ def otp_verify(request):
         return redirect("accounts:otp_enrol")
     form = TokenForm(_posted(request))
     if request.method == "POST" and form.is_valid():
+        # While the authenticator is throttled after a wrong code, even the right code is refused.
+        wait = accounts.totp_wait_seconds(user, now=timezone.now())
         device = match_token(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
@@ -86,10 +88,11 @@ def otp_verify(request):
                                  % {"n": left})
             return _continue(request)
         audit_record(action="otp_failed", actor=user, obj=user, request=request, outcome=AuditOutcome.FAILURE)
-        wait = accounts.totp_wait_seconds(user, now=timezone.now())
         form.add_error("token", ngettext(
-            "Too many wrong codes in a row: wait %(seconds)d second, then type the code your app shows.",
-            "Too many wrong codes in a row: wait %(seconds)d seconds, then type the code your app shows.",
+            "After a wrong code the next one is checked only after a pause: wait %(seconds)d second, then "
+            "type the code your app shows.",
+            "After wrong codes the next one is checked only after a pause: wait %(seconds)d seconds, then "
+            "type the code your app shows.",
             wait) % {"seconds": wait} if wait else _(
             "That code is not right, or it was already used. Wait for the next code from your app and try again."))
     return render(request, "accounts/otp_verify.html", {"form": form})

@@ -9,10 +9,11 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from preservation import reminders, services
+from preservation import documents, reminders, services
 from preservation.models import (
     AuditRecord,
     DeliveryState,
+    DocumentKind,
     LegalProcessType,
     Notification,
     Outcome,
@@ -25,6 +26,7 @@ from tests.api_support import token_client
 from tests.conftest import utc
 from tests.factories import UserFactory
 from tests.helpers import login
+from tests.pdf_support import pdf_text
 
 NOW = utc(2026, 2, 10, 17)  # 12:00 in New York
 pytestmark = pytest.mark.django_db
@@ -207,3 +209,11 @@ def test_the_api_corrects_too(preserving):
     refused = api.post("/api/v1/requests/%s/correct/" % preserving.public_id,
                        {"received_on": "2026-01-07"}, format="json")
     assert refused.status_code == 400
+
+
+def test_the_case_sheet_pdf_keeps_the_correction_in_its_history(preserving):
+    correct(preserving, received_on=dt.date(2026, 1, 6))
+    document = documents.document_generate(request=preserving, kind=DocumentKind.CASE_SHEET,
+                                           actor=preserving.created_by, now=NOW)
+    text = pdf_text(bytes(document.content))
+    assert "received by Blink on: 5 January 2026 → 6 January 2026" in text

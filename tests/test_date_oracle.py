@@ -164,10 +164,9 @@ def check_ics(request, user, truth):
     events = Calendar.from_ical(calendar.request_calendar(user, request)).walk("VEVENT")
     zone = request.agency.time_zone
     for event in events:
-        kind = str(event["uid"]).split("@")[0].rsplit("-", 1)[1] if "-" in str(event["uid"]) else ""
-        code = next(v for k, v in ICS_KINDS.items() if str(event["uid"]).endswith("-%s@preserve" % k))
+        code = next(code for kind, code in ICS_KINDS.items() if str(event["uid"]).endswith("-%s@preserve" % kind))
         expected = truth.dates.get(code) or deadlines.local_date(truth.instants[code], zone)
-        assert event["dtstart"].dt == expected, (kind, event["dtstart"].dt, expected)
+        assert event["dtstart"].dt == expected, (code, event["dtstart"].dt, expected)
 
 
 def check_api(request, user, truth):
