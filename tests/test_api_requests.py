@@ -65,7 +65,7 @@ def test_a_draft_created_through_the_api_reads_back_with_serials_deadlines_and_u
     assert {e["code"] for e in body["deadlines"]["explanations"]} >= {"retention"}
     assert body["urgency"]["code"] == "normal" and body["urgency"]["label"] == "Normal"
     assert body["sending_problems"] == {}
-    assert body["allowed_actions"] == ["send", "withdraw"]
+    assert body["allowed_actions"] == ["send", "withdraw", "approve"]
     stored = PreservationRequest.objects.for_agency(user.agency).get(public_id=body["id"])
     assert stored.events.get().action == RequestEvent.Action.CREATED
 
@@ -432,7 +432,7 @@ def test_a_document_that_cannot_be_made_yet_says_why(api, make_request):
 
 
 def test_a_finished_document_downloads_as_pdf_and_the_download_is_recorded(api, user, make_request):
-    from preservation import documents
+    from preservation.documents import services as documents
 
     document = documents.document_generate(request=make_request(), kind="case_sheet", actor=user)
 
@@ -445,7 +445,7 @@ def test_a_finished_document_downloads_as_pdf_and_the_download_is_recorded(api, 
 
 
 def test_another_agencys_document_is_not_found(api):
-    from preservation import documents
+    from preservation.documents import services as documents
 
     theirs = UserFactory(agency=AgencyFactory())
     other = documents.document_request(

@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from preservation import deadlines
+from preservation.rules import deadlines
 from preservation.models import PreservationRequest
 from tests.api_support import token_client
 from tests.conftest import utc

@@ -9,7 +9,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from preservation import documents, reminders, services
+from preservation.reminders import sweep
+from preservation.documents import services as documents
+from preservation.requests import services
 from preservation.models import (
     AuditRecord,
     DeliveryState,
@@ -77,7 +79,7 @@ def test_everyone_on_the_request_is_told_when_a_deadline_moves(preserving):
     paralegal = UserFactory(agency=preserving.agency, role=Role.PARALEGAL)
     supervisor = UserFactory(agency=preserving.agency, role=Role.SUPERVISOR)
     correct(preserving, received_on=dt.date(2026, 1, 6))
-    assert reminders.reminders_send_due(now=NOW) == 1
+    assert sweep.reminders_send_due(now=NOW) == 1
     told = set(Notification.objects.across_agencies().filter(reminder__kind=ReminderKind.DEADLINE_MOVED).values_list("user", flat=True))
     assert told == {preserving.created_by.pk, paralegal.pk, supervisor.pk}
     assert any("30 March 2026" in message.body for message in mail.outbox)

@@ -11,7 +11,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 from icalendar import Calendar
 
-from preservation import calendar, deadlines, documents, emails, reminders, services
+from preservation.documents import services as documents
+from preservation.reminders import calendar, emails, sweep
+from preservation.requests import services
+from preservation.rules import deadlines
 from preservation.models import DeadlineKind, DocumentKind, DocumentState
 from tests.api_support import token_client
 from tests.date_reading import DateReader, minute
@@ -147,7 +150,7 @@ def check_email(request, user, truth, reader):
     reminder = request.reminders.order_by("due_at").first()
     if reminder is None:
         return
-    recipient = reminders.Recipient("u%d" % user.pk, user.email, user.language, user)
+    recipient = sweep.Recipient("u%d" % user.pk, user.email, user.language, user)
     message = emails.reminder_message(reminder, recipient)
     found = set(reader.dates_only(message.body))
     if reminder.kind in REMINDER_DEADLINES:

@@ -8,7 +8,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import translation
 
-from preservation import presentation
+from preservation.core import presentation
+from preservation.requests import services
 from tests.conftest import utc
 from tests.helpers import login
 
@@ -82,7 +83,6 @@ def test_the_timeline_drawing_never_writes_a_decimal_comma(client, user, make_re
 
 
 def test_a_calendar_deadline_is_a_date_without_a_time(signed_in, make_request, user):
-    from preservation import services
     request_obj = make_request(window_start=utc(2026, 12, 2, 2), window_end=utc(2026, 12, 2, 4, 30))
     services.request_send(request=request_obj, actor=user, sent_at=utc(2026, 12, 3, 3), now=NOW)
     services.request_record_receipt(request=request_obj, actor=user, received_on=dt.date(2026, 12, 3), now=NOW)

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from preservation import serials
+from preservation.rules import serials
 from tests.helpers import login
 
 # Thirty serials as a spreadsheet copies them: three columns, ten rows, written as people

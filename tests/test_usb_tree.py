@@ -4,10 +4,11 @@ import hashlib
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
-from preservation import usb
+from preservation.evidence import usb
 from tests.conftest import utc
 
 NOW = utc(2026, 1, 10, 12)
@@ -216,7 +217,7 @@ def _entries(root):
 
 
 def _contents(paths):
-    return {path: open(path, "rb").read() for path in paths if os.path.isfile(path)}
+    return {path: Path(path).read_bytes() for path in paths if os.path.isfile(path)}
 
 
 def _metadata(paths):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('preservation', '0011_notification_agency_required'),
+        ('preservation', '0160_api_idempotency_serial_model_source'),
     ]
 
     operations = [

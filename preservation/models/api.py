@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
 
-__all__ = ["ApiToken"]
+__all__ = ["ApiToken", "IdempotencyKey"]
 
 TOKEN_SCHEME = "pv"
 PREFIX_BYTES = 6  # 8 url-safe characters
@@ -26,7 +26,7 @@ def _digest(secret):
 
 
 class ApiTokenQuerySet(AgencyScopedQuerySet):
-    """A credential: read for its user (preservation.scoping), so a view that looks a token up
+    """A credential: read for its user (preservation.core.scoping), so a view that looks a token up
     by id alone cannot reach a colleague's or another agency's token. Authentication, which
     knows no user yet, finds it by its prefix and opts out."""
 
@@ -47,7 +47,7 @@ class ApiToken(models.Model):
         help_text=_("What the token is for, such as the name of the case system using it."),
     )
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=64, editable=False)
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("created"))
     expires_at = models.DateTimeField(_("expires"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
@@ -90,3 +90,25 @@ class ApiToken(models.Model):
 
     def is_active(self, now):
         return self.revoked_at is None and self.expires_at > now and self.user.is_active
+
+
+class IdempotencyKeyQuerySet(AgencyScopedQuerySet):
+    scope_fields = ("user",)
+    scope_hint = "Read a user's idempotency keys with .filter(user=user)."
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` a user sent with a create, and what it created: a retry with the
+    same key and body gets that request back instead of a second one (docs/api.md §5)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the body as parsed JSON with sorted keys: the same input, however spaced.
+    fingerprint = models.CharField(max_length=64)
+    request = models.ForeignKey("preservation.PreservationRequest", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    objects = IdempotencyKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]

@@ -6,7 +6,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from preservation import services
+from preservation.core import presentation
+from preservation.requests import services
+from preservation.rules import deadlines
 from tests.browser.test_browser_request_flow import PASSWORD, sign_in
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.helpers import verified_device
@@ -27,7 +29,7 @@ def preserving_request(user):
     request = RequestFactory(agency=user.agency, created_by=user, window_start=now - dt.timedelta(days=12),
                              window_end=now - dt.timedelta(days=11, hours=20))
     services.request_send(request=request, actor=user, sent_at=now - dt.timedelta(days=8), now=now)
-    received = services.deadlines.local_date(now - dt.timedelta(days=7), user.agency.time_zone)
+    received = deadlines.local_date(now - dt.timedelta(days=7), user.agency.time_zone)
     return services.request_record_receipt(request=request, actor=user, received_on=received,
                                            blink_reference="LE-1", now=now)
 
@@ -86,7 +88,7 @@ def test_correcting_the_receipt_date_moves_the_expiry_the_extension_date_and_the
     page.get_by_role("button", name="Confirm: Correct a recorded fact").click()
     page.wait_for_load_state()
 
-    day = services.presentation.day_text
+    day = presentation.day_text
     assert shown("expires") == day(request.expires_on + dt.timedelta(days=1)) != expires
     assert shown("extension_send_by") == day(request.extension_send_by + dt.timedelta(days=1)) != send_by
     assert next_reminder() != reminder
