@@ -377,21 +377,21 @@ class CorrectionForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in self.recorded_fields(self.request_obj):
+        for name in self.recorded_fields(self.preservation_request):
             self.fields[name] = self.FIELDS[name]()
-            value = getattr(self.request_obj, name)
+            value = getattr(self.preservation_request, name)
             self.initial[name] = local_wall_clock(value, self.zone) if name in self.INSTANTS else value
         self.fields["reason"] = forms.CharField(
             label=_("Why is it corrected?"), widget=forms.Textarea(attrs={"rows": 2}),
             help_text=_("Kept in the history and the audit log with the old and the new value."))
 
     @classmethod
-    def recorded_fields(cls, request_obj):
+    def recorded_fields(cls, preservation_request):
         """The facts recorded on the request so far (the reference once receipt is recorded)."""
-        recorded = [name for name in cls.FIELDS if getattr(request_obj, name) not in (None, "")]
-        if request_obj.received_on and "blink_reference" not in recorded:
+        recorded = [name for name in cls.FIELDS if getattr(preservation_request, name) not in (None, "")]
+        if preservation_request.received_on and "blink_reference" not in recorded:
             recorded.insert(recorded.index("received_on") + 1, "blink_reference")
-        if request_obj.outcome not in services.CHOSEN_OUTCOMES and "outcome" in recorded:
+        if preservation_request.outcome not in services.CHOSEN_OUTCOMES and "outcome" in recorded:
             recorded.remove("outcome")
         return recorded
 
@@ -399,7 +399,7 @@ class CorrectionForm(ActionForm):
         value = self.cleaned_data[name]
         if name not in self.INSTANTS:
             return value
-        old = getattr(self.request_obj, name)
+        old = getattr(self.preservation_request, name)
         if value == local_wall_clock(old, self.zone).replace(second=0, microsecond=0):
             return old  # the form shows minutes: an untouched time keeps its seconds
         return _to_utc(value, self.zone, name)
