@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -82,6 +82,8 @@ def otp_verify(request):
         return redirect("accounts:otp_enrol")
     form = TokenForm(_posted(request))
     if request.method == "POST" and form.is_valid():
+        # While the authenticator is throttled after a wrong code, even the right code is refused.
+        wait = accounts.totp_wait_seconds(user, now=timezone.now())
         device = match_token(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
@@ -95,8 +97,13 @@ def otp_verify(request):
                                  % {"n": left})
             return _continue(request)
         audit_record(action="otp_failed", actor=user, obj=user, request=request, outcome=AuditOutcome.FAILURE)
-        form.add_error("token", _("That code is not right, or it was already used. Wait for the next code "
-                                  "from your app and try again."))
+        form.add_error("token", ngettext(
+            "After a wrong code the next one is checked only after a pause: wait %(seconds)d second, then "
+            "type the code your app shows.",
+            "After wrong codes the next one is checked only after a pause: wait %(seconds)d seconds, then "
+            "type the code your app shows.",
+            wait) % {"seconds": wait} if wait else _(
+            "That code is not right, or it was already used. Wait for the next code from your app and try again."))
     return render(request, "accounts/otp_verify.html", {"form": form})
 
 

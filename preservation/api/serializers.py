@@ -3,6 +3,7 @@ services.* change requests (and validation.sending_errors decides what may be se
 deadlines.compute_report computes dates; this module only maps JSON to and from them."""
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,8 @@ from preservation.api.errors import django_fields
 from preservation.core import permissions as roles
 from preservation.requests import services
 from preservation.rules import deadlines, serials
+from preservation.core.presentation import wall_to_utc
+from preservation.rules.deadlines import EARLIER, LATER
 from preservation.rules.validation import sending_errors, sending_warnings
 
 # Deadline arithmetic adds up to a year to these dates; outside this range no real case lies,
@@ -74,8 +77,19 @@ def _in_own_zone(value, zone):
     return value.astimezone(ZoneInfo(zone or "UTC")).isoformat()
 
 
-def _in_zone(value, zone):
-    return deadlines.local_to_utc(value, zone) if value is not None and timezone.is_naive(value) else value
+def _in_zone(value, zone, field="", offset=None):
+    """A naive wall time read in ``zone``; at a clock change the answer names the problem
+    (codes time_skipped, time_ambiguous; docs/dates.md "Clock changes")."""
+    if value is None or not timezone.is_naive(value):
+        return value
+    try:
+        return wall_to_utc(value, zone, offset)
+    except DjangoValidationError as error:
+        detail = serializers.ErrorDetail(error.messages[0], code=error.code)
+        raise serializers.ValidationError({field: [detail]} if field else [detail]) from None
+
+
+OFFSET_HELP = _("Only for a time that happens twice when the clocks go back: earlier or later.")
 
 
 # --- Serials ---------------------------------------------------------------------------------
@@ -218,7 +232,7 @@ class DeadlineQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         zone = attrs["tz"]
-        attrs["start"], attrs["end"] = _in_zone(attrs["start"], zone), _in_zone(attrs["end"], zone)
+        attrs["start"], attrs["end"] = _in_zone(attrs["start"], zone, "start"), _in_zone(attrs["end"], zone, "end")
         if attrs["start"] >= attrs["end"]:
             raise serializers.ValidationError(
                 {"end": serializers.ErrorDetail(_("The window must end after it starts."), code="end_before_start")}
@@ -291,6 +305,10 @@ class RequestSerializer(serializers.ModelSerializer):
                                       help_text=_("ISO 8601; read in window_zone unless it has an offset."))
     window_end = LocalDateTimeField(required=False, allow_null=True,
                                     help_text=_("ISO 8601; read in window_zone unless it has an offset."))
+    window_start_offset = serializers.ChoiceField(choices=[EARLIER, LATER], required=False, write_only=True,
+                                                  help_text=OFFSET_HELP)
+    window_end_offset = serializers.ChoiceField(choices=[EARLIER, LATER], required=False, write_only=True,
+                                                help_text=OFFSET_HELP)
     requester_phone = PhoneNumberField(required=False, allow_blank=True, max_length=PHONE_MAX_LENGTH)
     serials = DeviceSerialSerializer(many=True, required=False, max_length=MAX_SERIALS)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
@@ -317,6 +335,7 @@ class RequestSerializer(serializers.ModelSerializer):
         fields = read_only_fields + services.DRAFT_FIELDS + [
             "serials", "urgency", "deadlines", "allowed_actions", "sending_problems", "warnings",
             "caller_actions", "approval", "window_start_local", "window_end_local",
+            "window_start_offset", "window_end_offset",
         ]
         extra_kwargs = {"notes": {"max_length": NOTES_MAX_LENGTH}}
 
@@ -428,9 +447,10 @@ class RequestSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         instance = self.instance
         zone = attrs.get("window_zone") or (instance.window_zone if instance else "UTC")
+        offsets = {name: attrs.pop(name + "_offset", None) for name in ("window_start", "window_end")}
         for name in ("window_start", "window_end"):
             if name in attrs:
-                attrs[name] = _in_zone(attrs[name], zone)
+                attrs[name] = _in_zone(attrs[name], zone, name, offsets[name])
         start = attrs.get("window_start", instance.window_start if instance else None)
         end = attrs.get("window_end", instance.window_end if instance else None)
         if start and end and end <= start:
@@ -544,6 +564,25 @@ class WithdrawSerializer(serializers.Serializer):
 
     def perform(self, request, actor):
         return services.request_withdraw(request=request, actor=actor, **self.validated_data)
+
+
+class CorrectionSerializer(serializers.Serializer):
+    """Correct facts already recorded (docs/corrections.md): send only what changes, and why."""
+
+    sent_at = BoundedAwareDateTimeField(required=False)
+    received_on = BoundedDateField(required=False)
+    blink_reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    extension_sent_at = BoundedAwareDateTimeField(required=False)
+    extension_received_on = BoundedDateField(required=False)
+    legal_process_type = serializers.ChoiceField(choices=LegalProcessType.choices, required=False)
+    legal_process_served_on = BoundedDateField(required=False)
+    outcome = serializers.ChoiceField(choices=[Outcome.PRODUCED, Outcome.NO_DATA], required=False)
+    reason = serializers.CharField(max_length=2000, help_text=_("Why: kept in the history and the audit log."))
+
+    def perform(self, request, actor):
+        changes = dict(self.validated_data)
+        reason = changes.pop("reason")
+        return services.request_correct(request=request, actor=actor, changes=changes, reason=reason)
 
 
 class ReminderSerializer(serializers.Serializer):

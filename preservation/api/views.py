@@ -202,6 +202,12 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def withdraw(self, request, id=None):
         return self._change(request, s.WithdrawSerializer)
 
+    @extend_schema(summary=_("Correct recorded facts (sent, receipt, extension, legal process, outcome)"),
+                   request=s.CorrectionSerializer, parameters=[ID_PARAMETER])
+    @action(detail=True, methods=["post"])
+    def correct(self, request, id=None):
+        return self._change(request, s.CorrectionSerializer)
+
     @extend_schema(summary=_("The request's reminders"), responses=s.ReminderSerializer(many=True),
                    parameters=[ID_PARAMETER])
     @action(detail=True, methods=["get"], pagination_class=None)

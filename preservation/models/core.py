@@ -434,6 +434,7 @@ class RequestEvent(models.Model):
         DOCUMENT_GENERATED = "document_generated", _("Document generated")
         DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
         APPROVED = "approved", _("Approved for sending")
+        CORRECTED = "corrected", _("Recorded fact corrected")
 
     request = models.ForeignKey(
         PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="events"

@@ -3,7 +3,6 @@ shapes what a page shows. Every page with case data is login-only, agency-scoped
 another agency's request) and sent with ``Cache-Control: no-store``.
 """
 import csv
-import zoneinfo
 from datetime import UTC
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timesince, timezone
+from django.utils import timesince, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +26,7 @@ from preservation.requests import selectors, services
 from preservation.requests.access import case_data, request_or_404
 from preservation.requests.forms import (
     ACTION_FORMS,
+    CorrectionForm,
     MAX_PASTE_LENGTH,
     MAX_SERIALS,
     ZONES,
@@ -128,7 +128,7 @@ def _dashboard_rows(requests, today, people):
         due, kind, urgency, state = row["next_deadline_on"], row["next_deadline_kind"], row["urgency"], row["state"]
         flagged = row["deadlines_provisional"]
         due_cell = once(("due", due, kind, flagged), lambda: format_html(
-            _DUE_HTML, str(deadline_kind_label(kind)), formats.date_format(due, "SHORT_DATE_FORMAT"),
+            _DUE_HTML, str(deadline_kind_label(kind)), presentation.day_text(due),
             provisional if flagged else " ",
             str(_("passed")) if due < today else timesince.timeuntil(due, today),
         ) if due else _NONE)
@@ -235,7 +235,7 @@ def _intake_context(form, formset, preservation_request, serial_errors=()):
         retention = report.retention
         context.update({
             "urgency": preservation_request.urgency,
-            "headline": presentation.urgency_headline(retention, timezone.now()),
+            "headline": presentation.urgency_headline(retention, timezone.now(), preservation_request.window_zone),
             "explanations": [e.text for e in retention.explanations if e.code != "urgency"],
             "window_utc": [presentation.utc_text(preservation_request.window_start),
                            presentation.utc_text(preservation_request.window_end)],
@@ -337,14 +337,20 @@ def _serial_json(raw):
 
 
 def _window_from_post(post, zone):
+    """(start, end, problem): the window in UTC, or what stops reading it (a time at a clock
+    change is named, docs/dates.md)."""
     field = LocalDateTimeField(required=False)
     try:
         start, end = field.clean(post.get("window_start")), field.clean(post.get("window_end"))
-        if not (start and end):
-            return None, None
-        return deadlines.local_to_utc(start, zone), deadlines.local_to_utc(end, zone)
-    except (ValidationError, OverflowError, ValueError):
-        return None, None
+    except ValidationError:
+        return None, None, None
+    moments = []
+    for name, wall in (("window_start", start), ("window_end", end)):
+        try:
+            moments.append(wall and presentation.wall_to_utc(wall, zone, post.get(name + "_offset")))
+        except ValidationError as error:
+            return None, None, error.messages[0]
+    return moments[0], moments[1], None
 
 
 @login_required
@@ -355,9 +361,11 @@ def urgency_check(request):
     zone = request.POST.get("window_zone") or (request.user.agency.time_zone if request.user.agency else "UTC")
     if zone not in ZONES:
         return JsonResponse({"ok": False, "message": _("Choose a known time zone.")}, status=400)
-    start, end = _window_from_post(request.POST, zone)
+    start, end, problem = _window_from_post(request.POST, zone)
     body = {"ok": False, "start_utc": start and presentation.utc_text(start),
             "end_utc": end and presentation.utc_text(end)}
+    if problem:
+        return JsonResponse({**body, "message": problem})
     if not (start and end):
         return JsonResponse({**body, "message": _("Enter when the window starts and ends to see the urgency.")})
     if end <= start:
@@ -368,7 +376,7 @@ def urgency_check(request):
         "urgency_label": str(report.retention.urgency.label),
         "icon": presentation.URGENCY_ICONS[report.retention.urgency.value],
         "style": presentation.URGENCY_STYLES[report.retention.urgency.value],
-        "headline": str(presentation.urgency_headline(report.retention, timezone.now())),
+        "headline": str(presentation.urgency_headline(report.retention, timezone.now(), zone)),
         "explanations": [e.text for e in report.retention.explanations if e.code != "urgency"],
     })
 
@@ -415,6 +423,12 @@ ACTIONS = {
         "url": "preservation:request_close", "title": _("Close the request"),
         "confirm": _("Close this request with the chosen outcome?"), "style": "outline-secondary",
     },
+    "correct": {
+        "url": "preservation:request_correct", "title": _("Correct a recorded fact"),
+        "confirm": _("Correct what was recorded? Deadlines and reminders are worked out again, and "
+                     "everyone on the request is told if a deadline moves."),
+        "style": "outline-secondary",
+    },
     "withdraw": {
         "url": "preservation:request_withdraw", "title": _("Withdraw the request"),
         "confirm": _("Withdraw this request? Its deadlines and reminders stop."), "style": "outline-danger",
@@ -457,17 +471,19 @@ def _detail_context(request, preservation_request, bound_forms=None):
     # Buttons only for what this user may do; the services refuse the rest anyway.
     can_edit = permissions.can_edit_request(request.user, preservation_request)
     actions = services.allowed_actions(preservation_request) if can_edit else []
+    if permissions.can_correct_request(request.user, preservation_request) and CorrectionForm.recorded_fields(preservation_request):
+        actions.append("correct")
     bound_forms = bound_forms or {}
     approval = _approval_state(request.user, preservation_request, bound_forms.get("approve"))
     serial_list = list(preservation_request.serials.all())
-    zone, window = preservation_request.window_zone, (preservation_request.window_start, preservation_request.window_end)
     return {
         "preservation_request": preservation_request,
         "report": report,
         "documents_panel": documents_panel(preservation_request, user=request.user, now=now),
-        "headline": presentation.urgency_headline(report.retention, now)
+        "headline": presentation.urgency_headline(report.retention, now, preservation_request.window_zone)
         if report and preservation_request.state == RequestState.DRAFT else "",
         "deadline_rows": presentation.deadline_rows(preservation_request, report),
+        "next_deadline_text": presentation.next_deadline_text(preservation_request),
         "other_explanations": presentation.other_explanations(report),
         "timeline": presentation.build_timeline(preservation_request, now),
         "history": selectors.request_history(preservation_request),
@@ -484,8 +500,6 @@ def _detail_context(request, preservation_request, bound_forms=None):
         "serial_list": serial_list,
         "data_types": [(deadlines.data_type_label(c), deadlines.data_type_explanation(c))
                        for c in preservation_request.data_types],
-        "window_local": [moment and moment.astimezone(zoneinfo.ZoneInfo(zone)) for moment in window],
-        "window_utc": [moment and moment.astimezone(UTC) for moment in window],
         "checklist": evidence.evidence_checklist(s.model for s in serial_list),
         "warnings": sending_warnings(preservation_request),
     }
@@ -510,8 +524,9 @@ def request_action(request, pk, action):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            done = (_("%(ref)s is approved for sending.") if action == "approve"
-                    else _("%(ref)s: done, the request is now “%(state)s”."))
+            done = {"approve": _("%(ref)s is approved for sending."),
+                    "correct": _("%(ref)s: corrected; its deadlines and reminders were worked out again.")
+                    }.get(action, _("%(ref)s: done, the request is now “%(state)s”."))
             messages.success(request, done % {"ref": changed.reference, "state": changed.get_state_display()})
             return redirect("preservation:request_detail", pk=pk)
     if action == "send":

@@ -29,6 +29,9 @@ def _check_contact(request, errors):
             errors.setdefault("requester_email", []).append(exc)
 
 
+WINDOW_IN_FUTURE = _("The window cannot end in the future: preservation covers data that already exists.")
+
+
 def _check_window(request, errors, now):
     start, end = request.window_start, request.window_end
     _required(request, errors, "window_start", _("Enter when the time window starts."))
@@ -39,10 +42,7 @@ def _check_window(request, errors, now):
         )
     if end and end > now:
         errors.setdefault("window_end", []).append(
-            ValidationError(
-                _("The window cannot end in the future: preservation covers data that already exists."),
-                code="end_in_future",
-            )
+            ValidationError(WINDOW_IN_FUTURE, code="end_in_future")
         )
 
 
