@@ -14,6 +14,7 @@ no Django), the agency logo under MEDIA_ROOT/branding/, and small ``data:`` imag
 timeouts and ``file://`` paths cannot arise. User text only ever enters the templates
 autoescaped; the fetcher is the second wall if that ever fails.
 """
+import atexit
 import base64
 import binascii
 import functools
@@ -358,8 +359,15 @@ def render_server():
         if _server is None or not _server.serves(os.getpid()):
             if _server is not None:
                 _server.control.close()  # a dead server's, or the forking parent's copy
+            else:
+                atexit.register(_stop_server)
             _server = RenderServer()
         return _server
+
+
+def _stop_server():
+    if _server is not None and _server.serves(os.getpid()):
+        _server.stop()
 
 
 class RenderServer:
