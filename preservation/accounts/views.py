@@ -38,7 +38,7 @@ from preservation.accounts.forms import (
 )
 from preservation.core import permissions
 from preservation.core.audit import audit_record
-from preservation.core.middleware import BANNER_ACK
+from preservation.core.middleware import BANNER_ACK, reset_idle_clock
 from preservation.models import AuditOutcome, AuditRecord, Invitation, User
 
 NEXT = "preserve_next"
@@ -161,7 +161,8 @@ def banner(request):
 @require_POST
 @login_required
 def session_keepalive(request):
-    """The "stay signed in" button: the request itself resets the idle clock (middleware)."""
+    """The "stay signed in" button: the idle clock starts again now."""
+    reset_idle_clock(request)
     return HttpResponse(status=204)
 
 
