@@ -33,6 +33,12 @@ app.conf.beat_schedule = {
         "schedule": 60 * 60.0,
         "options": {"expires": 55 * 60},
     },
+    # The newest audit record, signed, into a file outside the database (docs/security.md).
+    "audit-checkpoint": {
+        "task": "preservation.tasks.audit_checkpoint",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Each user's digest goes after 08:00 in their agency's zone: a quarter-hourly check
     # catches every zone's morning, including the half-hour ones.
     "send-digests": {

@@ -2,6 +2,7 @@
 (read-only: nobody can change or delete a record, not even a superuser)."""
 from django.contrib import admin
 
+from .audit import newest_checkpoint
 from .models import AuditRecord, Invitation, LoginBanner
 
 
@@ -45,6 +46,12 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     search_fields = ["actor_label", "object_id", "action"]
     date_hierarchy = "at"
     actions = None
+    # Above the list: the newest signed checkpoint outside the database (docs/security.md).
+    change_list_template = "admin/preservation/auditrecord/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "audit_checkpoint": newest_checkpoint()}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         # The platform admin reads every agency's log: an explicit tenancy-guard opt-out.

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import documents, reminders, scoping, services
+from . import audit, documents, reminders, scoping, services
 
 LIMITS = {"acks_late": True, "time_limit": 300, "soft_time_limit": 240}
 
@@ -39,3 +39,9 @@ def refresh_urgency():
     """Urgency grows with time alone; the dashboards and the digest read the stored value."""
     with scoping.all_agencies():
         return services.requests_refresh_urgency(now=timezone.now())
+
+
+@shared_task(**LIMITS)
+def audit_checkpoint():
+    """Sign the newest audit record into the checkpoint file (docs/security.md)."""
+    return bool(audit.write_checkpoint())

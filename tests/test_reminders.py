@@ -328,6 +328,7 @@ def test_the_beat_schedule_runs_the_sweep_every_minute_and_tasks_are_safe_to_red
     assert {entry["task"] for entry in schedule.values()} == {
         "preservation.tasks.send_due_reminders", "preservation.tasks.detect_lapses",
         "preservation.tasks.send_digests", "preservation.tasks.refresh_urgency",
+        "preservation.tasks.audit_checkpoint",
     }
     for task in (tasks.send_due_reminders, tasks.detect_lapses, tasks.send_digests, tasks.refresh_urgency):
         assert task.acks_late and task.time_limit and task.soft_time_limit

@@ -176,6 +176,15 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 60 * 60
 # Audit records are kept for good (at least the year CJIS asks): nothing in the application
 # deletes them, and on PostgreSQL a trigger refuses UPDATE and DELETE (preservation/models/audit.py).
+# Each audit record carries an HMAC keyed with a secret the database does not hold, and the
+# newest record's position and hash are written, signed, to a file outside the database every
+# minute (docs/security.md "Audit log integrity"). Without AUDIT_HMAC_KEY the key is derived from
+# DJANGO_SECRET_KEY; set it on its own so that rotating the secret key keeps old records checkable.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
+# The role the application connects as when a separate role owns the tables: manage.py
+# audit_grants (run as the owner after migrate) limits it to INSERT and SELECT on the audit log.
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
+AUDIT_CHECKPOINT_PATH = env("AUDIT_CHECKPOINT_PATH", default=str(BASE_DIR / "audit-checkpoints.jsonl"))
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [

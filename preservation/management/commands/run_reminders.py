@@ -8,7 +8,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from preservation import reminders, scoping, services
+from preservation import audit, reminders, scoping, services
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Command(BaseCommand):
             reminders.requests_detect_lapses(now=now)
             reminders.reminders_send_due(now=now)
             reminders.digest_send(now=now)
+            audit.write_checkpoint(now=now)
             if self.refreshed_at is None or time.monotonic() - self.refreshed_at >= 3600:
                 with scoping.all_agencies():
                     services.requests_refresh_urgency(now=now)
