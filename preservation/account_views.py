@@ -26,7 +26,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from . import accounts, backends, permissions
 from .account_forms import (
     AcceptInvitationForm, AgencySettingsForm, AuditFilterForm, BannerForm, EnrolForm, InvitationForm,
-    RoleForm, SignInForm, TokenForm,
+    ReauthForm, ReplaceAuthenticatorForm, RoleForm, SignInForm, TokenForm,
 )
 from .audit import audit_record
 from .middleware import BANNER_ACK
@@ -104,7 +104,10 @@ def otp_enrol(request):
     if user_has_device(user) and not user.is_verified():
         return redirect("accounts:otp_verify")
     device = accounts.totp_device_pending(user=user, session=request.session)
-    form = EnrolForm(_posted(request))
+    replacing = user_has_device(user)
+    # Replacing a working authenticator also needs the password and a current code
+    # (docs/security.md "Credential changes"): a stolen session alone cannot move it.
+    form = ReplaceAuthenticatorForm(_posted(request), user=user) if replacing else EnrolForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             codes = accounts.totp_device_confirm(user=user, device=device, token=form.cleaned_data["token"],
@@ -117,19 +120,22 @@ def otp_enrol(request):
             return render(request, "accounts/backup_codes.html", {"codes": codes, "enrolled": True})
     secret = accounts.totp_secret(device)
     return render(request, "accounts/otp_enrol.html", {
-        "form": form, "qr_svg": _qr_svg(device),
+        "form": form, "qr_svg": _qr_svg(device), "replacing": replacing,
         "secret_groups": [secret[i:i + 4] for i in range(0, len(secret), 4)],
     })
 
 
 @login_required
 def backup_codes(request):
-    """Show how many backup codes remain; POST replaces them (shown once)."""
-    if request.method == "POST":
+    """Show how many backup codes remain; POST with the password and a current code replaces
+    them (shown once; docs/security.md "Credential changes")."""
+    form = ReauthForm(_posted(request), user=request.user)
+    if request.method == "POST" and form.is_valid():
         codes = accounts.backup_codes_replace(user=request.user, request=request)
         return render(request, "accounts/backup_codes.html", {"codes": codes})
     remaining = sum(d.token_set.count() for d in StaticDevice.objects.filter(user=request.user))
-    return render(request, "accounts/backup_codes.html", {"remaining": remaining})
+    return render(request, "accounts/backup_codes.html", {"remaining": remaining, "form": form},
+                  status=400 if form.is_bound else 200)
 
 
 @login_required
@@ -161,6 +167,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         audit_record(action="password_reset", actor=None, obj=form.user, agency=form.user.agency,
                      request=self.request, message=form.user.get_username())
+        accounts.credentials_revoke(user=form.user, reason="password reset", request=self.request)
+        accounts.security_change_notify(user=form.user, change="password_reset", request=self.request)
         return response
 
 
@@ -172,6 +180,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         audit_record(action="password_changed", actor=self.request.user, obj=self.request.user, request=self.request)
+        accounts.credentials_revoke(user=self.request.user, reason="password changed", request=self.request,
+                                    keep_session_key=self.request.session.session_key)
+        accounts.security_change_notify(user=self.request.user, change="password_changed", request=self.request)
         messages.success(self.request, _("Your password was changed."))
         return response
 

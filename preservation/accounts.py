@@ -15,14 +15,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from .audit import audit_record
-from .models import Agency, Invitation, LoginBanner, Role, User
+from .audit import audit_record, client_ip
+from .models import Agency, ApiToken, Invitation, LoginBanner, Role, User
 from .models.accounts import DEFAULT_BANNER
 
 BACKUP_CODE_COUNT = 10
@@ -47,23 +47,77 @@ def totp_device_pending(*, user, session):
     return TOTPDevice(user=user, key=key, name=str(_("Authenticator app")), confirmed=False)
 
 
+# --- Credential changes (docs/security.md "Credential changes") ---------------------------------
+
+
+def credentials_revoke(*, user, reason, keep_session_key=None, request=None, now=None):
+    """After a password change or reset, a new authenticator or a deactivation: every API token of
+    ``user`` is revoked for good and every session but ``keep_session_key`` ends, so nothing a
+    thief made with the old credentials keeps working (reactivation revives none of it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+        sessions = sessions_end_for_user(user, keep_session_key=keep_session_key)
+        audit_record(action="credentials_revoked", actor=user, obj=user, request=request, now=now,
+                     message="%s: %d API token(s) revoked, %d other session(s) ended" % (reason, tokens, sessions))
+    return tokens, sessions
+
+
+SECURITY_CHANGES = {
+    "password_changed": _("Your password was changed."),
+    "password_reset": _("Your password was reset with an emailed link."),
+    "authenticator_replaced": _("Your sign-in codes were moved to a new authenticator app."),
+    "backup_codes_replaced": _("New backup codes were made; the old ones no longer work."),
+}
+
+
+def security_change_notify(*, user, change, request=None):
+    """Tell the user by email, after the transaction commits, that a credential changed, so a
+    change they did not make does not go unnoticed."""
+    if not user.email:
+        return
+    with translation.override(user.language):
+        context = {"user": user, "what": str(SECURITY_CHANGES[change]),
+                   "ip": client_ip(request) if request is not None else None,
+                   "revoked": change != "backup_codes_replaced"}
+        subject = render_to_string("accounts/email/security_change_subject.txt", context).strip()
+        body = render_to_string("accounts/email/security_change_body.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+
+
+def reauthenticated(*, user, password, code):
+    """The password and a current code (authenticator or backup code) of ``user``, both right.
+    The code is used up, like at sign-in."""
+    from django_otp import match_token
+
+    return bool(password) and user.check_password(password) and match_token(user, code) is not None
+
+
 @transaction.atomic
 def totp_device_confirm(*, user, device, token, request=None):
     """The user typed a valid code from the new authenticator: it becomes their device (any
-    older one is removed) and fresh backup codes are returned, shown once."""
+    older one is removed) and fresh backup codes are returned, shown once. Replacing an existing
+    authenticator revokes the user's API tokens and other sessions and tells them by email
+    (the view asks for the password and a current code first)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     if not (token.isdigit() and totp.verify(int(token), device.tolerance)):
         audit_record(action="otp_enrol_failed", actor=user, request=request, outcome="failure")
         raise ValidationError(_("That code is not right. Check the time on your phone and type the current code."),
                               code="invalid_token")
+    replacing = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     TOTPDevice.objects.filter(user=user).delete()
     device.confirmed, device.last_t = True, totp.t()
     device.save()
     if request is not None:
         request.session.pop(PENDING_TOTP_KEY, None)
-    codes = backup_codes_replace(user=user, request=request)
-    audit_record(action="otp_enrolled", actor=user, request=request, obj=user)
+    codes = backup_codes_replace(user=user, request=request, notify=False)
+    audit_record(action="otp_enrolled", actor=user, request=request, obj=user,
+                 message="replaced the authenticator" if replacing else "")
+    if replacing:
+        credentials_revoke(user=user, reason="authenticator replaced", request=request,
+                           keep_session_key=request.session.session_key if request is not None else None)
+        security_change_notify(user=user, change="authenticator_replaced", request=request)
     return codes
 
 
@@ -72,13 +126,17 @@ def _backup_code():
 
 
 @transaction.atomic
-def backup_codes_replace(*, user, request=None):
-    """Ten new single-use backup codes; the old ones stop working."""
+def backup_codes_replace(*, user, request=None, notify=True):
+    """Ten new single-use backup codes; the old ones stop working. The user is told by email
+    unless they come with a new authenticator (that email says so)."""
+    had_codes = StaticDevice.objects.filter(user=user).exists()
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=str(_("Backup codes")), confirmed=True)
     codes = [_backup_code() for _i in range(BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     audit_record(action="backup_codes_replaced", actor=user, request=request, obj=user)
+    if notify and had_codes:
+        security_change_notify(user=user, change="backup_codes_replaced", request=request)
     return codes
 
 
@@ -201,10 +259,12 @@ def user_set_role(*, user, role, actor, request=None):
     return user
 
 
-def sessions_end_for_user(user):
-    """Delete every server-side session of ``user`` (they are signed out everywhere)."""
+def sessions_end_for_user(user, *, keep_session_key=None):
+    """Delete every server-side session of ``user`` but ``keep_session_key`` (they are signed
+    out everywhere else)."""
     ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+            session_key=keep_session_key or "").iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
             ended += 1
@@ -222,7 +282,8 @@ def user_set_active(*, user, active, actor, request=None):
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        sessions_end_for_user(user)
+        # Tokens are revoked, not merely unusable while inactive: reactivation revives nothing.
+        credentials_revoke(user=user, reason="deactivated", request=request)
     audit_record(action="user_reactivated" if active else "user_deactivated", actor=actor, obj=user,
                  request=request, message=user.get_username())
     return user
