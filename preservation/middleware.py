@@ -142,3 +142,54 @@ def session_timing(request):
         "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
     }
+
+
+# --- Request size (docs/security.md "Bounded work") --------------------------------------------
+
+
+def body_limit(path):
+    """The largest body accepted at ``path``: the longest matching prefix in
+    REQUEST_BODY_LIMITS, or its "default"."""
+    limits = settings.REQUEST_BODY_LIMITS
+    matches = [prefix for prefix in limits if prefix != "default" and path.startswith(prefix)]
+    return limits[max(matches, key=len)] if matches else limits["default"]
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a body larger than its endpoint's limit by its Content-Length, before anything
+    reads or spools it (the first middleware). A body without Content-Length (chunked) is read
+    by Django as empty, so nothing unbounded gets in that way either."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        limit = body_limit(request.path_info)
+        if length < 0 or length > limit:
+            return self.refuse(request, limit, invalid=length < 0)
+        return self.get_response(request)
+
+    @staticmethod
+    def refuse(request, limit, *, invalid):
+        from django.http import HttpResponse, JsonResponse
+        from django.template.defaultfilters import filesizeformat
+
+        if invalid:
+            code, status = "invalid_content_length", 400
+            detail = _("The request's Content-Length is not a number.")
+        else:
+            code, status = "request_too_large", 413
+            detail = _("The request is too large: at most %(limit)s is accepted here.") % {
+                "limit": filesizeformat(limit)}
+        response = (
+            # The API's error format (preservation/api/errors.py): code, detail, fields.
+            JsonResponse({"code": code, "detail": str(detail), "fields": {}}, status=status)
+            if request.path_info.startswith("/api/")
+            else HttpResponse(str(detail), status=status, content_type="text/plain; charset=utf-8")
+        )
+        response["Connection"] = "close"  # the unread body must not be taken for the next request
+        return response

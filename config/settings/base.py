@@ -46,6 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over its endpoint's limit is refused by its Content-Length before anything
+    # reads it (docs/security.md "Bounded work").
+    "preservation.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +173,18 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Request bodies (docs/security.md "Bounded work"): the largest accepted per path prefix, checked
+# by Content-Length before the body is read; Django keeps at most 1 MiB of form data in memory
+# and spools larger uploads (only the letterhead logo) to a temporary file.
+REQUEST_BODY_LIMITS = {
+    "default": 1024 * 1024,
+    "/api/": 1024 * 1024,
+    # The logo form answers a too-large file with its own message (up to LOGO_MAX_BYTES).
+    "/agency/letterhead/": 8 * 1024 * 1024,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # TOTP issuer shown in authenticator apps; invitation links last this long.
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Preserve")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
@@ -279,6 +294,11 @@ PRESERVE_PDF = {
     "MEMORY_MB": env.int("PDF_MEMORY_MB", default=1024),
     "DATA_URL_MAX_BYTES": 256 * 1024,
     "LOGO_MAX_BYTES": 1024 * 1024,
+    # Bounded work (docs/security.md): pending renders per user and per agency, one per document,
+    # and renderers run at once in one process without Redis (with Redis: the worker concurrency).
+    "MAX_PENDING_PER_USER": 3,
+    "MAX_PENDING_PER_AGENCY": 10,
+    "CONCURRENCY": 2,
 }
 
 # REST API (preservation/api). Tokens only: a browser session never reaches the API, so a

@@ -1,6 +1,7 @@
 """API endpoints: thin. Reads go through selectors (agency-scoped), writes through services."""
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -188,7 +189,14 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return Response(s.DocumentSerializer(rows, many=True).data)
         order = s.DocumentOrderSerializer(data=request.data)
         order.is_valid(raise_exception=True)
-        document = documents.document_request(request=target, kind=order.validated_data["kind"], actor=request.user)
+        try:
+            document = documents.document_request(request=target, kind=order.validated_data["kind"],
+                                                  actor=request.user)
+        except DjangoValidationError as error:
+            if getattr(error, "code", None) != "too_many_renders":
+                raise
+            # Too many renders pending (docs/security.md "Bounded work"): try again later.
+            raise exceptions.Throttled(detail=error.messages[0], code="too_many_renders") from error
         return Response(s.DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 

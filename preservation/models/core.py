@@ -9,7 +9,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -21,8 +21,19 @@ __all__ = [
     "Agency", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
-    "KNOWN_TIME_ZONES",
+    "KNOWN_TIME_ZONES", "TEXT_LIMITS",
 ]
+
+# Length caps of the long text fields (docs/security.md "Bounded work"): the models carry them,
+# so model forms, the API's model serializers and full_clean refuse longer text; the plain form
+# and serializer fields for reasons use the same numbers.
+TEXT_LIMITS = {
+    "notes": 10_000,
+    "legal_basis": 5_000,
+    "postal_address": 1_000,
+    "text": 5_000,  # the login banner
+    "reason": 2_000,
+}
 
 
 # Reading the zone database takes tens of milliseconds; the set cannot change while we run.
@@ -58,11 +69,12 @@ class Agency(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
-    postal_address = models.TextField(_("postal address"), blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True, max_length=TEXT_LIMITS["postal_address"],
+                                      validators=[MaxLengthValidator(TEXT_LIMITS["postal_address"])])
     phone = PhoneNumberField(_("phone"), blank=True)
     legal_basis = models.TextField(
         _("default legal-basis text"),
-        blank=True,
+        blank=True, max_length=TEXT_LIMITS["legal_basis"], validators=[MaxLengthValidator(TEXT_LIMITS["legal_basis"])],
         help_text=_("Printed on preservation requests; leave empty for the standard text."),
     )
     requires_supervisor_approval = models.BooleanField(
@@ -243,7 +255,8 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         blank=True,
         choices=[(d, d) for d in deadlines.AUTO_DELETE_CHOICES],
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=TEXT_LIMITS["notes"],
+                             validators=[MaxLengthValidator(TEXT_LIMITS["notes"])])
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
@@ -409,7 +422,8 @@ class RequestEvent(models.Model):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=RequestState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=30, choices=RequestState.choices, blank=True)
-    reason = models.TextField(_("why"), blank=True)
+    reason = models.TextField(_("why"), blank=True, max_length=TEXT_LIMITS["reason"],
+                              validators=[MaxLengthValidator(TEXT_LIMITS["reason"])])
     data = models.JSONField(default=dict, blank=True)
 
     objects = RequestRowQuerySet.as_manager()
