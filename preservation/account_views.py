@@ -28,7 +28,7 @@ from .account_forms import (
     AcceptInvitationForm, AgencySettingsForm, AuditFilterForm, BannerForm, EnrolForm, InvitationForm,
     ReauthForm, ReplaceAuthenticatorForm, RoleForm, SignInForm, TokenForm,
 )
-from .audit import audit_record
+from .audit import audit_record, search_summary
 from .middleware import BANNER_ACK
 from .models import AuditOutcome, AuditRecord, Invitation, User
 
@@ -377,6 +377,8 @@ def audit_filter(request):
     if not form.is_valid():
         return _render_audit_log(request, form, status=400)
     request.session[AUDIT_FILTERS_SESSION_KEY] = form.session_value()
+    audit_record(action="search", actor=request.user, request=request, object_type="accounts:audit_log",
+                 message=search_summary(form.session_value()))
     return redirect("accounts:audit_log")
 
 

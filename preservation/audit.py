@@ -134,6 +134,71 @@ def audit_record(*, action, actor=None, agency=None, obj=None, object_type="", o
     return record
 
 
+# --- Aggregated failures and searches (docs/security.md "What is audited") ----------------------
+
+AGGREGATE_WINDOW_SECONDS = 3600
+
+
+def _is_power_of_ten(n):
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
+def audit_failure(*, action, request=None, message="", now=None, **fields):
+    """A failure or denial from a client that may repeat it without end (wrong tokens, probes of
+    other agencies' ids). Per action and client address and hour, the 1st, 10th, 100th, ...
+    are recorded, each with its count: the log shows every attack and its size, yet grows only
+    with the logarithm of it. Returns the record, or None when this one was counted only."""
+    from django.core.cache import caches
+
+    now = now or timezone.now()
+    ip = client_ip(request) if request is not None else None
+    window = int(now.timestamp()) // AGGREGATE_WINDOW_SECONDS
+    key = "audit-failures:%s:%s:%d" % (action, ip or "-", window)
+    counters = caches["api_throttle"]  # shared by every worker (Redis) when there is one
+    counters.add(key, 0, AGGREGATE_WINDOW_SECONDS * 2)
+    try:
+        count = counters.incr(key)
+    except ValueError:  # expired between add and incr
+        counters.set(key, 1, AGGREGATE_WINDOW_SECONDS * 2)
+        count = 1
+    if not _is_power_of_ten(count):
+        return None
+    if count > 1:
+        message = ("%s (failure %d of this kind from this address this hour; only the 1st, 10th, "
+                   "100th, ... are recorded)" % (message, count)).strip()
+    return audit_record(action=action, request=request, message=message, now=now, **fields)
+
+
+def _term_category(value):
+    text = str(value).strip()
+    if _EMAIL.search(text):
+        return "email"
+    if _SERIAL.search(text):
+        return "serial"
+    if re.fullmatch(r"PR-?\d+", text, re.IGNORECASE):
+        return "reference"
+    if text.isdigit():
+        return "number"
+    if re.fullmatch(r"[\d\-/.: T]+", text):
+        return "date"
+    return "text"
+
+
+def search_summary(terms):
+    """What a search looked for, without the terms: each field's kind of value and a keyed hash
+    (so two searches for the same term can be matched in an investigation, but the term cannot be
+    read or guessed from the log): "q=email#3f9a07c2b1de"."""
+    parts = []
+    for field, value in sorted(terms.items()):
+        if value in ("", None, [], ()):
+            continue
+        digest = hmac.new(audit_key(), ("search:%s" % value).encode(), hashlib.sha256).hexdigest()[:12]
+        parts.append("%s=%s#%s" % (field, _term_category(value), digest))
+    return ", ".join(parts)
+
+
 @dataclass
 class ChainReport:
     checked: int

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 
-from .audit import audit_record
+from .audit import audit_failure, audit_record, search_summary
 from .models import AuditOutcome
 
 AUTH_AT = "preserve_auth_at"
@@ -110,12 +110,21 @@ class NoStoreMiddleware:
 
 
 # URL keyword arguments that name an object; their view is audited as a "view" of it.
-OBJECT_KWARGS = ("pk", "id", "public_id", "uuid", "token")
+# URL arguments that name an object. Secrets in URLs (invitation, reset and feed tokens) are
+# credentials, never object ids: they are not recorded (docs/security.md "What is audited").
+OBJECT_KWARGS = ("pk", "id", "public_id", "uuid")
+# Pages and endpoints that list case data: every read of them is recorded ("list_viewed").
+LIST_VIEWS = frozenset({
+    "preservation:dashboard", "preservation:notifications", "accounts:users", "accounts:audit_log",
+    "api:request-list", "api:reminder-list", "api:document-list",
+})
 
 
 class AuditViewMiddleware:
-    """Every successful read of a page or endpoint that names an object is audited
-    ("view"). Changes are audited by the services that make them."""
+    """Every successful read of a page or endpoint that names an object is audited ("view"), and
+    every read of a list ("list_viewed"); a signed-in caller refused an object (403 or 404: another
+    agency's, or none) is recorded as "access_denied", aggregated per client (audit.audit_failure).
+    Changes are audited by the services that make them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -123,16 +132,26 @@ class AuditViewMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
+        # The API authenticates in its view; DRF puts the token's user on this request then.
+        user = getattr(request, "user", None)
+        if match is None or user is None or not user.is_authenticated:
+            return response
+        ids = [str(v) for k, v in match.kwargs.items() if k in OBJECT_KWARGS or k.endswith("_id")]
         # A page shown (2xx), not a redirect to the sign-in or elsewhere: nothing was seen then.
-        if (request.method in ("GET", "HEAD") and 200 <= response.status_code < 300 and match is not None
-                and request.user.is_authenticated):
-            ids = [str(v) for k, v in match.kwargs.items() if k in OBJECT_KWARGS or k.endswith("_id")]
+        if request.method in ("GET", "HEAD") and 200 <= response.status_code < 300:
             if ids:
                 # A view may name the agency whose case it showed (the platform admin has none).
-                audit_record(action="view", actor=request.user, request=request,
+                audit_record(action="view", actor=user, request=request,
                              agency=getattr(request, "audit_agency", None),
                              object_type=match.view_name, object_id="/".join(ids),
                              outcome=AuditOutcome.SUCCESS)
+            elif match.view_name in LIST_VIEWS:
+                audit_record(action="list_viewed", actor=user, request=request, object_type=match.view_name,
+                             message=search_summary(request.GET.dict())[:500])
+        elif response.status_code in (403, 404) and ids:
+            audit_failure(action="access_denied", actor=user, request=request, outcome=AuditOutcome.DENIED,
+                          object_type=match.view_name, object_id="/".join(ids),
+                          message="%s %s answered %d" % (request.method, match.view_name, response.status_code))
         return response
 
 

@@ -37,6 +37,7 @@ from .forms import (
     serial_rows,
     unchecked_warnings,
 )
+from .audit import audit_record, search_summary
 from .models import DocumentKind, DocumentState, PreservationRequest, RequestState
 from .templatetags.preservation_documents import is_stale
 from .templatetags.preserve_ui import deadline_kind_label, state_label, urgency_badge
@@ -175,6 +176,9 @@ def dashboard_search(request):
     if not form.is_valid():
         return _render_dashboard(request, form, people, status=400)
     request.session[FILTERS_SESSION_KEY] = form.session_value()
+    # What was searched for, never the terms (docs/security.md "What is audited").
+    audit_record(action="search", actor=request.user, request=request, object_type="preservation:dashboard",
+                 message=search_summary(form.session_value()))
     return redirect("preservation:dashboard")
 
 
@@ -223,8 +227,13 @@ def dashboard_csv(request):
     response["Content-Disposition"] = 'attachment; filename="preservation-requests.csv"'
     writer = csv.writer(response)
     writer.writerow([str(title) for title, _value in CSV_COLUMNS])
+    rows = 0
     for request_obj in queryset.iterator(chunk_size=1000):
         writer.writerow([_csv_cell(value(request_obj)) for _title, value in CSV_COLUMNS])
+        rows += 1
+    audit_record(action="requests_exported", actor=request.user, request=request,
+                 object_type="preservation:dashboard_csv",
+                 message="%d request(s); filters: %s" % (rows, search_summary(_dashboard_filters(request)) or "none"))
     return response
 
 

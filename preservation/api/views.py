@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import documents, selectors, services
+from ..audit import audit_record, search_summary
 from .. import permissions as roles
 from ..models import DocumentState, GeneratedDocument, Reminder
 from . import serializers as s
@@ -94,6 +95,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def search(self, request):
         filters = s.RequestSearchSerializer(data=request.data)
         filters.is_valid(raise_exception=True)
+        # What was searched for, never the terms (docs/security.md "What is audited").
+        audit_record(action="search", actor=request.user, request=request, object_type="api:request-search",
+                     message=search_summary({k: v for k, v in filters.validated_data.items()
+                                             if isinstance(v, (str, int))}))
         return self._page(filters.filter(self.get_queryset()))
 
     def create(self, request, *args, **kwargs):
