@@ -15,9 +15,7 @@ urlpatterns = [
     # Sign-in is password, then second factor, then the banner (preservation/account_views.py).
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(
-        template_name="registration/form_page.html",
-        extra_context={"title": _("Reset your password"), "submit": _("Email me a link")}), name="password_reset"),
+    path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="registration/message_page.html",
         extra_context={"title": _("Check your email"), "text": _(

@@ -155,6 +155,18 @@ def session_keepalive(request):
     return HttpResponse(status=204)
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Answers at once and the same way whether or not an account uses the address; the link is
+    mailed from the queue, and requests are rate-limited (docs/security.md "Password reset")."""
+
+    template_name = "registration/form_page.html"
+    extra_context = {"title": _("Reset your password"), "submit": _("Email me a link")}
+
+    def form_valid(self, form):
+        accounts.password_reset_request(email=form.cleaned_data["email"], request=self.request)
+        return redirect(self.get_success_url())
+
+
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """A reset sets a new password only; signing in still needs the second factor."""
 

@@ -330,3 +330,92 @@ def agency_update_settings(*, agency, actor, fields, request=None):
         audit_record(action="agency_updated", actor=actor, agency=agency, obj=agency, request=request,
                      message="Changed: %s" % ", ".join(changed))
     return agency
+
+
+# --- Password reset (docs/security.md "Password reset") ----------------------------------------
+
+RESET_LIMIT_PER_ADDRESS = 3
+RESET_LIMIT_PER_CLIENT = 10
+RESET_WINDOW_SECONDS = 3600
+
+
+def _counted(key, limit):
+    """Count one more use of ``key`` this hour; False once it is over ``limit``."""
+    from django.core.cache import caches
+
+    counters = caches["api_throttle"]  # shared by every worker (Redis) when there is one
+    counters.add(key, 0, RESET_WINDOW_SECONDS)
+    try:
+        return counters.incr(key) <= limit
+    except ValueError:
+        counters.set(key, 1, RESET_WINDOW_SECONDS)
+        return True
+
+
+def password_reset_request(*, email, request):
+    """Queue the reset links for ``email``. Does the same work whether or not an account uses
+    the address: one lookup, one task queued after commit (with the matching user ids, possibly
+    none); the task renders and sends the mail. At most RESET_LIMIT_PER_ADDRESS links per address
+    and RESET_LIMIT_PER_CLIENT requests per client address an hour; beyond that the answer is
+    the same and nothing is sent (aggregated in the audit log)."""
+    import hashlib
+
+    from .audit import audit_failure
+
+    email = User.objects.normalize_email(email.strip()).lower()
+    ip = client_ip(request) or "-"
+    address_key = "reset-address:" + hashlib.sha256(email.encode()).hexdigest()
+    allowed = _counted("reset-client:" + ip, RESET_LIMIT_PER_CLIENT) and _counted(address_key, RESET_LIMIT_PER_ADDRESS)
+    user_ids = [
+        user.pk for user in User.objects.filter(email__iexact=email, is_active=True)
+        if user.has_usable_password()
+    ]
+    if not allowed:
+        audit_failure(action="password_reset_limited", request=request, outcome="denied",
+                      message="reset requests over the limit for this address or client")
+        user_ids = []
+    else:
+        audit_failure(action="password_reset_requested", request=request, message="for %s" % email)
+    transaction.on_commit(lambda: _queue_reset(user_ids))
+
+
+def _queue_reset(user_ids):
+    """On Celery when Redis is configured (or eagerly under tests), otherwise in a thread of this
+    process: either way after the answer, and the same call whatever ``user_ids`` holds."""
+    import threading
+
+    from . import tasks
+
+    if settings.REDIS_URL or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        tasks.send_password_reset.delay(user_ids)
+    else:
+        threading.Thread(target=_send_in_thread, args=(user_ids,), daemon=True, name="password-reset").start()
+
+
+def _send_in_thread(user_ids):
+    from django.db import connection
+
+    try:
+        password_reset_send(user_ids=user_ids)
+    finally:
+        connection.close()
+
+
+def password_reset_send(*, user_ids):
+    """Send each user their reset link (run from the queue, never while a caller waits)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    sent = 0
+    for user in User.objects.filter(pk__in=user_ids, is_active=True):
+        path = reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user)})
+        with translation.override(user.language):
+            context = {"user": user, "link": settings.SITE_URL.rstrip("/") + path}
+            subject = render_to_string("accounts/email/password_reset_subject.txt", context).strip()
+            body = render_to_string("accounts/email/password_reset_body.txt", context)
+        send_mail(subject, body, None, [user.email])
+        sent += 1
+    return sent

@@ -45,3 +45,11 @@ def refresh_urgency():
 def audit_checkpoint():
     """Sign the newest audit record into the checkpoint file (docs/security.md)."""
     return bool(audit.write_checkpoint())
+
+
+@shared_task(**LIMITS)
+def send_password_reset(user_ids):
+    """Reset links, sent after the page answered (docs/security.md "Password reset"); ids only."""
+    from . import accounts
+
+    return accounts.password_reset_send(user_ids=user_ids)

@@ -320,6 +320,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "preservation.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "preservation.api.errors.exception_handler",
+    # The same proxy count as everywhere else (the throttles use audit.client_ip in any case).
+    "NUM_PROXIES": PROXY_COUNT,
     # No OPTIONS metadata (issue 4): every method on another agency's object answers like a missing one.
     "DEFAULT_METADATA_CLASS": None,
 }
