@@ -5,13 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django_otp.admin import OTPAdminSite
 
-from preservation import account_views, health, i18n
+from preservation import account_views, health, i18n, wellknown
 
 admin.site.__class__ = OTPAdminSite  # the documented way to make the default site require OTP
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path(".well-known/security.txt", wellknown.security_txt, name="security_txt"),
     # Sign-in is password, then second factor, then the banner (preservation/account_views.py).
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -29,6 +29,7 @@ from .account_forms import (
     ReauthForm, ReplaceAuthenticatorForm, RoleForm, SignInForm, TokenForm,
 )
 from .audit import audit_record, search_summary
+from .spreadsheet import safe_cell
 from .middleware import BANNER_ACK
 from .models import AuditOutcome, AuditRecord, Invitation, User
 
@@ -400,9 +401,8 @@ class _Echo:
 
 
 def _cell(value):
-    """Defuse spreadsheet formulas in exported text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Defuse spreadsheet formulas in exported text (CSV injection), also after a semicolon."""
+    return safe_cell(value)
 
 
 AUDIT_CSV_COLUMNS = ["id", "at_utc", "actor", "agency", "object_type", "object_id", "action", "outcome",

@@ -172,7 +172,10 @@ def invitation_from_token(token, *, now):
 def invitation_create(*, agency, email, role, invited_by, request=None, now=None):
     now = now or timezone.now()
     email = User.objects.normalize_email(email.strip())
-    if User.objects.filter(email__iexact=email).exists():
+    # Only a colleague's address is refused: another agency's users are none of this agency's
+    # business, so that invitation is made like any other and refused only to the invitee
+    # when they try to accept it (docs/security.md "Nothing learned about another agency").
+    if User.objects.filter(email__iexact=email, agency=agency).exists():
         raise ValidationError({"email": [ValidationError(_("A user with this email address already exists."),
                                                          code="duplicate_email")]})
     invitation = Invitation.objects.create(
@@ -214,6 +217,9 @@ def invitation_accept(*, invitation, username, password, first_name="", last_nam
     if not invitation.is_usable(now):
         raise ValidationError(_("This invitation has already been used or has expired. Ask your agency "
                                 "administrator for a new one."), code="invitation_unusable")
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise ValidationError(_("This email address already has an account. Sign in with it, or ask your "
+                                "agency administrator to invite another address."), code="duplicate_email")
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": [ValidationError(_("This username is taken; choose another."),
                                                             code="duplicate_username")]})

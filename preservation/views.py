@@ -38,6 +38,7 @@ from .forms import (
     unchecked_warnings,
 )
 from .audit import audit_record, search_summary
+from .spreadsheet import safe_cell
 from .models import DocumentKind, DocumentState, PreservationRequest, RequestState
 from .templatetags.preservation_documents import is_stale
 from .templatetags.preserve_ui import deadline_kind_label, state_label, urgency_badge
@@ -193,9 +194,8 @@ def _toggle_bucket(filters, code):
 
 
 def _csv_cell(value):
-    # A cell starting with = + - @ is a formula in spreadsheet programs: neutralise it.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # Formulas neutralised, also after a semicolon (preservation/spreadsheet.py).
+    return safe_cell(value)
 
 
 CSV_COLUMNS = (

@@ -116,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # "aaaaaaaaaaaa" and the like (docs/security.md "Passwords").
+    {"NAME": "preservation.passwords.RepeatedPatternValidator"},
 ]
 # No composition rules (NIST SP 800-63B, CJIS 5.6.2.1.1): length and a common-password list only.
 PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link is good for one hour
@@ -247,6 +249,8 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Links in emails and calendar feeds point here.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Whom to tell about a vulnerability: /.well-known/security.txt (a mailto: or https: URI).
+SECURITY_CONTACT = env("SECURITY_CONTACT", default="mailto:security@localhost")
 
 # Celery on Redis when REDIS_URL is set; without it reminders run in-process (see README).
 REDIS_URL = env("REDIS_URL", default="")

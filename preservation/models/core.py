@@ -3,6 +3,7 @@
 Computed deadlines are stored on the request row (and indexed) so dashboards and reminder
 sweeps read them instead of recomputing; ``services.request_recompute`` is the only writer.
 """
+import unicodedata
 import uuid
 import zoneinfo
 
@@ -21,7 +22,7 @@ __all__ = [
     "Agency", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
-    "KNOWN_TIME_ZONES", "TEXT_LIMITS",
+    "KNOWN_TIME_ZONES", "TEXT_LIMITS", "validate_single_line",
 ]
 
 # Length caps of the long text fields (docs/security.md "Bounded work"): the models carry them,
@@ -63,8 +64,16 @@ validate_case_number = RegexValidator(
 )
 
 
+def validate_single_line(value):
+    """A name printed in letterheads and email subjects: one line, no control characters
+    (a line break in a subject is a header injection; docs/security.md "Bad input")."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in str(value)):
+        raise ValidationError(_("Use one line of text, without line breaks or control characters."),
+                              code="not_single_line")
+
+
 class Agency(models.Model):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     country = models.CharField(_("country"), max_length=2, validators=[validate_country])
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
