@@ -10,6 +10,7 @@ their SHA-256 under the next version number and writes the history entry, in one
 """
 import hashlib
 import logging
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -268,10 +269,17 @@ def _dispatch(document_id):
 
         render_document.delay(document_id)
     else:
-        render_pool().submit(_render_in_thread, document_id)
+        _IN_POOL[document_id] = render_pool().submit(_render_in_thread, document_id)
 
 
 _POOL = None
+# The pool's future of each document being rendered in this process, while anything holds it.
+_IN_POOL = weakref.WeakValueDictionary()
+
+
+def in_pool(document_id):
+    """The future of ``document_id``'s in-process render, or None when there is none (any more)."""
+    return _IN_POOL.get(document_id)
 
 
 def render_pool():

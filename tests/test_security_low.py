@@ -199,3 +199,9 @@ def test_the_dashboard_export_neutralises_after_a_semicolon(signed_in, make_requ
     content = signed_in.get(reverse("preservation:dashboard_csv")).content.decode()
     rows = list(csv.reader(io.StringIO(content)))
     assert any(";'=cmd" in cell for row in rows for cell in row)
+
+
+def test_usb_manifest_cells_are_neutralised_after_a_semicolon():
+    from preservation import usb
+
+    assert usb._safe_cell("Front Door;=cmd|' /C calc'!A0") == "Front Door;'=cmd|' /C calc'!A0"
