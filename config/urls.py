@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django_otp.admin import OTPAdminSite
 
-from preservation import account_views, health, i18n, wellknown
+from preservation.accounts import views as account_views
+from preservation.core import health, i18n, wellknown
 
 admin.site.__class__ = OTPAdminSite  # the documented way to make the default site require OTP
 
@@ -13,7 +14,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path(".well-known/security.txt", wellknown.security_txt, name="security_txt"),
-    # Sign-in is password, then second factor, then the banner (preservation/account_views.py).
+    # Sign-in is password, then second factor, then the banner (preservation/accounts/views.py).
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
@@ -36,6 +37,6 @@ urlpatterns = [
     path("i18n/setlang/", i18n.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("preservation.api.urls")),
-    path("", include("preservation.account_urls")),
+    path("", include("preservation.accounts.urls")),
     path("", include("preservation.urls")),
 ]

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from preservation import audit
-from preservation.audit import audit_record, verify_chain, write_checkpoint
+from preservation.core import audit
+from preservation.core.audit import audit_record, verify_chain, write_checkpoint
 from preservation.models import AuditRecord
 
 APP_ROLE = "preserve_security_test_app"

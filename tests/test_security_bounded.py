@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from preservation import documents
+from preservation.documents import services as documents
 from preservation.api.tokens import api_token_create
-from preservation.forms import CloseForm, RequestForm, WithdrawForm
-from preservation.account_forms import AgencySettingsForm
+from preservation.requests.forms import CloseForm, RequestForm, WithdrawForm
+from preservation.accounts.forms import AgencySettingsForm
 from preservation.models import (
     Agency, DocumentKind, DocumentState, GeneratedDocument, LoginBanner, PreservationRequest, Role, TEXT_LIMITS,
 )
@@ -87,8 +87,10 @@ def test_the_web_page_shows_the_limit_and_the_api_answers_429(client, officer, s
 
 
 def test_in_process_renders_run_in_a_bounded_pool(settings):
-    pool = documents.render_pool()
-    assert pool._max_workers == settings.PRESERVE_PDF["CONCURRENCY"] and documents.render_pool() is pool
+    from preservation.jobs import queue
+
+    pool = queue._embedded_pool()
+    assert pool._max_workers == settings.PRESERVE_JOBS["EMBEDDED_WORKERS"] and queue._embedded_pool() is pool
 
 
 # --- Long text ----------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_an_api_body_over_the_limit_is_refused_in_the_api_error_format(db):
 
 
 def test_the_logo_upload_has_its_own_larger_limit(settings):
-    from preservation.middleware import body_limit
+    from preservation.core.middleware import body_limit
 
     assert body_limit("/agency/letterhead/") > body_limit("/accounts/login/")
     assert body_limit("/accounts/login/") == settings.REQUEST_BODY_LIMITS["default"]

@@ -13,7 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from preservation import accounts
+from preservation.accounts import services as accounts
 from preservation.api.tokens import api_token_create
 from preservation.models import ApiToken, Role
 from tests.factories import UserFactory

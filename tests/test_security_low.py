@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from preservation.account_forms import AgencySettingsForm
+from preservation.accounts.forms import AgencySettingsForm
 from preservation.models import AuditRecord, CalendarFeedToken, Role
 from tests.api_support import token_client
 from tests.factories import AgencyFactory, UserFactory
@@ -90,7 +90,7 @@ def test_inviting_an_address_used_in_another_agency_reveals_nothing(client, agen
 
 
 def test_that_invitation_cannot_be_accepted_for_an_address_in_use(agency):
-    from preservation import accounts
+    from preservation.accounts import services as accounts
 
     elsewhere = UserFactory(agency=AgencyFactory())
     admin = UserFactory(agency=agency, role=Role.AGENCY_ADMIN)
@@ -104,7 +104,7 @@ def test_that_invitation_cannot_be_accepted_for_an_address_in_use(agency):
 
 def test_a_creator_moved_to_another_agency_gets_no_more_mail_about_the_old_agencys_cases(make_request, user):
     from preservation.models import Reminder
-    from preservation.reminders import reminder_recipients
+    from preservation.reminders.sweep import reminder_recipients
 
     request = make_request(requester_email=user.email)
     user.agency = AgencyFactory()
@@ -144,7 +144,7 @@ def _png_with_chunk(kind, data):
     (b"iTXt", b"Comment\x00\x01\x00\x00\x00" + zlib.compress(b"a" * (8 * 1024 * 1024))),
 ])
 def test_a_png_with_a_huge_text_chunk_is_a_validation_error(kind, data):
-    from preservation.document_forms import AgencyLogoForm
+    from preservation.documents.forms import AgencyLogoForm
 
     form = AgencyLogoForm(files={"logo": SimpleUploadedFile("logo.png", _png_with_chunk(kind, data), "image/png")})
     assert not form.is_valid() and "logo" in form.errors
@@ -187,7 +187,7 @@ def test_security_txt_names_a_contact_and_an_expiry(db, settings):
     ("-", "'-"),
 ])
 def test_csv_cells_are_neutralised_also_after_a_semicolon(value, expected):
-    from preservation.spreadsheet import safe_cell
+    from preservation.core.spreadsheet import safe_cell
 
     assert safe_cell(value) == expected
 
@@ -202,6 +202,6 @@ def test_the_dashboard_export_neutralises_after_a_semicolon(signed_in, make_requ
 
 
 def test_usb_manifest_cells_are_neutralised_after_a_semicolon():
-    from preservation import usb
+    from preservation.evidence import usb
 
     assert usb._safe_cell("Front Door;=cmd|' /C calc'!A0") == "Front Door;'=cmd|' /C calc'!A0"

@@ -13,7 +13,7 @@ class _SharedCacheThrottle(throttling.SimpleRateThrottle):
         """The client address by the app's one proxy rule (PROXY_COUNT, audit.client_ip), never
         DRF's own, which believes any X-Forwarded-For when NUM_PROXIES is unset
         (docs/security.md "Client addresses")."""
-        from ..audit import client_ip
+        from preservation.core.audit import client_ip
 
         return client_ip(request) or "unknown"
 

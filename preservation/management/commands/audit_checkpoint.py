@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from preservation.audit import write_checkpoint
+from preservation.core.audit import write_checkpoint
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ database (docs/security.md "Audit log integrity"); exit non-zero and name the fi
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from preservation.audit import verify_chain
+from preservation.core.audit import verify_chain
 
 
 class Command(BaseCommand):
