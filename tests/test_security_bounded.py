@@ -163,7 +163,7 @@ def test_a_150_mb_post_to_the_login_page_is_refused_before_it_is_read(db):
 def test_an_api_body_over_the_limit_is_refused_in_the_api_error_format(db):
     status, headers, body = _post("/api/v1/requests/", 5 * 1024 * 1024, content_type="application/json")
     assert status == 413 and headers["Content-Type"] == "application/json"
-    assert json.loads(body)["code"] == "request_too_large" and json.loads(body)["fields"] == {}
+    assert json.loads(body)["code"] == "too_large" and json.loads(body)["fields"] == {}
 
 
 def test_the_logo_upload_has_its_own_larger_limit(settings):

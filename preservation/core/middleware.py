@@ -194,21 +194,21 @@ class RequestSizeLimitMiddleware:
 
     @staticmethod
     def refuse(request, limit, *, invalid):
-        from django.http import HttpResponse, JsonResponse
+        from django.http import HttpResponse
         from django.template.defaultfilters import filesizeformat
 
+        from preservation.api import errors
+
         if invalid:
-            code, status = "invalid_content_length", 400
-            detail = _("The request's Content-Length is not a number.")
+            status, detail = 400, _("The request's Content-Length is not a number.")
         else:
-            code, status = "request_too_large", 413
-            detail = _("The request is too large: at most %(limit)s is accepted here.") % {
+            status, detail = 413, _("The request is too large: at most %(limit)s is accepted here.") % {
                 "limit": filesizeformat(limit)}
-        response = (
-            # The API's error format (preservation/api/errors.py): code, detail, fields.
-            JsonResponse({"code": code, "detail": str(detail), "fields": {}}, status=status)
-            if request.path_info.startswith("/api/")
-            else HttpResponse(str(detail), status=status, content_type="text/plain; charset=utf-8")
-        )
+        if errors.is_api_path(request):
+            # The API's one error format (preservation/api/errors.py, docs/api.md).
+            response = (errors.error_response(400, "invalid_content_length", detail) if invalid
+                        else errors.too_large_response())
+        else:
+            response = HttpResponse(str(detail), status=status, content_type="text/plain; charset=utf-8")
         response["Connection"] = "close"  # the unread body must not be taken for the next request
         return response
