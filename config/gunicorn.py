@@ -25,7 +25,9 @@ worker_tmp_dir = "/dev/shm"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-# Path only, no query string: nothing personal ever reaches the access log.
+# Path only, no query string: nothing personal ever reaches the access log; secrets in paths
+# (feed, invitation and reset tokens) are replaced by "[secret]" (config/gunicorn_logging.py).
+logger_class = "config.gunicorn_logging.RedactingLogger"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 # Which peers may set X-Forwarded-Proto/-For for gunicorn (comma-separated addresses).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

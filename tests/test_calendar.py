@@ -85,7 +85,7 @@ def test_regenerating_the_address_revokes_the_old_one_and_is_audited(client, use
     assert client.get(new).status_code == 200
     actions = list(AuditRecord.objects.across_agencies().filter(actor=user, action__startswith="calendar_feed")
                    .order_by("pk").values_list("action", flat=True))
-    assert actions == ["calendar_feed_created", "calendar_feed_regenerated"]
+    assert actions == ["calendar_feed_created", "calendar_feed_regenerated", "calendar_feed_read"]
 
 
 def test_an_unknown_or_deactivated_feed_is_not_found(client, user):

@@ -197,7 +197,8 @@ def test_the_first_page_runs_a_constant_number_of_queries(
         counted.append(len(queries))
         totals.append(response.context["total"])
     assert totals == [3, 43]  # both pages counted afresh: new requests are never served stale counts
-    assert counted[0] == counted[1] <= 12, counted
+    # 12 for the page, 4 for the audit record of the list read (lock, chain link, insert, savepoint).
+    assert counted[0] == counted[1] <= 12 + 4, counted
     # Nothing changed since: the groups' counts come from the cache, one query less.
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("preservation:dashboard")).context["total"] == 43

@@ -1,6 +1,7 @@
 """API endpoints: thin. Reads go through selectors (agency-scoped), writes through services."""
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from preservation.api import idempotency
 from preservation.api import serializers as s
 from preservation.core import permissions as roles
+from preservation.core.audit import audit_record, search_summary
 from preservation.documents import services as documents
 from preservation.models import DocumentState, GeneratedDocument, Reminder, RequestEvent
 from preservation.requests import selectors, services
@@ -119,6 +121,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def search(self, request):
         filters = s.RequestSearchSerializer(data=request.data)
         filters.is_valid(raise_exception=True)
+        # What was searched for, never the terms (docs/security.md "What is audited").
+        audit_record(action="search", actor=request.user, request=request, object_type="api:request-search",
+                     message=search_summary({k: v for k, v in filters.validated_data.items()
+                                             if isinstance(v, (str, int))}))
         return self._page(filters.filter(self.get_queryset()))
 
     def create(self, request, *args, **kwargs):
@@ -230,7 +236,14 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return Response(s.DocumentSerializer(rows, many=True).data)
         order = s.DocumentOrderSerializer(data=request.data)
         order.is_valid(raise_exception=True)
-        document = documents.document_request(request=target, kind=order.validated_data["kind"], actor=request.user)
+        try:
+            document = documents.document_request(request=target, kind=order.validated_data["kind"],
+                                                  actor=request.user)
+        except DjangoValidationError as error:
+            if getattr(error, "code", None) != "too_many_renders":
+                raise
+            # Too many renders pending (docs/security.md "Bounded work"): try again later.
+            raise exceptions.Throttled(detail=error.messages[0], code="too_many_renders") from error
         return Response(s.DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 

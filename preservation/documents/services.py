@@ -10,6 +10,7 @@ their SHA-256 under the next version number and writes the history entry, in one
 """
 import hashlib
 import logging
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from preservation.core.audit import audit_record
 from preservation.documents import pdf
 from preservation.jobs import queue
 from preservation.models import (
+    Agency,
     AgencyBranding,
     DeadlineKind,
     DeliveryState,
@@ -96,20 +98,66 @@ def generation_errors(request, kind, *, now):
     return []
 
 
+# --- Render limits (docs/security.md "Bounded work") ---------------------------------------------
+
+
+def pending_is_stale(document, now):
+    """A pending document whose worker cannot still be running (it died, or the server stopped)."""
+    limit = timedelta(seconds=settings.PRESERVE_PDF["WALL_SECONDS"] + 120)
+    return document.is_pending and now - document.requested_at > limit
+
+
+def _pending(now):
+    """Pending documents that may still be rendered (the stale ones no longer count)."""
+    cutoff = now - timedelta(seconds=settings.PRESERVE_PDF["WALL_SECONDS"] + 120)
+    return GeneratedDocument.objects.across_agencies().filter(
+        state__in=[DocumentState.QUEUED, DocumentState.RENDERING], requested_at__gte=cutoff)
+
+
+def _too_many(message):
+    return ValidationError(message, code="too_many_renders")
+
+
 def _create(*, request, kind, actor, now):
+    """(document, created): a new pending document, or the one already pending for this request
+    and kind (a second click queues nothing). Refused when the user or the agency has too many
+    pending."""
     errors = generation_errors(request, kind, now=now)
     if errors:
         raise ValidationError(errors, code="cannot_generate")
+    # One agency's queue is decided one at a time: the limits cannot be overrun by parallel clicks.
+    Agency.objects.select_for_update().filter(pk=request.agency_id).exists()
+    same = GeneratedDocument.objects.for_agency(request.agency_id).filter(
+        request=request, kind=kind, state__in=[DocumentState.QUEUED, DocumentState.RENDERING])
+    for document in same:
+        if not pending_is_stale(document, now):
+            return document, False
+    # Its worker is gone: it will never finish, so it must not hold the place of a new one.
+    _row_set(same).update(state=DocumentState.FAILED, error="interrupted")
+    limits = settings.PRESERVE_PDF
+    pending = _pending(now)
+    if pending.filter(requested_by=actor).count() >= limits["MAX_PENDING_PER_USER"]:
+        raise _too_many(_("%(n)d of your documents are being generated: wait until one is ready, then try again.")
+                        % {"n": limits["MAX_PENDING_PER_USER"]})
+    if pending.filter(request__agency_id=request.agency_id).count() >= limits["MAX_PENDING_PER_AGENCY"]:
+        raise _too_many(_("%(n)d documents of your agency are being generated: wait a minute, then try again.")
+                        % {"n": limits["MAX_PENDING_PER_AGENCY"]})
     return GeneratedDocument.objects.create(
         request=request, kind=kind, language=request.language, requested_by=actor, requested_at=now,
-    )
+    ), True
+
+
+def _row_set(queryset):
+    return GeneratedDocument.objects.across_agencies().filter(pk__in=list(queryset.values_list("pk", flat=True)))
 
 
 @transaction.atomic
 def document_request(*, request, kind, actor, now=None):
-    """Queue a document; it is rendered in the background once this transaction commits."""
-    document = _create(request=request, kind=kind, actor=actor, now=now or timezone.now())
-    queue.defer("render_document", document.pk)
+    """Queue a document; it is rendered in the background once this transaction commits. Asking
+    again while it is pending returns the same document and queues nothing."""
+    document, created = _create(request=request, kind=kind, actor=actor, now=now or timezone.now())
+    if created:
+        queue.defer("render_document", document.pk)
     return document
 
 
@@ -117,8 +165,8 @@ def document_generate(*, request, kind, actor, now=None):
     """Render and store a document now, in this thread (still in a bounded child process)."""
     now = now or timezone.now()
     with transaction.atomic():
-        document = _create(request=request, kind=kind, actor=actor, now=now)
-    return document_render(document_id=document.pk, now=now)
+        document, _created = _create(request=request, kind=kind, actor=actor, now=now)
+    return document_render(document_id=document.pk, now=now) or _row(document.pk).defer("content").get()
 
 
 def document_render(*, document_id, now=None):

@@ -3,6 +3,7 @@
 Computed deadlines are stored on the request row (and indexed) so dashboards and reminder
 sweeps read them instead of recomputing; ``services.request_recompute`` is the only writer.
 """
+import unicodedata
 import uuid
 import zoneinfo
 from functools import partial
@@ -10,7 +11,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -22,8 +23,19 @@ __all__ = [
     "Agency", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
-    "KNOWN_TIME_ZONES",
+    "KNOWN_TIME_ZONES", "TEXT_LIMITS", "validate_single_line",
 ]
+
+# Length caps of the long text fields (docs/security.md "Bounded work"): the models carry them,
+# so model forms, the API's model serializers and full_clean refuse longer text; the plain form
+# and serializer fields for reasons use the same numbers.
+TEXT_LIMITS = {
+    "notes": 10_000,
+    "legal_basis": 5_000,
+    "postal_address": 1_000,
+    "text": 5_000,  # the login banner
+    "reason": 2_000,
+}
 
 
 # Reading the zone database takes tens of milliseconds; the set cannot change while we run.
@@ -53,17 +65,26 @@ validate_case_number = RegexValidator(
 )
 
 
+def validate_single_line(value):
+    """A name printed in letterheads and email subjects: one line, no control characters
+    (a line break in a subject is a header injection; docs/security.md "Bad input")."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in str(value)):
+        raise ValidationError(_("Use one line of text, without line breaks or control characters."),
+                              code="not_single_line")
+
+
 class Agency(models.Model):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     country = models.CharField(_("country"), max_length=2, validators=[validate_country])
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
-    postal_address = models.TextField(_("postal address"), blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True, max_length=TEXT_LIMITS["postal_address"],
+                                      validators=[MaxLengthValidator(TEXT_LIMITS["postal_address"])])
     phone = PhoneNumberField(_("phone"), blank=True)
     legal_basis = models.TextField(
         _("default legal-basis text"),
-        blank=True,
+        blank=True, max_length=TEXT_LIMITS["legal_basis"], validators=[MaxLengthValidator(TEXT_LIMITS["legal_basis"])],
         help_text=_("Printed on preservation requests; leave empty for the standard text."),
     )
     requires_supervisor_approval = models.BooleanField(
@@ -276,7 +297,8 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         blank=True,
         choices=[(d, d) for d in deadlines.AUTO_DELETE_CHOICES],
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=TEXT_LIMITS["notes"],
+                             validators=[MaxLengthValidator(TEXT_LIMITS["notes"])])
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
@@ -451,7 +473,8 @@ class RequestEvent(models.Model):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=RequestState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=30, choices=RequestState.choices, blank=True)
-    reason = models.TextField(_("why"), blank=True)
+    reason = models.TextField(_("why"), blank=True, max_length=TEXT_LIMITS["reason"],
+                              validators=[MaxLengthValidator(TEXT_LIMITS["reason"])])
     data = models.JSONField(_("data"), default=dict, blank=True)
 
     objects = RequestRowQuerySet.as_manager()

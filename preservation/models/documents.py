@@ -88,6 +88,11 @@ class GeneratedDocument(models.Model):
             models.UniqueConstraint(
                 fields=["request", "kind", "version"], name="document_version_unique"
             ),
+            # One pending render per document (docs/security.md "Bounded work").
+            models.UniqueConstraint(
+                fields=["request", "kind"], condition=models.Q(state__in=["queued", "rendering"]),
+                name="document_one_pending",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(state="done")
                 | (models.Q(version__isnull=False, content__isnull=False, generated_at__isnull=False)

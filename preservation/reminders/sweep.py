@@ -185,7 +185,8 @@ def reminder_recipients(reminder):
     wanted = Q(role__in=RECIPIENT_ROLES[reminder.kind])
     if request.requester_email:
         wanted |= Q(email__iexact=request.requester_email)
-    users = [u for u in [request.created_by] if u.is_active] + list(
+    # A creator who moved to another agency no longer hears about this agency's cases.
+    users = [u for u in [request.created_by] if u.is_active and u.agency_id == request.agency_id] + list(
         User.objects.filter(wanted, agency_id=request.agency_id, is_active=True)
         .exclude(pk=request.created_by_id).order_by("pk")
     )
@@ -196,6 +197,10 @@ def reminder_recipients(reminder):
         for u in users
     ]
     emails_taken = {r.email.lower() for r in recipients}
+    # Nor by the requester email of the form, when it is the address of another agency's user.
+    if request.requester_email and User.objects.filter(
+            email__iexact=request.requester_email).exclude(agency_id=request.agency_id).exists():
+        emails_taken.add(request.requester_email.lower())
     if request.requester_email and request.requester_email.lower() not in emails_taken:
         recipients.append(Recipient("requester", request.requester_email, request.language, None))
     return recipients

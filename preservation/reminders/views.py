@@ -173,6 +173,9 @@ def calendar_feed(request, token):
     feed = CalendarFeedToken.objects.across_agencies().select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active:
         raise Http404
+    # Recorded by the feed's row id, never by its secret (docs/security.md "What is audited").
+    audit_record(action="calendar_feed_read", actor=feed.user, request=request,
+                 object_type="calendarfeedtoken", object_id=str(feed.pk))
     return _ics(calendar.user_feed(feed.user), "preserve.ics")
 
 

@@ -15,6 +15,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from preservation.core import presentation
 from preservation.models import (
     KNOWN_TIME_ZONES,
+    TEXT_LIMITS,
     LegalProcessType,
     Outcome,
     PreservationRequest,
@@ -330,7 +331,8 @@ class LegalProcessForm(ActionForm):
 class CloseForm(ActionForm):
     service = staticmethod(services.request_close)
     outcome = forms.ChoiceField(label=_("Outcome"))
-    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Note"), required=False, max_length=TEXT_LIMITS["reason"],
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -344,7 +346,8 @@ class CloseForm(ActionForm):
 
 class WithdrawForm(ActionForm):
     service = staticmethod(services.request_withdraw)
-    reason = forms.CharField(label=_("Why is it withdrawn?"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Why is it withdrawn?"), max_length=TEXT_LIMITS["reason"],
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def arguments(self):
         return {"reason": self.cleaned_data["reason"]}

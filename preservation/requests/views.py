@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from preservation.core import permissions, presentation
+from preservation.core.audit import audit_record, search_summary
+from preservation.core.spreadsheet import safe_cell
 from preservation.documents import services as documents
 from preservation.documents.panel import documents_panel, is_stale, with_problem
 from preservation.models import DocumentKind, DocumentState, PreservationRequest, RequestState
@@ -167,6 +169,9 @@ def dashboard_search(request):
     if not form.is_valid():
         return _render_dashboard(request, form, people, status=400)
     request.session[FILTERS_SESSION_KEY] = form.session_value()
+    # What was searched for, never the terms (docs/security.md "What is audited").
+    audit_record(action="search", actor=request.user, request=request, object_type="preservation:dashboard",
+                 message=search_summary(form.session_value()))
     return redirect("preservation:dashboard")
 
 
@@ -181,9 +186,8 @@ def _toggle_bucket(filters, code):
 
 
 def _csv_cell(value):
-    # A cell starting with = + - @ is a formula in spreadsheet programs: neutralise it.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # Formulas neutralised, also after a semicolon (preservation/spreadsheet.py).
+    return safe_cell(value)
 
 
 CSV_COLUMNS = (
@@ -215,8 +219,13 @@ def dashboard_csv(request):
     response["Content-Disposition"] = 'attachment; filename="preservation-requests.csv"'
     writer = csv.writer(response)
     writer.writerow([str(title) for title, _value in CSV_COLUMNS])
+    rows = 0
     for preservation_request in queryset.iterator(chunk_size=1000):
         writer.writerow([_csv_cell(value(preservation_request)) for _title, value in CSV_COLUMNS])
+        rows += 1
+    audit_record(action="requests_exported", actor=request.user, request=request,
+                 object_type="preservation:dashboard_csv",
+                 message="%d request(s); filters: %s" % (rows, search_summary(_dashboard_filters(request)) or "none"))
     return response
 
 
