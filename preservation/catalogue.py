@@ -167,7 +167,7 @@ SIMPLISAFE = Provider(
 )
 OTHER = Provider(
     code="other",
-    name="Other provider",
+    name=_("Other provider"),
     identifier_types=(TEXT, EMAIL, PHONE, MAC),
     notes="Filled in per request; nothing about its retention or preservation is known.",
 )
@@ -211,17 +211,17 @@ BUDAPEST = Source("Convention on Cybercrime (Budapest), art. 16(2)", CHECKED)
 REPORT_ACT = Source("REPORT Act, Pub. L. 118-59 (2024), 18 U.S.C. § 2258A(h)", CHECKED)
 
 LEGAL_BASES = (
-    LegalBasis(US_2703F, "18 U.S.C. § 2703(f)", "§ 2703(f)", 90, 1, 90, source=STATUTE),
+    LegalBasis(US_2703F, _("18 U.S.C. § 2703(f)"), _("§ 2703(f)"), 90, 1, 90, source=STATUTE),
     LegalBasis(
-        EPOC_PR, "European Preservation Order (Regulation (EU) 2023/1543)", "EPOC-PR", 60, 1, 30,
+        EPOC_PR, _("European Preservation Order (Regulation (EU) 2023/1543)"), _("EPOC-PR"), 60, 1, 30,
         until_production=True, production_days=10, production_emergency_hours=8,
         applies_from=date(2026, 8, 18), source=REGULATION,
     ),
     # Days and renewals are the agency's (Agency.national_order_days / _renewals).
-    LegalBasis(NATIONAL_ORDER, "National preservation order", "national order", None, 1, None, source=BUDAPEST),
-    LegalBasis(VOLUNTARY, "Voluntary request under the provider's own policy", "voluntary", None, 0, None),
+    LegalBasis(NATIONAL_ORDER, _("National preservation order"), _("national order"), None, 1, None, source=BUDAPEST),
+    LegalBasis(VOLUNTARY, _("Voluntary request under the provider's own policy"), _("voluntary request"), None, 0, None),
     # "Provider may keep longer": not assumed. One year as 365 days, never 366.
-    LegalBasis(CYBERTIPLINE, "CyberTipline report (REPORT Act)", "CyberTipline", 365, 0, None, source=REPORT_ACT),
+    LegalBasis(CYBERTIPLINE, _("CyberTipline report (REPORT Act)"), _("CyberTipline"), 365, 0, None, source=REPORT_ACT),
 )
 LEGAL_BASES_BY_CODE = {basis.code: basis for basis in LEGAL_BASES}
 NATIONAL_ORDER_DEFAULT_DAYS = 90

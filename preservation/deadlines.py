@@ -191,8 +191,8 @@ _RETENTION_UNKNOWN_COUNTRY = _(
     "%(period)s, is assumed."
 )
 _RETENTION_CUSTOMER = _(
-    "The account holder can change this period at %(provider)s; if you know a shorter setting, "
-    "the clips may be gone sooner."
+    "The period also depends on the account holder's plan or settings at %(provider)s, which "
+    "are not known here."
 )
 
 
@@ -239,8 +239,8 @@ def period_text(period: timedelta) -> str:
     """ "60 days", "3 hours": a retention period in words, in the active language."""
     if period % timedelta(days=1):
         hours = int(period / timedelta(hours=1))
-        return ngettext_lazy("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
-    return ngettext_lazy("%(count)d day", "%(count)d days", period.days) % {"count": period.days}
+        return ngettext_lazy("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    return ngettext_lazy("%(n)d day", "%(n)d days", period.days) % {"n": period.days}
 
 
 # --- Urgency ------------------------------------------------------------------------------------
@@ -611,6 +611,9 @@ def basis_clock(
     final = expiries[-1] if counted else None
     explanations = [*terms.explanations,
                     *_clock_explanations(basis, provider, base, provisional, terms, expiries, send_by, lead_days)]
+    if basis.applies_from and base < basis.applies_from:
+        explanations.insert(0, _explain("not_in_force", _NOT_IN_FORCE, basis=basis.short_name,
+                                        date=_day(basis.applies_from)))
     if extensions_received > counted:
         explanations.append(_explain("extension_not_counted", _NOT_COUNTED, basis=basis.short_name,
                                      count=extensions_received, allowed=terms.extensions))
@@ -650,6 +653,7 @@ _FINAL_RENEWED = _(
     "Preservation expires after %(count)d renewals: expiry %(date)s + %(count)d × %(days)d days "
     "= %(result)s."
 )
+_NOT_IN_FORCE = _("%(basis)s applies only from %(date)s: check the basis of this request.")
 _NO_EXTENSION = _("%(basis)s: no extension is assumed; preservation ends on %(date)s.")
 _NOT_COUNTED = _(
     "%(count)d extensions are recorded but %(basis)s allows %(allowed)d: the others do not "
