@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import deadlines, permissions, reminders, serials
+from dataclasses import replace
+
+from . import catalogue, deadlines, identifiers, permissions, reminders, serials
 from .audit import audit_record
 from .models import (
     CLOCK_STATES,
@@ -20,9 +22,11 @@ from .models import (
     OPEN_STATES,
     DeadlineKind,
     DeviceSerial,
+    LegalBasis,
     LegalProcessType,
     Outcome,
     PreservationRequest,
+    Provider,
     RequestApproval,
     RequestEvent,
     RequestState,
@@ -54,6 +58,19 @@ _EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
 _LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
 
 
+def provider_policy(code, other_name=""):
+    """The live catalogue's provider (the shipped one if the row is gone), named as typed for
+    "Other provider"."""
+    row = Provider.objects.filter(code=code).first()
+    policy = row.as_policy() if row else catalogue.PROVIDERS_BY_CODE.get(code, catalogue.OTHER)
+    return replace(policy, name=other_name) if other_name and code == catalogue.OTHER.code else policy
+
+
+def basis_policy(code):
+    row = LegalBasis.objects.filter(code=code).first()
+    return row.as_policy() if row else catalogue.legal_basis(code)
+
+
 def request_report(request, *, now):
     """The deadline report of a request as it stands, or None while its window is incomplete
     (or, in a draft, so far outside the calendar that no deadline can be computed)."""
@@ -62,6 +79,10 @@ def request_report(request, *, now):
     if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
         return None
     zone = request.agency.time_zone
+    production_order = None
+    if request.production_order_received_at:
+        production_order = deadlines.ProductionOrder(request.production_order_received_at,
+                                                     request.production_order_emergency)
     return deadlines.compute_report(
         start=request.window_start,
         end=request.window_end,
@@ -75,8 +96,12 @@ def request_report(request, *, now):
         extended=bool(request.extension_received_on),
         zone=zone,
         thresholds=thresholds(),
-        preservation_days=_setting("PRESERVATION_DAYS"),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
+        provider=provider_policy(request.provider, request.provider_other_name),
+        basis=basis_policy(request.legal_basis),
+        production_confirmed_on=request.production_confirmed_on,
+        production_order=production_order,
+        national=request.agency.national_order,
     )
 
 
@@ -93,10 +118,15 @@ def _next_deadline(request, report, now):
     clock = report.clock if report else None
     if clock is None or request.state not in SENT_OPEN_STATES:
         return None, ""
-    if request.state == S.EXTENDED:
+    if clock.until_production:
+        if clock.production_due_at is None:
+            return None, ""
+        return deadlines.local_date(clock.production_due_at, zone), DeadlineKind.PRODUCTION_DUE
+    if request.state == S.EXTENDED and clock.final_expires_on:
         return clock.final_expires_on, DeadlineKind.FINAL_EXPIRES
-    if request.state in (S.SUBMITTED, S.PRESERVING) and today <= clock.extension_send_by:
-        return clock.extension_send_by, DeadlineKind.EXTENSION_SEND_BY
+    send_by = clock.extension_send_by
+    if request.state in (S.SUBMITTED, S.PRESERVING) and send_by and today <= send_by:
+        return send_by, DeadlineKind.EXTENSION_SEND_BY
     return clock.expires_on, DeadlineKind.EXPIRES
 
 
@@ -255,20 +285,27 @@ DRAFT_FIELDS = [
     "requester_name", "requester_title", "requester_badge", "requester_email", "requester_phone",
     "unit", "case_number", "data_types", "window_start", "window_end", "window_zone",
     "account_email", "account_country", "auto_delete_days", "notes", "language",
+    "provider", "provider_other_name", "legal_basis",
 ]
 
 
 def _replace_serials(request, serial_rows):
-    """serial_rows: iterable of dicts with ``raw`` and optional ``model`` and ``warnings_acknowledged``."""
+    """serial_rows: iterable of dicts with ``raw`` and optional ``kind`` (a Blink serial unless
+    given), ``model`` and ``warnings_acknowledged``."""
     request.serials.all().delete()
     rows = []
     for position, row in enumerate(serial_rows):
-        parsed = serials.parse_serial(row["raw"])
+        kind = row.get("kind") or catalogue.BLINK_SERIAL
+        if kind == catalogue.BLINK_SERIAL:
+            parsed = serials.parse_serial(row["raw"])
+            normalized, generation = (parsed.normalized if parsed.valid else ""), parsed.generation or ""
+            model = row.get("model") or parsed.model_hint or ""
+        else:
+            checked = identifiers.check_identifier(kind, row["raw"])
+            normalized, generation, model = (checked.normalized if checked.valid else ""), "", ""
         rows.append(DeviceSerial(
-            request=request, position=position, raw=row["raw"][:200],
-            normalized=parsed.normalized if parsed.valid else "",
-            generation=parsed.generation or "",
-            model=row.get("model") or parsed.model_hint or "",
+            request=request, position=position, kind=kind, raw=row["raw"][:254],
+            normalized=normalized, generation=generation, model=model,
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
     DeviceSerial.objects.bulk_create(rows)
@@ -280,7 +317,7 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
     now = now or timezone.now()
     creating = request is None
     if creating:
-        request = PreservationRequest(agency=agency, created_by=actor)
+        request = PreservationRequest(agency=agency, created_by=actor, legal_basis=agency.default_basis_code)
     else:
         request = _locked(request)
         _check_actor(request, actor)

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from .. import deadlines, serials
+from .. import catalogue, deadlines, identifiers, serials
 from ..scoping import AgencyScopedQuerySet, GlobalUniqueChecks
 
 __all__ = [
@@ -52,6 +52,9 @@ validate_case_number = RegexValidator(
 )
 
 
+LEGAL_BASIS_CHOICES = [(basis.code, basis.name) for basis in catalogue.LEGAL_BASES]
+
+
 class Agency(models.Model):
     name = models.CharField(_("name"), max_length=200)
     country = models.CharField(_("country"), max_length=2, validators=[validate_country])
@@ -67,6 +70,18 @@ class Agency(models.Model):
     )
     requires_supervisor_approval = models.BooleanField(
         _("supervisor approval required before sending"), default=False
+    )
+    # docs/providers.md "Legal bases": empty means the default for the agency's country.
+    default_legal_basis = models.CharField(
+        _("default legal basis"), max_length=30, blank=True, choices=LEGAL_BASIS_CHOICES,
+        help_text=_("Empty: § 2703(f) for US agencies, the EPOC-PR in EU member states except "
+                    "Denmark, otherwise a voluntary request."),
+    )
+    national_order_days = models.PositiveSmallIntegerField(
+        _("national preservation order (days)"), default=catalogue.NATIONAL_ORDER_DEFAULT_DAYS
+    )
+    national_order_renewals = models.PositiveSmallIntegerField(
+        _("national preservation order renewals"), default=catalogue.NATIONAL_ORDER_DEFAULT_RENEWALS
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Moves on after every committed change to one of the agency's requests (signals.py), so
@@ -95,6 +110,14 @@ class Agency(models.Model):
     @property
     def zone(self):
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def default_basis_code(self):
+        return self.default_legal_basis or catalogue.default_basis_code(self.country)
+
+    @property
+    def national_order(self):
+        return deadlines.NationalOrder(self.national_order_days, self.national_order_renewals)
 
 
 class Role(models.TextChoices):
@@ -179,6 +202,7 @@ class DeadlineKind(models.TextChoices):
     EXTENSION_SEND_BY = "extension_send_by", _("Send extension by")
     EXPIRES = "expires", _("Preservation expires")
     FINAL_EXPIRES = "final_expires", _("Extended preservation expires")
+    PRODUCTION_DUE = "production_due", _("Production order due")
 
 
 URGENCY_CHOICES = [(u.value, u.label) for u in deadlines.Urgency]
@@ -247,6 +271,15 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
+    # docs/providers.md: a code of the provider catalogue and of the legal bases.
+    provider = models.CharField(_("provider"), max_length=30, default=catalogue.BLINK.code)
+    provider_other_name = models.CharField(
+        _("provider name"), max_length=200, blank=True,
+        help_text=_("For “Other provider”: the provider's name."),
+    )
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=30, choices=LEGAL_BASIS_CHOICES, default=catalogue.US_2703F
+    )
 
     # Lifecycle (deadlines.md "Request states").
     state = models.CharField(
@@ -263,6 +296,14 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("legal process"), max_length=20, choices=LegalProcessType.choices, blank=True
     )
     legal_process_served_on = models.DateField(_("legal process served on"), null=True, blank=True)
+    production_confirmed_on = models.DateField(
+        _("production order confirmed on"), null=True, blank=True,
+        help_text=_("EPOC-PR: the day the issuing authority confirmed a production order was issued."),
+    )
+    production_order_received_at = models.DateTimeField(
+        _("production order received by the provider"), null=True, blank=True
+    )
+    production_order_emergency = models.BooleanField(_("emergency production order"), default=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
 
@@ -334,6 +375,13 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     def has_legacy_device(self):
         return any(s.is_legacy for s in self.serials.all())
 
+    @property
+    def provider_name(self):
+        if self.provider == catalogue.OTHER.code and self.provider_other_name:
+            return self.provider_other_name
+        known = catalogue.PROVIDERS_BY_CODE.get(self.provider)
+        return str(known.name) if known else self.provider
+
 
 class RequestRowQuerySet(AgencyScopedQuerySet):
     """Rows of a request: scoped by their request (read through its agency) or its agency."""
@@ -346,8 +394,12 @@ class DeviceSerial(models.Model):
         PreservationRequest, on_delete=models.CASCADE, related_name="serials"
     )
     position = models.PositiveSmallIntegerField(default=0)
-    raw = models.CharField(_("serial as typed"), max_length=200)
-    normalized = models.CharField(_("serial"), max_length=32, blank=True, db_index=True)
+    # docs/providers.md "Identifiers": a Blink serial, or another provider's identifier.
+    kind = models.CharField(
+        _("identifier type"), max_length=20, choices=catalogue.IDENTIFIER_TYPES, default=catalogue.BLINK_SERIAL
+    )
+    raw = models.CharField(_("serial as typed"), max_length=254)
+    normalized = models.CharField(_("serial"), max_length=254, blank=True, db_index=True)
     generation = models.CharField(
         _("generation"),
         max_length=10,
@@ -375,6 +427,8 @@ class DeviceSerial(models.Model):
 
     @property
     def display(self):
+        if self.kind != catalogue.BLINK_SERIAL:
+            return identifiers.check_identifier(self.kind, self.raw).display or self.raw
         return self.parsed.display or self.raw
 
     @property
