@@ -154,6 +154,7 @@ def request_recompute(*, request, now):
     request.extension_send_by = clock.extension_send_by if clock else None
     request.final_expires_on = clock.final_expires_on if clock else None
     request.deadlines_provisional = bool(clock and clock.provisional)
+    request.preserved_until_production = bool(clock and clock.until_production)
     request.next_deadline_on, request.next_deadline_kind = _next_deadline(request, report, now)
     urgency = _urgency(request, report, request.next_deadline_on, now)
     request.urgency = urgency.value if urgency else ""
@@ -167,7 +168,7 @@ def request_recompute(*, request, now):
 
 COMPUTED_FIELDS = [
     "retention_days", "first_loss_at", "total_loss_at", "expires_on", "extension_send_by",
-    "final_expires_on", "deadlines_provisional", "urgency", "urgency_rank",
+    "final_expires_on", "deadlines_provisional", "preserved_until_production", "urgency", "urgency_rank",
     "next_deadline_on", "next_deadline_kind",
 ]
 
@@ -465,7 +466,41 @@ def request_record_extension_receipt(*, request, actor, received_on, now=None):
 
 
 def _effective_expiry(request):
+    if request.preserved_until_production:
+        return None  # an EPOC-PR with a confirmed production order: kept until production
     return request.final_expires_on or request.expires_on
+
+
+@transaction.atomic
+def request_record_production_order(*, request, actor, confirmed_on=None, received_at=None, emergency=False,
+                                    now=None):
+    """EPOC-PR: the issuing authority confirmed a production order was issued (preservation then
+    runs until production) and/or the provider received it (its answer is due in 10 days, or 8
+    hours in an emergency). docs/providers.md "Clock engine"."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if request.state not in SENT_OPEN_STATES or not basis_policy(request.legal_basis).until_production:
+        _refuse(_("A production order can be recorded only for a sent European Preservation Order."),
+                "production_not_allowed")
+    sent_on = deadlines.local_date(request.sent_at, request.agency.time_zone)
+    if confirmed_on is not None:
+        _not_in_future(confirmed_on, request, now, "confirmed_on")
+        _not_before(confirmed_on, sent_on, "confirmed_on",
+                    _("The production order cannot be confirmed before the request was sent (%(date)s)."))
+        request.production_confirmed_on = confirmed_on
+    if received_at is not None:
+        if received_at > now:
+            _refuse(_("This date is in the future."), "date_in_future", field="received_at")
+        request.production_order_received_at = received_at
+        request.production_order_emergency = emergency
+    request.save()
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.UPDATED, data={
+        "production_confirmed_on": confirmed_on and confirmed_on.isoformat(),
+        "production_order_received_at": received_at and received_at.isoformat(), "emergency": emergency,
+    })
+    request_recompute(request=request, now=now)
+    return request
 
 
 @transaction.atomic

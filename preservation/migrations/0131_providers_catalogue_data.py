@@ -18,13 +18,14 @@ def load(apps, schema_editor):
         for basis in catalogue.LEGAL_BASES:
             LegalBasis.objects.update_or_create(code=basis.code, defaults=LiveBasis.fields_from_policy(basis))
     Request = apps.get_model("preservation", "PreservationRequest")
-    for request in Request.objects.select_related("agency").iterator():
+    # _base_manager: every agency's rows, with or without the live tenancy guard.
+    for request in Request._base_manager.select_related("agency").iterator():
         country = request.agency.country
         if request.state == "draft":
             basis = request.agency.default_legal_basis or catalogue.default_basis_code(country)
         else:
             basis = catalogue.US_2703F if country == "US" else catalogue.VOLUNTARY
-        Request.objects.filter(pk=request.pk).update(provider=catalogue.BLINK.code, legal_basis=basis)
+        Request._base_manager.filter(pk=request.pk).update(provider=catalogue.BLINK.code, legal_basis=basis)
 
 
 class Migration(migrations.Migration):

@@ -317,6 +317,9 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("extended preservation expires"), null=True, blank=True, editable=False
     )
     deadlines_provisional = models.BooleanField(default=False, editable=False)
+    preserved_until_production = models.BooleanField(
+        _("preserved until production"), default=False, editable=False
+    )
     urgency = models.CharField(
         _("urgency"), max_length=10, choices=URGENCY_CHOICES, blank=True, editable=False
     )
