@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import deadlines, documents, evidence, permissions, presentation, selectors, serials, services
+from . import catalogue, deadlines, documents, evidence, identifiers, permissions, presentation, selectors, serials, services
 from .forms import (
     ACTION_FORMS,
     MAX_PASTE_LENGTH,
@@ -332,6 +332,11 @@ def serial_check(request):
         text = request.POST["paste"][:MAX_PASTE_LENGTH]
         pieces = serials.split_serials(text)[:MAX_SERIALS]
         return JsonResponse({"serials": [_serial_json(piece) for piece in pieces]})
+    kind = request.POST.get("kind") or catalogue.BLINK_SERIAL
+    if "serial" in request.POST and kind != catalogue.BLINK_SERIAL:
+        if kind not in catalogue.IDENTIFIER_LABELS:
+            return JsonResponse({"error": _("Unknown identifier type.")}, status=400)
+        return JsonResponse(identifiers.check_identifier(kind, request.POST["serial"]).as_dict())
     if "serial" in request.POST:
         return JsonResponse(_serial_json(request.POST["serial"]))
     return JsonResponse({"error": _("Send a serial or a pasted list.")}, status=400)
@@ -394,6 +399,8 @@ def _draft_report(post, start, end, zone):
         auto_delete_days=auto_delete, legacy=legacy,
         content=bool(data_types & deadlines.CONTENT_DATA_TYPES) or not data_types,
         zone=zone, thresholds=services.thresholds(),
+        provider=services.provider_policy(post.get("provider") or catalogue.BLINK.code,
+                                          post.get("provider_other_name", "")),
     )
 
 
