@@ -11,7 +11,7 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import documents, selectors, services
+from .. import documents, identifiers, selectors, services
 from .. import permissions as roles
 from ..models import DocumentState, GeneratedDocument, Reminder
 from . import serializers as s
@@ -155,6 +155,12 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def record_legal_process(self, request, id=None):
         return self._change(request, s.RecordLegalProcessSerializer)
 
+    @extend_schema(summary=_("EPOC-PR: record a production order (confirmed, received)"),
+                   request=s.RecordProductionOrderSerializer, parameters=[ID_PARAMETER])
+    @action(detail=True, methods=["post"], url_path="record-production-order")
+    def record_production_order(self, request, id=None):
+        return self._change(request, s.RecordProductionOrderSerializer)
+
     @extend_schema(summary=_("Close a finished request with its outcome"), request=s.CloseSerializer,
                    parameters=[ID_PARAMETER])
     @action(detail=True, methods=["post"])
@@ -244,6 +250,16 @@ class SerialValidateView(APIView):
         batch = s.SerialBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         return Response(s.SerialBatchResultSerializer.check(batch.validated_data["serials"]))
+
+
+class IdentifierValidateView(APIView):
+    @extend_schema(summary=_("Check a batch of identifiers of one type (MAC, email, phone, text, serial)"),
+                   request=s.IdentifierBatchSerializer, responses=s.IdentifierReadingSerializer(many=True))
+    def post(self, request):
+        batch = s.IdentifierBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        kind = batch.validated_data["kind"]
+        return Response([identifiers.check_identifier(kind, raw).as_dict() for raw in batch.validated_data["values"]])
 
 
 class DeadlineCalculatorView(APIView):

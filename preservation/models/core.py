@@ -18,7 +18,7 @@ from .. import catalogue, deadlines, identifiers, serials
 from ..scoping import AgencyScopedQuerySet, GlobalUniqueChecks
 
 __all__ = [
-    "Agency", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "Agency", "LEGAL_BASIS_CHOICES", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
     "KNOWN_TIME_ZONES",
