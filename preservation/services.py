@@ -12,8 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dataclasses import replace
-
 from . import catalogue, deadlines, identifiers, permissions, reminders, serials
 from .audit import audit_record
 from .models import (
@@ -22,15 +20,14 @@ from .models import (
     OPEN_STATES,
     DeadlineKind,
     DeviceSerial,
-    LegalBasis,
     LegalProcessType,
     Outcome,
     PreservationRequest,
-    Provider,
     RequestApproval,
     RequestEvent,
     RequestState,
 )
+from .selectors import basis_policy, provider_policy, request_clock_terms
 from .validation import sending_errors
 
 S = RequestState
@@ -56,19 +53,6 @@ def thresholds():
 # retention and preservation (at most a year) stay inside the calendar.
 _EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
 _LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
-
-
-def provider_policy(code, other_name=""):
-    """The live catalogue's provider (the shipped one if the row is gone), named as typed for
-    "Other provider"."""
-    row = Provider.objects.filter(code=code).first()
-    policy = row.as_policy() if row else catalogue.PROVIDERS_BY_CODE.get(code, catalogue.OTHER)
-    return replace(policy, name=other_name) if other_name and code == catalogue.OTHER.code else policy
-
-
-def basis_policy(code):
-    row = LegalBasis.objects.filter(code=code).first()
-    return row.as_policy() if row else catalogue.legal_basis(code)
 
 
 def request_report(request, *, now):
@@ -437,6 +421,8 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
     request = _locked(request)
     _check_allowed(request, "send_extension")
     _check_actor(request, actor)
+    if not request_clock_terms(request).extensions:
+        _refuse(_("No extension is known under this legal basis for this provider."), "no_extension")
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")

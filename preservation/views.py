@@ -399,7 +399,7 @@ def _draft_report(post, start, end, zone):
         auto_delete_days=auto_delete, legacy=legacy,
         content=bool(data_types & deadlines.CONTENT_DATA_TYPES) or not data_types,
         zone=zone, thresholds=services.thresholds(),
-        provider=services.provider_policy(post.get("provider") or catalogue.BLINK.code,
+        provider=selectors.provider_policy(post.get("provider") or catalogue.BLINK.code,
                                           post.get("provider_other_name", "")),
     )
 

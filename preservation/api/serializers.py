@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from .. import catalogue, deadlines, identifiers, serials, services
+from .. import catalogue, deadlines, identifiers, selectors, serials, services
 from ..models import (
     LEGAL_BASIS_CHOICES,
     DeviceSerial,
@@ -227,8 +227,8 @@ class DeadlineQuerySerializer(serializers.Serializer):
             auto_delete_days=data.get("auto_delete_days"), legacy=data["legacy"],
             content=not data["non_content_only"], received_on=data.get("received"),
             extended=data["extended"], zone=data["tz"], thresholds=services.thresholds(),
-            provider=services.provider_policy(data.get("provider") or catalogue.BLINK.code),
-            basis=data.get("basis") and services.basis_policy(data["basis"]),
+            provider=selectors.provider_policy(data.get("provider") or catalogue.BLINK.code),
+            basis=data.get("basis") and selectors.basis_policy(data["basis"]),
             extensions_received=data.get("extensions"), production_confirmed_on=data.get("production_confirmed"),
         )
         # Without provider or basis, exactly the answer of before providers were data.

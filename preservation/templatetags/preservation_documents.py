@@ -15,6 +15,9 @@ DESCRIPTIONS = {
     DocumentKind.REQUEST: _("The letter to Blink, to sign and send."),
     DocumentKind.EXTENSION: _("Asks Blink for the further 90 days before the preservation expires."),
     DocumentKind.CASE_SHEET: _("For the case file: deadlines, timeline, history and reminders."),
+    DocumentKind.EPOC_PR_CERTIFICATE: _("The fields of the certificate in Annex II of Regulation (EU) "
+                                        "2023/1543, filled from this request, for the issuing authority "
+                                        "to check, complete and sign."),
 }
 FAILURES = {
     "timeout": _("Stopped: it took too long to generate. Try again; if it fails again, tell your administrator."),
@@ -33,7 +36,7 @@ def documents_panel(context, preservation_request):
         {"kind": kind, "label": label, "description": DESCRIPTIONS[kind],
          "errors": documents.generation_errors(preservation_request, kind, now=now),
          "done": any(d.kind == kind and d.state == DocumentState.DONE for d in listed)}
-        for kind, label in DocumentKind.choices
+        for kind, label in documents.applicable_kinds(preservation_request)
     ]
     request = context.get("request")
     return {"preservation_request": preservation_request, "kinds": kinds, "documents": listed,
