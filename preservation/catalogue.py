@@ -211,7 +211,7 @@ BUDAPEST = Source("Convention on Cybercrime (Budapest), art. 16(2)", CHECKED)
 REPORT_ACT = Source("REPORT Act, Pub. L. 118-59 (2024), 18 U.S.C. § 2258A(h)", CHECKED)
 
 LEGAL_BASES = (
-    LegalBasis(US_2703F, _("18 U.S.C. § 2703(f)"), _("§ 2703(f)"), 90, 1, 90, source=STATUTE),
+    LegalBasis(US_2703F, _("United States: 18 U.S.C. § 2703(f)"), _("§ 2703(f)"), 90, 1, 90, source=STATUTE),
     LegalBasis(
         EPOC_PR, _("European Preservation Order (Regulation (EU) 2023/1543)"), _("EPOC-PR"), 60, 1, 30,
         until_production=True, production_days=10, production_emergency_hours=8,

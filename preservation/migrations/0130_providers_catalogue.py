@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='agency',
             name='default_legal_basis',
-            field=models.CharField(blank=True, choices=[('us_2703f', '18 U.S.C. § 2703(f)'), ('eu_epoc_pr', 'European Preservation Order (Regulation (EU) 2023/1543)'), ('national_order', 'National preservation order'), ('voluntary', "Voluntary request under the provider's own policy"), ('cybertipline', 'CyberTipline report (REPORT Act)')], help_text='Empty: § 2703(f) for US agencies, the EPOC-PR in EU member states except Denmark, otherwise a voluntary request.', max_length=30, verbose_name='default legal basis'),
+            field=models.CharField(blank=True, choices=[('us_2703f', 'United States: 18 U.S.C. § 2703(f)'), ('eu_epoc_pr', 'European Preservation Order (Regulation (EU) 2023/1543)'), ('national_order', 'National preservation order'), ('voluntary', "Voluntary request under the provider's own policy"), ('cybertipline', 'CyberTipline report (REPORT Act)')], help_text='Empty: § 2703(f) for US agencies, the EPOC-PR in EU member states except Denmark, otherwise a voluntary request.', max_length=30, verbose_name='default legal basis'),
         ),
         migrations.AddField(
             model_name='agency',
@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='preservationrequest',
             name='legal_basis',
-            field=models.CharField(choices=[('us_2703f', '18 U.S.C. § 2703(f)'), ('eu_epoc_pr', 'European Preservation Order (Regulation (EU) 2023/1543)'), ('national_order', 'National preservation order'), ('voluntary', "Voluntary request under the provider's own policy"), ('cybertipline', 'CyberTipline report (REPORT Act)')], default='us_2703f', max_length=30, verbose_name='legal basis'),
+            field=models.CharField(choices=[('us_2703f', 'United States: 18 U.S.C. § 2703(f)'), ('eu_epoc_pr', 'European Preservation Order (Regulation (EU) 2023/1543)'), ('national_order', 'National preservation order'), ('voluntary', "Voluntary request under the provider's own policy"), ('cybertipline', 'CyberTipline report (REPORT Act)')], default='us_2703f', max_length=30, verbose_name='legal basis'),
         ),
         migrations.AddField(
             model_name='preservationrequest',
