@@ -54,7 +54,7 @@ class Source:
 
 
 NOT_PUBLISHED = Source("not published", None)
-# The day the project's fact sheet (docs/providers.md "Sources") was last checked.
+# The day the facts below were last checked against their sources (docs/providers.md "Providers").
 CHECKED = date(2026, 12, 3)
 
 BLINK_PAGE = Source("Blink support: data preservation request page", CHECKED)
