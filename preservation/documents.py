@@ -344,7 +344,8 @@ def _legal_basis_text(request):
     if agency.legal_basis and basis == agency.default_basis_code:
         return agency.legal_basis
     if basis == catalogue.US_2703F:
-        return LEGAL_BASIS_US
+        # Only a US governmental entity invokes § 2703(f); elsewhere the neutral text, as before.
+        return LEGAL_BASIS_US if agency.country == "US" else LEGAL_BASIS_OTHER
     if basis == catalogue.EPOC_PR:
         return LEGAL_BASIS_EPOC_PR
     if basis == catalogue.NATIONAL_ORDER:
