@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preservation import catalogue
-from preservation.catalogue import (
+from preservation.rules import catalogue
+from preservation.rules.catalogue import (
     BLINK,
     CYBERTIPLINE,
     EPOC_PR,
@@ -24,14 +24,7 @@ from preservation.catalogue import (
     VOLUNTARY,
     legal_basis,
 )
-from preservation.deadlines import (
-    NationalOrder,
-    ProductionOrder,
-    basis_clock,
-    compute_report,
-    preservation_clock,
-    provider_retention,
-)
+from preservation.rules.deadlines import NationalOrder, ProductionOrder, basis_clock, compute_report, preservation_clock, provider_retention
 
 properties = settings(database=None, deadline=None, max_examples=150)
 RECEIVED = date(2026, 9, 1)

@@ -10,7 +10,8 @@ from django.apps import apps as live_apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from preservation import catalogue, services
+from preservation.rules import catalogue
+from preservation.requests import services
 from preservation.models import (
     Agency, AuditRecord, DeadlineKind, LegalBasis, PreservationRequest, Provider, RequestState, Role, User,
 )

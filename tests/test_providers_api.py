@@ -2,7 +2,7 @@
 import pytest
 import time_machine
 
-from preservation import catalogue
+from preservation.rules import catalogue
 from tests.api_support import fresh_throttle, token_client  # noqa: F401 (fixtures)
 from tests.conftest import utc
 from tests.factories import AgencyFactory, UserFactory

@@ -5,9 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from preservation import catalogue
-from preservation.identifiers import check_identifier
-from preservation.serials import parse_serial
+from preservation.rules import catalogue
+from preservation.rules.identifiers import check_identifier
+from preservation.rules.serials import parse_serial
 
 
 def run(*args):

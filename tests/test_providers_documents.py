@@ -5,7 +5,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from preservation import catalogue, documents, services
+from preservation.rules import catalogue
+from preservation.documents import services as documents
+from preservation.requests import services
 from preservation.models import DocumentKind
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory

@@ -1,4 +1,4 @@
-"""Load the shipped provider catalogue and legal bases (preservation/catalogue.py) and give every
+"""Load the shipped provider catalogue and legal bases (preservation/rules/catalogue.py) and give every
 existing request its provider and basis (docs/providers.md "Existing requests"): Blink; drafts
 take the agency's default basis; sent requests keep the 90 + 90-day clock they were tracked
 under (§ 2703(f) for US agencies, Blink's own policy for the others), so no date moves."""
@@ -7,7 +7,7 @@ from django.utils import translation
 
 
 def load(apps, schema_editor):
-    from preservation import catalogue
+    from preservation.rules import catalogue
     from preservation.models.providers import LegalBasis as LiveBasis, Provider as LiveProvider
 
     Provider = apps.get_model("preservation", "Provider")

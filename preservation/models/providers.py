@@ -1,6 +1,6 @@
 """The live provider catalogue and legal bases (docs/providers.md).
 
-Copied from ``preservation/catalogue.py`` by a data migration; platform staff correct them in
+Copied from ``preservation/rules/catalogue.py`` by a data migration; platform staff correct them in
 the admin, where every change is audited. ``as_policy()`` turns a row into the plain value the
 clock engine takes, so the engine never reads the database.
 """
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .. import catalogue
+from preservation.rules import catalogue
 
 __all__ = ["Provider", "LegalBasis", "validate_reference_pattern", "validate_sources"]
 

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from preservation import catalogue, deadlines
+from preservation.rules import catalogue
+from preservation.rules import deadlines
 from preservation.models import DocumentKind, GeneratedDocument, PreservationRequest
 from tests.browser.conftest import serious_accessibility_violations
 from tests.browser.test_browser_request_flow import PASSWORD, sign_in
