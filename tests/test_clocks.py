@@ -40,7 +40,7 @@ def texts(result):
     return {explanation.code: explanation.text for explanation in result.explanations}
 
 
-# --- Worked examples (docs/providers.md "Worked examples") ----------------------------------------
+# --- Worked examples (docs/providers.md §5) ----------------------------------------
 
 
 def test_blink_under_2703f_gives_exactly_the_clock_it_gave_before():

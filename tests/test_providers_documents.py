@@ -1,4 +1,4 @@
-"""Documents per legal basis (docs/providers.md "Documents"): the EPOC-PR certificate and the
+"""Documents per legal basis (docs/providers.md §8): the EPOC-PR certificate and the
 neutral voluntary letter, in the four languages; Blink's letter as before."""
 import datetime as dt
 

@@ -253,7 +253,7 @@ class NextDeadlineSerializer(serializers.Serializer):
 
 class ProviderDeadlinesSerializer(serializers.Serializer):
     """What ``DeadlineReport.as_full_dict`` adds: the provider, the basis, and what only some
-    bases have (docs/providers.md "Clock engine")."""
+    bases have (docs/providers.md §4)."""
 
     provider = serializers.CharField()
     legal_basis = serializers.ChoiceField(choices=LEGAL_BASIS_CHOICES)

@@ -67,7 +67,7 @@ LEGAL_BASIS_OTHER = _(
     "do not disclose this request to the account holder or to any other person, except as "
     "required to comply with it."
 )
-# docs/providers.md "Documents": the letter's first paragraph under each legal basis.
+# docs/providers.md §8: the letter's first paragraph under each legal basis.
 LEGAL_BASIS_EPOC_PR = _(
     "This is a European Preservation Order under Regulation (EU) 2023/1543. Please preserve the "
     "data described below, in your possession, for 60 days from receipt, pending a request for "

@@ -1,5 +1,5 @@
 """Load the shipped provider catalogue and legal bases (preservation/rules/catalogue.py) and give every
-existing request its provider and basis (docs/providers.md "Existing requests"): Blink; drafts
+existing request its provider and basis (docs/providers.md §7): Blink; drafts
 take the agency's default basis; sent requests keep the 90 + 90-day clock they were tracked
 under (§ 2703(f) for US agencies, Blink's own policy for the others), so no date moves."""
 from django.db import migrations

@@ -72,7 +72,7 @@ class Agency(models.Model):
     requires_supervisor_approval = models.BooleanField(
         _("supervisor approval required before sending"), default=False
     )
-    # docs/providers.md "Legal bases": empty means the default for the agency's country.
+    # docs/providers.md §1: empty means the default for the agency's country.
     default_legal_basis = models.CharField(
         _("default legal basis"), max_length=30, blank=True, choices=LEGAL_BASIS_CHOICES,
         help_text=_("Empty: § 2703(f) for US agencies, the EPOC-PR in EU member states except "
@@ -435,7 +435,7 @@ class DeviceSerial(models.Model):
         PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="serials"
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    # docs/providers.md "Identifiers": a Blink serial, or another provider's identifier.
+    # docs/providers.md §6: a Blink serial, or another provider's identifier.
     kind = models.CharField(
         _("identifier type"), max_length=20, choices=catalogue.IDENTIFIER_TYPES, default=catalogue.BLINK_SERIAL
     )

@@ -465,7 +465,7 @@ def request_record_production_order(*, request, actor, confirmed_on=None, receiv
                                     now=None):
     """EPOC-PR: the issuing authority confirmed a production order was issued (preservation then
     runs until production) and/or the provider received it (its answer is due in 10 days, or 8
-    hours in an emergency). docs/providers.md "Clock engine"."""
+    hours in an emergency). docs/providers.md §4."""
     now = now or timezone.now()
     request = _locked(request)
     _check_actor(request, actor)

@@ -54,7 +54,7 @@ class Source:
 
 
 NOT_PUBLISHED = Source("not published", None)
-# The day the facts below were last checked against their sources (docs/providers.md "Providers").
+# The day the facts below were last checked against their sources (docs/providers.md §2).
 CHECKED = date(2026, 12, 3)
 
 BLINK_PAGE = Source("Blink support: data preservation request page", CHECKED)
@@ -174,7 +174,7 @@ OTHER = Provider(
 PROVIDERS = (BLINK, RING, GOOGLE_NEST, SIMPLISAFE, OTHER)
 PROVIDERS_BY_CODE = {provider.code: provider for provider in PROVIDERS}
 
-# The conservative stand-ins for a fact that is not published (docs/providers.md "Unknown facts").
+# The conservative stand-ins for a fact that is not published (docs/providers.md §3).
 # The shortest retention any catalogued provider publishes: Google Nest without a subscription.
 SHORTEST_KNOWN_RETENTION = min(p.retention for p in PROVIDERS if p.retention is not None)
 # The shortest preservation period any legal basis or provider publishes: the EPOC-PR's 60 days.

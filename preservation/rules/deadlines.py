@@ -476,7 +476,7 @@ def _after_receipt(window, received_at, content, provider_name):
     return covered_from, lost_until, explanations
 
 
-# --- Preservation clock (docs/deadlines.md "Preservation clock"; docs/providers.md "Clock engine") 
+# --- Preservation clock (docs/deadlines.md "Preservation clock"; docs/providers.md §4) 
 
 
 @dataclass(frozen=True)
@@ -592,7 +592,7 @@ def basis_clock(
     national: NationalOrder = NationalOrder(),
     lead_days: int = 7,
 ) -> PreservationClock | None:
-    """Expiry, extension-by and final dates of one request (docs/providers.md "Clock engine")."""
+    """Expiry, extension-by and final dates of one request (docs/providers.md §4)."""
     if received_on is None and sent_on is None:
         return None  # a draft: no clock has started
     if extensions_received < 0:

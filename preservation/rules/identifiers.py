@@ -1,4 +1,4 @@
-"""Account and device identifiers, one check per type (docs/providers.md "Identifiers").
+"""Account and device identifiers, one check per type (docs/providers.md §6).
 
 Pure rules, no ORM. A Blink serial is ``serials.parse_serial``, unchanged; a MAC address in any
 common notation becomes 12 hex digits; an account email is checked by Django's validator; a phone
