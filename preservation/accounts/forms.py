@@ -141,7 +141,8 @@ class RoleForm(forms.Form):
 class AgencySettingsForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval"]
+        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval",
+                  "default_legal_basis", "national_order_days", "national_order_renewals"]
 
 
 class AuditFilterForm(forms.Form):

@@ -16,6 +16,7 @@ urlpatterns = [
         url_name="api:schema", template_name="preservation/api/swagger_ui.html"), name="docs"),
     path("me/", views.WhoAmIView.as_view(), name="me"),
     path("serials/validate/", views.SerialValidateView.as_view(), name="serials-validate"),
+    path("identifiers/validate/", views.IdentifierValidateView.as_view(), name="identifiers-validate"),
     path("deadlines/", views.DeadlineCalculatorView.as_view(), name="deadlines"),
     *router.urls,
     re_path(r"^(?P<rest>.*)$", views.not_found),

@@ -6,3 +6,4 @@ from preservation.models.core import *  # noqa: F401,F403
 from preservation.models.documents import *  # noqa: F401,F403
 from preservation.models.evidence import *  # noqa: F401,F403
 from preservation.models.reminders import *  # noqa: F401,F403
+from preservation.models.providers import *  # noqa: F401,F403

@@ -1,12 +1,13 @@
 """Reads for pages and exports. Case data is always read through an agency."""
+from dataclasses import replace
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from preservation.models import DeviceSerial, PreservationRequest, RequestState, User
-from preservation.rules import deadlines, serials
+from preservation.models import DeviceSerial, LegalBasis, PreservationRequest, Provider, RequestState, User
+from preservation.rules import catalogue, deadlines, serials
 
 S = RequestState
 
@@ -152,3 +153,26 @@ def request_for_page(user, pk):
 
 def request_history(preservation_request):
     return preservation_request.events.select_related("actor").order_by("at", "pk")
+
+
+# --- The catalogue (docs/providers.md) --------------------------------------------------------
+
+
+def provider_policy(code, other_name=""):
+    """The live catalogue's provider (the shipped one if the row is gone), named as typed for
+    "Other provider"."""
+    row = Provider.objects.filter(code=code).first()
+    policy = row.as_policy() if row else catalogue.PROVIDERS_BY_CODE.get(code, catalogue.OTHER)
+    return replace(policy, name=other_name) if other_name and code == catalogue.OTHER.code else policy
+
+
+def basis_policy(code):
+    row = LegalBasis.objects.filter(code=code).first()
+    return row.as_policy() if row else catalogue.legal_basis(code)
+
+
+def request_clock_terms(request):
+    """Days, extensions and extension length of the request's clock."""
+    return deadlines.clock_terms(basis_policy(request.legal_basis),
+                                 provider_policy(request.provider, request.provider_other_name),
+                                 request.agency.national_order)

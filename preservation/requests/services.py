@@ -29,7 +29,8 @@ from preservation.models import (
     RequestState,
 )
 from preservation.reminders import scheduling
-from preservation.rules import deadlines, serials
+from preservation.requests.selectors import basis_policy, provider_policy, request_clock_terms
+from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import sending_errors
 
 S = RequestState
@@ -65,6 +66,10 @@ def request_report(request, *, now):
     if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
         return None
     zone = request.agency.time_zone
+    production_order = None
+    if request.production_order_received_at:
+        production_order = deadlines.ProductionOrder(request.production_order_received_at,
+                                                     request.production_order_emergency)
     return deadlines.compute_report(
         start=request.window_start,
         end=request.window_end,
@@ -78,8 +83,12 @@ def request_report(request, *, now):
         extended=bool(request.extension_received_on),
         zone=zone,
         thresholds=thresholds(),
-        preservation_days=_setting("PRESERVATION_DAYS"),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
+        provider=provider_policy(request.provider, request.provider_other_name),
+        basis=basis_policy(request.legal_basis),
+        production_confirmed_on=request.production_confirmed_on,
+        production_order=production_order,
+        national=request.agency.national_order,
     )
 
 
@@ -96,10 +105,15 @@ def _next_deadline(request, report, now):
     clock = report.clock if report else None
     if clock is None or request.state not in SENT_OPEN_STATES:
         return None, ""
-    if request.state == S.EXTENDED:
+    if clock.until_production:
+        if clock.production_due_at is None:
+            return None, ""
+        return deadlines.local_date(clock.production_due_at, zone), DeadlineKind.PRODUCTION_DUE
+    if request.state == S.EXTENDED and clock.final_expires_on:
         return clock.final_expires_on, DeadlineKind.FINAL_EXPIRES
-    if request.state in (S.SUBMITTED, S.PRESERVING) and today <= clock.extension_send_by:
-        return clock.extension_send_by, DeadlineKind.EXTENSION_SEND_BY
+    send_by = clock.extension_send_by
+    if request.state in (S.SUBMITTED, S.PRESERVING) and send_by and today <= send_by:
+        return send_by, DeadlineKind.EXTENSION_SEND_BY
     return clock.expires_on, DeadlineKind.EXPIRES
 
 
@@ -127,6 +141,7 @@ def request_recompute(*, request, now):
     request.extension_send_by = clock.extension_send_by if clock else None
     request.final_expires_on = clock.final_expires_on if clock else None
     request.deadlines_provisional = bool(clock and clock.provisional)
+    request.preserved_until_production = bool(clock and clock.until_production)
     request.next_deadline_on, request.next_deadline_kind = _next_deadline(request, report, now)
     urgency = _urgency(request, report, request.next_deadline_on, now)
     request.urgency = urgency.value if urgency else ""
@@ -140,7 +155,7 @@ def request_recompute(*, request, now):
 
 COMPUTED_FIELDS = [
     "retention_days", "first_loss_at", "total_loss_at", "expires_on", "extension_send_by",
-    "final_expires_on", "deadlines_provisional", "urgency", "urgency_rank",
+    "final_expires_on", "deadlines_provisional", "preserved_until_production", "urgency", "urgency_rank",
     "next_deadline_on", "next_deadline_kind",
 ]
 
@@ -269,21 +284,29 @@ DRAFT_FIELDS = [
     "requester_name", "requester_title", "requester_badge", "requester_email", "requester_phone",
     "unit", "case_number", "data_types", "window_start", "window_end", "window_zone",
     "account_email", "account_country", "auto_delete_days", "notes", "language",
+    "provider", "provider_other_name", "legal_basis",
 ]
 
 
 def _replace_serials(request, serial_rows):
-    """serial_rows: iterable of dicts with ``raw`` and optional ``model`` and ``warnings_acknowledged``."""
+    """serial_rows: iterable of dicts with ``raw`` and optional ``kind`` (a Blink serial unless
+    given), ``model`` and ``warnings_acknowledged``."""
     request.serials.all().delete()
     rows = []
     for position, row in enumerate(serial_rows):
-        parsed = serials.parse_serial(row["raw"])
+        kind = row.get("kind") or catalogue.BLINK_SERIAL
+        if kind == catalogue.BLINK_SERIAL:
+            parsed = serials.parse_serial(row["raw"])
+            normalized, generation = (parsed.normalized if parsed.valid else ""), parsed.generation or ""
+            model = row.get("model") or parsed.model_hint or ""
+            from_hint = not row.get("model") and bool(parsed.model_hint)
+        else:
+            checked = identifiers.check_identifier(kind, row["raw"])
+            normalized, generation, model = (checked.normalized if checked.valid else ""), "", ""
+            from_hint = False
         rows.append(DeviceSerial(
-            request=request, position=position, raw=row["raw"][:200],
-            normalized=parsed.normalized if parsed.valid else "",
-            generation=parsed.generation or "",
-            model=row.get("model") or parsed.model_hint or "",
-            model_from_hint=not row.get("model") and bool(parsed.model_hint),
+            request=request, position=position, kind=kind, raw=row["raw"][:DeviceSerial._meta.get_field("raw").max_length],
+            normalized=normalized, generation=generation, model=model, model_from_hint=from_hint,
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
     DeviceSerial.objects.bulk_create(rows)
@@ -295,7 +318,7 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
     now = now or timezone.now()
     creating = request is None
     if creating:
-        request = PreservationRequest(agency=agency, created_by=actor)
+        request = PreservationRequest(agency=agency, created_by=actor, legal_basis=agency.default_basis_code)
     else:
         request = _locked(request)
         _check_actor(request, actor)
@@ -427,6 +450,8 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
     request = _locked(request)
     _check_allowed(request, "send_extension")
     _check_actor(request, actor)
+    if not request_clock_terms(request).extensions:
+        _refuse(_("No extension is known under this legal basis for this provider."), "no_extension")
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(SENT_IN_FUTURE, "date_in_future", field="sent_at")
@@ -456,7 +481,41 @@ def request_record_extension_receipt(*, request, actor, received_on, now=None):
 
 
 def _effective_expiry(request):
+    if request.preserved_until_production:
+        return None  # an EPOC-PR with a confirmed production order: kept until production
     return request.final_expires_on or request.expires_on
+
+
+@transaction.atomic
+def request_record_production_order(*, request, actor, confirmed_on=None, received_at=None, emergency=False,
+                                    now=None):
+    """EPOC-PR: the issuing authority confirmed a production order was issued (preservation then
+    runs until production) and/or the provider received it (its answer is due in 10 days, or 8
+    hours in an emergency). docs/providers.md §4."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if request.state not in SENT_OPEN_STATES or not basis_policy(request.legal_basis).until_production:
+        _refuse(_("A production order can be recorded only for a sent European Preservation Order."),
+                "production_not_allowed")
+    sent_on = deadlines.local_date(request.sent_at, request.agency.time_zone)
+    if confirmed_on is not None:
+        _not_in_future(confirmed_on, request, now, "confirmed_on")
+        _not_before(confirmed_on, sent_on, "confirmed_on",
+                    _("The production order cannot be confirmed before the request was sent (%(date)s)."))
+        request.production_confirmed_on = confirmed_on
+    if received_at is not None:
+        if received_at > now:
+            _refuse(_("This date is in the future."), "date_in_future", field="received_at")
+        request.production_order_received_at = received_at
+        request.production_order_emergency = emergency
+    request.save()
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.UPDATED, data={
+        "production_confirmed_on": confirmed_on and confirmed_on.isoformat(),
+        "production_order_received_at": received_at and received_at.isoformat(), "emergency": emergency,
+    })
+    request_recompute(request=request, now=now)
+    return request
 
 
 @transaction.atomic

@@ -43,7 +43,7 @@ from preservation.requests.forms import (
     serial_rows,
     unchecked_warnings,
 )
-from preservation.rules import deadlines, serials
+from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules import premises as evidence
 from preservation.rules.validation import sending_errors, sending_warnings
 from preservation.templatetags.preserve_ui import deadline_kind_label, state_label, urgency_badge
@@ -333,6 +333,11 @@ def serial_check(request):
         text = request.POST["paste"][:MAX_PASTE_LENGTH]
         pieces = serials.split_serials(text)[:MAX_SERIALS]
         return JsonResponse({"serials": [_serial_json(piece) for piece in pieces]})
+    kind = request.POST.get("kind") or catalogue.BLINK_SERIAL
+    if "serial" in request.POST and kind != catalogue.BLINK_SERIAL:
+        if kind not in catalogue.IDENTIFIER_LABELS:
+            return JsonResponse({"error": _("Unknown identifier type.")}, status=400)
+        return JsonResponse(identifiers.check_identifier(kind, request.POST["serial"]).as_dict())
     if "serial" in request.POST:
         return JsonResponse(_serial_json(request.POST["serial"]))
     return JsonResponse({"error": _("Send a serial or a pasted list.")}, status=400)
@@ -403,6 +408,8 @@ def _draft_report(post, start, end, zone):
         auto_delete_days=auto_delete, legacy=legacy,
         content=bool(data_types & deadlines.CONTENT_DATA_TYPES) or not data_types,
         zone=zone, thresholds=services.thresholds(),
+        provider=selectors.provider_policy(post.get("provider") or catalogue.BLINK.code,
+                                          post.get("provider_other_name", "")),
     )
 
 
