@@ -61,6 +61,17 @@ def send_reminder(reminder, recipients, *, late, connection):
         connection.send_messages(messages)
 
 
+def inbox_message(request, recipient, *, subject, summary, connection=None):
+    """A request waits for this person (docs/workday.md "Approval inbox")."""
+    context = {"preservation_request": request, "subject": subject, "summary": summary,
+               "url": request_url(request), "recipient": recipient}
+    return _message(
+        "inbox", context, to=recipient.email, language=recipient.language,
+        msg_id=message_id("inbox", request.pk, "u%d.%s" % (recipient.pk, request.updated_at.strftime("%Y%m%d%H%M%S"))),
+        connection=connection,
+    )
+
+
 def digest_message(digest, items, *, connection=None):
     user = digest.user
     for item in items:

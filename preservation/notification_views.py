@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import calendar, presentation, reminders, selectors
+from . import calendar, inbox, presentation, reminders, selectors
 from .audit import audit_record
 from .models import CalendarFeedToken, Notification, ReminderPreference, Role
 from .models.reminders import new_feed_token
@@ -37,6 +37,9 @@ def unread_notifications(request):
 
 
 def notification_text(notification):
+    if notification.kind:
+        request = notification.request
+        return inbox.describe(kind=notification.kind, request=request, who=inbox_sender(notification))
     reminder = notification.reminder
     request = reminder.request
     return reminders.describe(
@@ -45,10 +48,19 @@ def notification_text(notification):
     )
 
 
+def inbox_sender(notification):
+    """Who asked (or sent in an emergency): the author of the request's latest such event."""
+    event = notification.request.events.filter(
+        action__in=["approval_requested", "emergency_sent"], at__lte=notification.created_at,
+    ).select_related("actor").order_by("-at", "-pk").first()
+    person = (event and event.actor) or notification.request.created_by
+    return person.get_full_name() or person.username
+
+
 @case_data
 @require_GET
 def notification_list(request):
-    rows = _notifications(request.user).select_related("reminder__request")
+    rows = _notifications(request.user).select_related("reminder__request", "request__created_by")
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     for notification in page.object_list:
         notification.subject, notification.summary = notification_text(notification)
@@ -63,7 +75,8 @@ def notification_read(request, pk):
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     if request.POST.get("open"):
-        return redirect("preservation:request_detail", pk=notification.reminder.request_id)
+        return redirect("preservation:request_detail",
+                        pk=notification.request_id or notification.reminder.request_id)
     return redirect("preservation:notifications")
 
 
