@@ -4,6 +4,8 @@ import csv
 import datetime as dt
 import functools
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -14,16 +16,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from . import accounts, backends, permissions
+from . import accounts, backends, permissions, selectors
 from .account_forms import (
     AcceptInvitationForm, AgencySettingsForm, AuditFilterForm, BannerForm, EnrolForm, InvitationForm,
     RoleForm, SignInForm, TokenForm,
@@ -288,9 +291,19 @@ def user_active(request, pk):
     member = _agency_user(request, pk)
     active = request.POST.get("active") == "1"
     done = _("%(name)s can sign in again.") if active else _("%(name)s is deactivated and signed out everywhere.")
-    return _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
-                                                            request=request),
-                  done % {"name": member.get_username()})
+    response = _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
+                                                                request=request),
+                      done % {"name": member.get_username()})
+    member.refresh_from_db(fields=["is_active"])
+    left = 0 if member.is_active else selectors.open_requests_of(member).count()
+    if left:
+        # Their open requests, listed for handing over (docs/workday.md "Owners").
+        messages.warning(request, ngettext(
+            "%(name)s still has %(n)d open request: select it below and assign it to someone else.",
+            "%(name)s still has %(n)d open requests: select them below and assign them to someone else.",
+            left) % {"name": member.get_username(), "n": left})
+        return redirect(reverse("preservation:dashboard") + "?" + urlencode({"owner": member.pk, "group": "open"}))
+    return response
 
 
 @require_POST

@@ -420,6 +420,7 @@ class DashboardFilterForm(forms.Form):
         ("yours", _("Your move")),
         ("waiting", _("Waiting on Blink")),
         ("done", _("Done")),
+        ("open", _("Open")),
     ]
     INBOX = [
         ("", _("Everything")),
@@ -446,10 +447,15 @@ class DashboardFilterForm(forms.Form):
     requester = forms.TypedChoiceField(label=_("Created by"), required=False, coerce=int, empty_value=None)
     due_within = forms.IntegerField(label=_("Due within (days)"), required=False, min_value=0, max_value=3650)
 
-    def __init__(self, *args, agency_users, **kwargs):
+    def __init__(self, *args, agency_users, owners=None, **kwargs):
+        """``agency_users``: the active people; ``owners``: everyone whose requests can be
+        listed, people who left included (their requests are to be handed over)."""
         super().__init__(*args, **kwargs)
         people = [(str(u.pk), u.get_full_name() or u.username) for u in agency_users]
-        self.fields["owner"].choices = [("", _("Anyone")), ("me", _("Assigned to me"))] + people
+        self.fields["owner"].choices = [("", _("Anyone")), ("me", _("Assigned to me"))] + [
+            (str(u.pk), u.get_full_name() or u.username if u.is_active
+             else _("%(name)s (deactivated)") % {"name": u.get_full_name() or u.username})
+            for u in (owners if owners is not None else agency_users)]
         self.fields["requester"].choices = [("", _("Anyone"))] + [(int(pk), name) for pk, name in people]
         # Plain Bootstrap classes: the dashboard renders these fields itself, cheaply.
         for field in self.fields.values():

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from . import deadlines, next_step, permissions, serials
 from .models import (
+    OPEN_STATES,
     DeviceSerial,
     PreservationRequest,
     RequestApproval,
@@ -164,7 +165,7 @@ def group_conditions(today, zone, rules=None):
         | Q(state=S.DRAFT, approval_requested_at__isnull=False, window_start__isnull=False,
             window_end__isnull=False, agency__requires_supervisor_approval=True)
     )
-    return {"yours": ~done & ~waiting, "waiting": waiting, "done": done}
+    return {"yours": ~done & ~waiting, "waiting": waiting, "done": done, "open": Q(state__in=OPEN_STATES)}
 
 
 def awaiting_approval_condition(user):
@@ -181,12 +182,12 @@ def inbox_counts(user):
     """How many drafts wait for this user's approval and emergency sends for their review;
     cached like the groups' counts, under the agency's requests_version."""
     if user.agency_id is None or user.role not in permissions.APPROVERS:
-        return {"awaiting": 0, "review": 0}
+        return {"approval": 0, "review": 0}
     key = "preserve:inbox-counts:%d:%d:%d" % (user.agency_id, user.agency.requests_version, user.pk)
     counts = cache.get(key)
     if counts is None:
         counts = requests_for_user(user).aggregate(
-            awaiting=Count("pk", filter=awaiting_approval_condition(user)),
+            approval=Count("pk", filter=awaiting_approval_condition(user)),
             review=Count("pk", filter=emergency_review_condition(user)),
         )
         cache.set(key, counts, BUCKET_COUNTS_TTL)

@@ -80,7 +80,10 @@ DASHBOARD_COLUMNS = (
 
 def _dashboard_filters(request, form=None):
     """The search typed (kept in the session, never in a URL) and the filters of the address."""
-    url_form = form or DashboardFilterForm(request.GET, agency_users=_dashboard_people(request.user)[1])
+    if form is None:
+        people, active = _dashboard_people(request.user)
+        form = DashboardFilterForm(request.GET, agency_users=active, owners=people)
+    url_form = form
     url_form.is_valid()  # a filter the address gets wrong is left out; the others apply
     filters = url_form.url_value()
     query = request.session.get(FILTERS_SESSION_KEY, {}).get("q")
@@ -154,9 +157,9 @@ def _active_filters(form, filters):
 @require_GET
 def dashboard(request):
     people, active = _dashboard_people(request.user)
-    form = DashboardFilterForm(request.GET, agency_users=active)
+    form = DashboardFilterForm(request.GET, agency_users=active, owners=people)
     filters = _dashboard_filters(request, form)
-    form = DashboardFilterForm(initial=filters, agency_users=active)
+    form = DashboardFilterForm(initial=filters, agency_users=active, owners=people)
     return _render_dashboard(request, form, people, filters)
 
 
@@ -170,7 +173,7 @@ def dashboard_search(request):
         request.session.pop(FILTERS_SESSION_KEY, None)
         return redirect("preservation:dashboard")
     people, active = _dashboard_people(request.user)
-    form = DashboardFilterForm(request.POST, agency_users=active)
+    form = DashboardFilterForm(request.POST, agency_users=active, owners=people)
     if not form.is_valid():
         return _render_dashboard(request, form, people, _dashboard_filters(request), status=400)
     query = form.cleaned_data.get("q")
