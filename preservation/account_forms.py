@@ -107,7 +107,8 @@ class RoleForm(forms.Form):
 class AgencySettingsForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval"]
+        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval",
+                  "allows_emergency_send"]
 
 
 class AuditFilterForm(forms.Form):

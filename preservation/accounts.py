@@ -250,7 +250,7 @@ def user_is_locked(user):
 
 
 AGENCY_SETTINGS_FIELDS = ["name", "postal_address", "phone", "time_zone", "legal_basis",
-                          "requires_supervisor_approval"]
+                          "requires_supervisor_approval", "allows_emergency_send"]
 
 
 @transaction.atomic

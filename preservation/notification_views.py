@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -84,7 +85,8 @@ def notification_read(request, pk):
 @require_POST
 def notification_read_all(request):
     count = _notifications(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
-    messages.success(request, _("%(n)d notifications marked as read.") % {"n": count})
+    messages.success(request, ngettext("%(n)d notification marked as read.", "%(n)d notifications marked as read.",
+                                       count) % {"n": count})
     return redirect("preservation:notifications")
 
 
