@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from preservation import next_step
-from preservation.next_step import Facts
+from preservation.rules import next_step
+from preservation.rules.next_step import Facts
 
 UTC = dt.timezone.utc
 ZONE = "America/New_York"

@@ -10,7 +10,8 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from preservation import reminders, services
+from preservation.reminders import sweep as reminders
+from preservation.requests import services
 from preservation.models import (
     AuditRecord,
     Notification,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from preservation import services
+from preservation.requests import services
 from preservation.models import PreservationRequest, RequestState, Role
 from tests.browser.conftest import serious_accessibility_violations
 from tests.browser.test_browser_request_flow import PASSWORD, local_input, sign_in

@@ -1,0 +1,261 @@
+"""Reads for pages and exports. Case data is always read through an agency."""
+import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from preservation.rules import next_step
+from preservation.core import permissions
+from preservation.models import (
+    OPEN_STATES,
+    DeviceSerial,
+    PreservationRequest,
+    RequestApproval,
+    RequestEvent,
+    RequestState,
+    User,
+)
+from preservation.rules import deadlines, serials
+
+S = RequestState
+
+
+def requests_for_user(user):
+    """The requests a signed-in user may see: their agency's, nobody else's."""
+    if not user.is_authenticated or user.agency_id is None:
+        return PreservationRequest.objects.none()
+    return PreservationRequest.objects.for_agency(user.agency_id)
+
+
+def agency_members(user):
+    """Everyone in the user's agency, former members included (their requests stay listed),
+    with what a name needs."""
+    return (
+        User.objects.filter(agency_id=user.agency_id)
+        .only("first_name", "last_name", "username", "is_active")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def user_names(pks):
+    """Names of the given users: creators of the agency's requests who have left it since."""
+    return {u.pk: u.get_full_name() or u.username
+            for u in User.objects.filter(pk__in=pks).only("first_name", "last_name", "username")}
+
+
+def agency_today(user):
+    zone = user.agency.time_zone if user.agency_id else "UTC"
+    return deadlines.local_date(timezone.now(), zone)
+
+
+# The dashboard's groups that depend only on a request's state or urgency, as (field, values):
+# the one definition both the filter (bucket_conditions) and the counts (bucket_counts) read.
+# "due_week" depends on today and is defined in bucket_conditions.
+FIELD_BUCKETS = {
+    "lost_losing": ("urgency", (deadlines.Urgency.LOST, deadlines.Urgency.LOSING)),
+    "critical": ("urgency", (deadlines.Urgency.CRITICAL,)),
+    "preserving": ("state", (S.PRESERVING, S.EXTENSION_REQUESTED)),
+    "extended": ("state", (S.EXTENDED,)),
+    "closed": ("state", (S.CLOSED, S.WITHDRAWN, S.LAPSED)),
+}
+
+
+def bucket_conditions(today):
+    """The dashboard's groups (they may overlap: a critical request can be due this week)."""
+    conditions = {name: Q(**{field + "__in": values}) for name, (field, values) in FIELD_BUCKETS.items()}
+    conditions["due_week"] = Q(next_deadline_on__isnull=False, next_deadline_on__lte=today + timedelta(days=7))
+    return conditions
+
+
+# Counts of a day's groups stay valid for that day until a request of the agency changes.
+BUCKET_COUNTS_TTL = 24 * 60 * 60
+
+
+def bucket_counts(user, today):
+    """How many of the agency's requests are in each group.
+
+    Counting 10,000 requests took most of the dashboard's database time (bench/dashboard.py),
+    and the answer only changes when a request does or the day turns. So it is cached per
+    agency under the agency's requests_version (moved on after every committed change to one
+    of its requests, signals.py) and the agency's date: a change or a new day makes a new key,
+    never a stale answer. The cache is only counts, no case data.
+    """
+    if user.agency_id is None:
+        return dict.fromkeys(["total", "due_week", *FIELD_BUCKETS], 0)
+    key = "preserve:bucket-counts:%d:%d:%s" % (user.agency_id, user.agency.requests_version, today.isoformat())
+    counts = cache.get(key)
+    if counts is None:
+        counts = _count_buckets(user, today)
+        cache.set(key, counts, BUCKET_COUNTS_TTL)
+    return counts
+
+
+def _count_buckets(user, today):
+    """The groups' counts in one query. PostgreSQL counts per (state, urgency) pair, a few dozen
+    rows summed here into the groups, and counts "due this week" alongside: one aggregate per row
+    instead of one per group. COUNT(*) and COUNT(next_deadline_on), not COUNT(id): every column
+    read is then in request_dashboard_groups, so PostgreSQL answers from the index alone.
+    """
+    due = bucket_conditions(today)["due_week"]
+    pairs = (
+        requests_for_user(user).order_by().values("state", "urgency")
+        .annotate(n=Count("*"), due=Count("next_deadline_on", filter=due))
+    )
+    counts = dict.fromkeys(["total", "due_week", *FIELD_BUCKETS], 0)
+    for pair in pairs:
+        counts["total"] += pair["n"]
+        counts["due_week"] += pair["due"]
+        for name, (field, values) in FIELD_BUCKETS.items():
+            if pair[field] in values:
+                counts[name] += pair["n"]
+    return counts
+
+
+# A search term this short matches too much to mean anything; a serial needs four characters.
+MIN_PARTIAL = 3
+MIN_SERIAL_PART = 4
+_REFERENCE = re.compile(r"^(?:PR-?)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+def search_condition(text):
+    """What a typed search finds (docs/workday.md "Search"): part of a CRIM#, of a serial in
+    any formatting (4 characters or more), of the account email, the requester's name or
+    Blink's reference, or the request's own reference (PR-000123, or 123)."""
+    text = text.strip()
+    condition = Q(case_number__iexact=text)
+    if len(text) >= MIN_PARTIAL:
+        condition |= (Q(case_number__icontains=text) | Q(account_email__icontains=text)
+                      | Q(requester_name__icontains=text) | Q(blink_reference__icontains=text))
+    reference = _REFERENCE.match(text)
+    if reference:
+        condition |= Q(pk=int(reference.group(1)))
+    part = serials.normalize_serial(text)
+    if len(part) >= MIN_SERIAL_PART:
+        condition |= Exists(DeviceSerial.objects.filter(request=OuterRef("pk"), normalized__contains=part))
+    return condition
+
+
+def local_start(day, zone):
+    """The instant the agency's day begins (a clock change at midnight moves it, never skips it)."""
+    return datetime.combine(day, time()).replace(tzinfo=ZoneInfo(zone))
+
+
+def next_step_rules():
+    return next_step.Rules(
+        ack_missing_days=settings.PRESERVE["ACK_MISSING_DAYS"],
+        extension_ack_missing_days=settings.PRESERVE["EXTENSION_ACK_MISSING_DAYS"],
+    )
+
+
+def group_conditions(today, zone, rules=None):
+    """The rows next_step.next_step puts in each group, as conditions: waiting on Blink (an
+    acknowledgement not yet overdue), on a supervisor (approval asked for) or on Amazon (legal
+    process served); done once closed or withdrawn; everything else is the agency's move."""
+    rules = rules or next_step_rules()
+    ack_from = local_start(today - timedelta(days=rules.ack_missing_days - 1), zone)
+    extension_ack_from = local_start(today - timedelta(days=rules.extension_ack_missing_days - 1), zone)
+    done = Q(state__in=[S.CLOSED, S.WITHDRAWN])
+    waiting = (
+        Q(state=S.SUBMITTED, sent_at__gte=ack_from)
+        | Q(state=S.EXTENSION_REQUESTED, extension_sent_at__gte=extension_ack_from)
+        | Q(state=S.LEGAL_PROCESS_SERVED)
+        | Q(state=S.DRAFT, approval_requested_at__isnull=False, window_start__isnull=False,
+            window_end__isnull=False, agency__requires_supervisor_approval=True)
+    )
+    return {"yours": ~done & ~waiting, "waiting": waiting, "done": done, "open": Q(state__in=OPEN_STATES)}
+
+
+def awaiting_approval_condition(user):
+    """Drafts asked for approval that this user may approve (not their own)."""
+    return (Q(state=S.DRAFT, approval_requested_at__isnull=False, agency__requires_supervisor_approval=True)
+            & ~Q(created_by_id=user.pk))
+
+
+def emergency_review_condition(user):
+    return Q(emergency_reason__gt="", emergency_reviewed_at__isnull=True) & ~Q(created_by_id=user.pk)
+
+
+def inbox_counts(user):
+    """How many drafts wait for this user's approval and emergency sends for their review;
+    cached like the groups' counts, under the agency's requests_version."""
+    if user.agency_id is None or user.role not in permissions.APPROVERS:
+        return {"approval": 0, "review": 0}
+    key = "preserve:inbox-counts:%d:%d:%d" % (user.agency_id, user.agency.requests_version, user.pk)
+    counts = cache.get(key)
+    if counts is None:
+        counts = requests_for_user(user).aggregate(
+            approval=Count("pk", filter=awaiting_approval_condition(user)),
+            review=Count("pk", filter=emergency_review_condition(user)),
+        )
+        cache.set(key, counts, BUCKET_COUNTS_TTL)
+    return counts
+
+
+def with_row_facts(queryset):
+    """What next_step needs beyond the row's own columns, in the same query: whether a draft is
+    approved as it stands (requests.services.request_is_approved) and whether a device is from
+    the legacy pool."""
+    last_edit = RequestEvent.objects.filter(
+        request=OuterRef("pk"), action__in=[RequestEvent.Action.CREATED, RequestEvent.Action.UPDATED],
+    ).order_by("-at", "-pk").values("at")[:1]
+    approved = Exists(RequestApproval.objects.filter(
+        request=OuterRef("pk"), at__gte=Coalesce(Subquery(last_edit), Value(datetime.min.replace(tzinfo=ZoneInfo("UTC"))))))
+    legacy = Exists(DeviceSerial.objects.filter(
+        Q(generation=serials.LEGACY) | Q(model__in=serials.LEGACY_POOL_MODELS), request=OuterRef("pk")))
+    return queryset.annotate(approved=approved, legacy=legacy)
+
+
+def dashboard_requests(user, filters=None, today=None):
+    """The agency's requests, most urgent first, then by the next deadline."""
+    filters = filters or {}
+    today = today or agency_today(user)
+    queryset = requests_for_user(user)
+    if filters.get("q"):
+        queryset = queryset.filter(search_condition(filters["q"]))
+    if filters.get("bucket"):
+        queryset = queryset.filter(bucket_conditions(today)[filters["bucket"]])
+    if filters.get("group"):
+        queryset = queryset.filter(group_conditions(today, user.agency.time_zone)[filters["group"]])
+    if filters.get("inbox") == "approval":
+        queryset = queryset.filter(awaiting_approval_condition(user))
+    if filters.get("inbox") == "review":
+        queryset = queryset.filter(emergency_review_condition(user))
+    if filters.get("state"):
+        queryset = queryset.filter(state=filters["state"])
+    if filters.get("urgency"):
+        queryset = queryset.filter(urgency=filters["urgency"])
+    if filters.get("owner"):
+        queryset = queryset.filter(assigned_to_id=user.pk if filters["owner"] == "me" else filters["owner"])
+    if filters.get("requester"):
+        queryset = queryset.filter(created_by_id=filters["requester"])
+    if filters.get("due_within") is not None:
+        limit = today + timedelta(days=filters["due_within"])
+        queryset = queryset.filter(next_deadline_on__isnull=False, next_deadline_on__lte=limit)
+    return queryset.select_related("created_by").order_by(
+        "urgency_rank", "next_deadline_on", "-created_at", "-pk"
+    )
+
+
+def open_requests_of(user):
+    """The open requests assigned to a user (to hand over when they leave)."""
+    return (PreservationRequest.objects.for_agency(user.agency_id).open()
+            .filter(assigned_to=user).order_by("urgency_rank", "next_deadline_on", "pk"))
+
+
+def request_for_page(user, pk):
+    """One request with what its page shows, or DoesNotExist for another agency's."""
+    return (
+        requests_for_user(user)
+        .select_related("agency", "created_by", "assigned_to")
+        .prefetch_related("serials")
+        .get(pk=pk)
+    )
+
+
+def request_history(preservation_request):
+    return preservation_request.events.select_related("actor").order_by("at", "pk")
