@@ -1,4 +1,4 @@
-"""Search that finds (docs/workday.md "Search"): parts of a CRIM#, a serial, the account email,
+"""Search that finds (docs/workday.md §5): parts of a CRIM#, a serial, the account email,
 the requester's name, Blink's reference or the request's own; what was typed never reaches an
 address or a log, while the other filters live in the address."""
 import logging

@@ -307,7 +307,7 @@ def user_active(request, pk):
     member.refresh_from_db(fields=["is_active"])
     left = 0 if member.is_active else selectors.open_requests_of(member).count()
     if left:
-        # Their open requests, listed for handing over (docs/workday.md "Owners").
+        # Their open requests, listed for handing over (docs/workday.md §3).
         messages.warning(request, ngettext(
             "%(name)s still has %(n)d open request: select it below and assign it to someone else.",
             "%(name)s still has %(n)d open requests: select them below and assign them to someone else.",

@@ -248,7 +248,7 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    # Who moves the request on (its creator until someone reassigns it): docs/workday.md.
+    # Who moves the request on (its creator until someone reassigns it): docs/workday.md §3.
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assigned to"),

@@ -115,7 +115,7 @@ class NotificationQuerySet(AgencyScopedQuerySet):
 
 
 class NotificationKind(models.TextChoices):
-    """What a notification that is not a reminder's copy is about (docs/workday.md)."""
+    """What a notification that is not a reminder's copy is about (docs/workday.md §2)."""
 
     APPROVAL_REQUESTED = "approval_requested", _("Approval asked for")
     EMERGENCY_SENT = "emergency_sent", _("Sent without approval (emergency)")

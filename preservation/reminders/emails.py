@@ -69,7 +69,7 @@ def send_reminder(reminder, recipients, *, late, connection):
 
 
 def inbox_message(request, recipient, *, subject, summary, connection=None):
-    """A request waits for this person (docs/workday.md "Approval inbox")."""
+    """A request waits for this person (docs/workday.md §2)."""
     context = {"preservation_request": request, "subject": subject, "summary": summary,
                "url": request_url(request), "recipient": recipient}
     return _message(

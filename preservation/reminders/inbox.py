@@ -1,5 +1,5 @@
 """Notifications that are not a reminder's copy: a draft waits for a supervisor's approval, or
-was sent without it in an emergency (docs/workday.md "Approval inbox"). Each goes to the
+was sent without it in an emergency (docs/workday.md §2). Each goes to the
 bell of the people concerned and, once the change commits, to their email."""
 import logging
 

@@ -178,7 +178,7 @@ class Recipient:
     wants_email: bool = True
 
 
-# Who takes a reminder whose creator and assignee are both deactivated (docs/workday.md).
+# Who takes a reminder whose creator and assignee are both deactivated (docs/workday.md §3).
 ORPHAN_ROLES = (Role.SUPERVISOR, Role.AGENCY_ADMIN)
 
 

@@ -487,7 +487,7 @@ MAX_BULK = 100
 
 class BulkForm(forms.Form):
     """One action for every selected request; each is still changed by its own service call,
-    checked and audited on its own (docs/workday.md "Bulk actions")."""
+    checked and audited on its own (docs/workday.md §6)."""
 
     OPERATIONS = [
         ("assign", _("Assign to")),

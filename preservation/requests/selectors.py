@@ -123,7 +123,7 @@ _REFERENCE = re.compile(r"^(?:PR-?)?0*(\d{1,9})$", re.IGNORECASE)
 
 
 def search_condition(text):
-    """What a typed search finds (docs/workday.md "Search"): part of a CRIM#, of a serial in
+    """What a typed search finds (docs/workday.md §5): part of a CRIM#, of a serial in
     any formatting (4 characters or more), of the account email, the requester's name or
     Blink's reference, or the request's own reference (PR-000123, or 123)."""
     text = text.strip()

@@ -365,7 +365,7 @@ def request_approve(*, request, actor, now=None):
 @transaction.atomic
 def request_ask_approval(*, request, actor, now=None):
     """Ask the agency's supervisors to approve a draft: each one who may approve it gets a
-    notification and an email (docs/workday.md "Approval inbox")."""
+    notification and an email (docs/workday.md §2)."""
     now = now or timezone.now()
     request = _locked(request)
     _check_actor(request, actor)

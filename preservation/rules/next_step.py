@@ -1,4 +1,4 @@
-"""The one thing that moves an open request on, by when, and why (docs/workday.md).
+"""The one thing that moves an open request on, by when, and why (docs/workday.md §1).
 
 Pure: no ORM, no clock of its own. ``next_step`` takes what is stored on the request row
 (``Facts``) and ``now``, and returns the action, its deadline (a date in the agency's calendar)
