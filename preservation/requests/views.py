@@ -27,7 +27,7 @@ from preservation.rules import next_step
 from preservation.core import permissions, presentation
 from preservation.documents import services as documents
 from preservation.documents.panel import documents_panel, is_stale, with_problem
-from preservation.models import DocumentKind, DocumentState, PreservationRequest, RequestState
+from preservation.models import DocumentKind, DocumentState, RequestState
 from preservation.requests import selectors, services
 from preservation.requests.access import case_data, request_or_404
 from preservation.requests.forms import (
