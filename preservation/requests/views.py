@@ -104,7 +104,8 @@ def _render_dashboard(request, form, people, filters, status=200):
             page.object_list, user=user, today=today, people=people, now=timezone.now(),
             csrf_token=get_token(request), next_url=request.get_full_path()),
         "form": form, "buckets": _chips(DashboardFilterForm.BUCKETS, "bucket", counts, url_filters),
-        "groups": _chips(DashboardFilterForm.GROUPS, "group", counts, url_filters),
+        "groups": _chips(DashboardFilterForm.GROUPS, "group", counts, url_filters)
+        + _chips([("me", _("Assigned to me"))], "owner", {}, url_filters),
         "inbox": _chips(DashboardFilterForm.INBOX, "inbox", selectors.inbox_counts(user), url_filters)
         if user.role in permissions.APPROVERS else [],
         "total": counts["total"], "filtered": bool(filters),
