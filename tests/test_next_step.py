@@ -29,7 +29,13 @@ def draft(**extra):
 
 @pytest.mark.parametrize("facts, action, group, due", [
     (draft(), "send", "yours", TODAY),
-    (draft(complete=False, first_loss_at=None, total_loss_at=None), "complete", "yours", TODAY),
+    (draft(first_loss_at=None, total_loss_at=None), "complete", "yours", TODAY),
+    # Sent, but no clock stored: the legal process is still the way on.
+    ({"state": "preserving"}, "serve_legal_process", "yours", None),
+    ({"state": "extension_requested"}, "serve_legal_process", "yours", None),
+    ({"state": "extended"}, "serve_legal_process", "yours", None),
+    ({"state": "lapsed"}, "close", "yours", TODAY),
+    ({"state": "submitted"}, "chase_receipt", "yours", TODAY),
     (draft(approval_required=True), "ask_approval", "yours", TODAY),
     (draft(approval_required=True, approval_requested=True), "await_approval", "waiting", TODAY),
     (draft(approval_required=True, approved=True), "send", "yours", TODAY),

@@ -79,7 +79,7 @@ _BUTTONS = {
 def facts_of(row, zone, approval_required):
     """next_step's facts from a dashboard row (a dict of DASHBOARD_COLUMNS)."""
     return next_step.Facts(
-        state=row["state"], zone=zone, complete=bool(row["window_start"] and row["window_end"]),
+        state=row["state"], zone=zone,
         first_loss_at=row["first_loss_at"], total_loss_at=row["total_loss_at"], sent_at=row["sent_at"],
         extension_sent_at=row["extension_sent_at"], extension_send_by=row["extension_send_by"],
         expires_on=row["expires_on"], final_expires_on=row["final_expires_on"], urgency=row["urgency"],

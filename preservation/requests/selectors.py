@@ -164,8 +164,8 @@ def group_conditions(today, zone, rules=None):
         Q(state=S.SUBMITTED, sent_at__gte=ack_from)
         | Q(state=S.EXTENSION_REQUESTED, extension_sent_at__gte=extension_ack_from)
         | Q(state=S.LEGAL_PROCESS_SERVED)
-        | Q(state=S.DRAFT, approval_requested_at__isnull=False, window_start__isnull=False,
-            window_end__isnull=False, agency__requires_supervisor_approval=True)
+        | Q(state=S.DRAFT, approval_requested_at__isnull=False, first_loss_at__isnull=False,
+            total_loss_at__isnull=False, agency__requires_supervisor_approval=True)
     )
     return {"yours": ~done & ~waiting, "waiting": waiting, "done": done, "open": Q(state__in=OPEN_STATES)}
 

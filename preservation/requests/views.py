@@ -63,7 +63,7 @@ FILTERS_SESSION_KEY = "preservation:dashboard_filters"
 # join in the rows' query. The next step's facts come with the rows (selectors.with_row_facts).
 DASHBOARD_COLUMNS = (
     "pk", "case_number", "state", "urgency", "next_deadline_on", "next_deadline_kind", "deadlines_provisional",
-    "created_by_id", "assigned_to_id", "window_start", "window_end", "first_loss_at", "total_loss_at",
+    "created_by_id", "assigned_to_id", "first_loss_at", "total_loss_at",
     "sent_at", "extension_sent_at", "extension_send_by", "expires_on", "final_expires_on",
     "approval_requested_at", "emergency_reason", "emergency_reviewed_at", "approved", "legacy",
 )
@@ -567,7 +567,6 @@ def request_next_step(preservation_request, now):
     approval_required = agency.requires_supervisor_approval and preservation_request.state == RequestState.DRAFT
     return next_step.next_step(next_step.Facts(
         state=preservation_request.state, zone=agency.time_zone,
-        complete=bool(preservation_request.window_start and preservation_request.window_end),
         first_loss_at=preservation_request.first_loss_at, total_loss_at=preservation_request.total_loss_at,
         sent_at=preservation_request.sent_at, extension_sent_at=preservation_request.extension_sent_at,
         extension_send_by=preservation_request.extension_send_by, expires_on=preservation_request.expires_on,

@@ -36,7 +36,6 @@ class Facts:
 
     state: str
     zone: str
-    complete: bool = True  # the window is complete, so its deadlines are known
     first_loss_at: datetime | None = None
     total_loss_at: datetime | None = None
     sent_at: datetime | None = None
@@ -77,7 +76,8 @@ def next_step(facts: Facts, *, now: datetime, rules: Rules = Rules()) -> NextSte
 
 
 def _draft(facts, now, today, rules):
-    if not facts.complete:
+    if facts.first_loss_at is None or facts.total_loss_at is None:
+        # The window is incomplete (or outside the calendar): no deletion date is known.
         return NextStep("complete", today, str(_(
             "Complete the time window: until then nobody knows when the clips are deleted.")), YOURS)
     why = _draft_reason(facts, now, today)
@@ -108,6 +108,9 @@ def _draft_reason(facts, now, today):
 
 
 def _submitted(facts, now, today, rules):
+    if facts.sent_at is None:
+        return NextStep("chase_receipt", today, str(_(
+            "Record when Blink acknowledged the request.")), YOURS)
     sent_on = deadlines.local_date(facts.sent_at, facts.zone)
     chase_on = sent_on + timedelta(days=rules.ack_missing_days)
     if today >= chase_on:
@@ -121,6 +124,8 @@ def _submitted(facts, now, today, rules):
 
 def _preserving(facts, now, today, rules):
     send_by, expires = facts.extension_send_by, facts.expires_on
+    if send_by is None or expires is None:
+        return _no_dates_yet()
     if today > send_by:
         return NextStep("send_extension", expires, str(_(
             "The extension is late: it must reach Blink before the preservation expires on "
@@ -137,6 +142,8 @@ def _preserving(facts, now, today, rules):
 
 
 def _extension_requested(facts, now, today, rules):
+    if facts.extension_sent_at is None or facts.expires_on is None:
+        return _no_dates_yet()
     sent_on = deadlines.local_date(facts.extension_sent_at, facts.zone)
     chase_on = sent_on + timedelta(days=rules.extension_ack_missing_days)
     if today >= chase_on:
@@ -150,6 +157,8 @@ def _extension_requested(facts, now, today, rules):
 
 
 def _extended(facts, now, today, rules):
+    if facts.final_expires_on is None:
+        return _no_dates_yet()
     return NextStep("serve_legal_process", facts.final_expires_on, str(_(
         "Extended until %(date)s, and no further extension is possible: serve legal process "
         "before then.") % {"date": _day(facts.final_expires_on)}), YOURS)
@@ -162,9 +171,17 @@ def _legal_process_served(facts, now, today, rules):
 
 def _lapsed(facts, now, today, rules):
     expiry = facts.final_expires_on or facts.expires_on
+    if expiry is None:
+        return NextStep("close", today, str(_("The preservation lapsed: close the request with its outcome.")), YOURS)
     return NextStep("close", today, str(_(
         "The preservation lapsed after %(date)s: close the request with its outcome.") % {
             "date": _day(expiry)}), YOURS)
+
+
+def _no_dates_yet():
+    """A sent request whose clock is not stored (yet): the legal process is still the way on."""
+    return NextStep("serve_legal_process", None, str(_(
+        "Preserved: serve legal process on Amazon before the preservation expires.")), YOURS)
 
 
 _STEPS = {
