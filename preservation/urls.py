@@ -33,6 +33,7 @@ urlpatterns = [
          {"action": "record_extension_receipt"}, name="request_record_extension_receipt"),
     path("requests/<int:pk>/legal-process/", views.request_action, {"action": "record_legal_process"},
          name="request_record_legal_process"),
+    path("requests/<int:pk>/correct/", views.request_action, {"action": "correct"}, name="request_correct"),
     path("requests/<int:pk>/close/", views.request_action, {"action": "close"}, name="request_close"),
     path("requests/<int:pk>/withdraw/", views.request_action, {"action": "withdraw"},
          name="request_withdraw"),

@@ -279,7 +279,7 @@ PRESERVE_PDF = {
 
 # Background jobs without Redis (preservation/jobs/queue.py): deferred jobs such as PDF renders
 # run on this many threads of the web process; more wait their turn.
-PRESERVE_JOBS = {"EMBEDDED_WORKERS": env.int("EMBEDDED_JOB_WORKERS", default=2)}
+PRESERVE_JOBS = {"EMBEDDED_WORKERS": 2}
 
 # REST API (preservation/api). Tokens only: a browser session never reaches the API, so a
 # stolen cookie or a password-only session cannot drive it.
@@ -319,16 +319,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema proper, so "null" is a type of its own and nullability is exact.
+    "OAS_VERSION": "3.1.0",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "preservation.api.errors.document_error_responses",
         "preservation.api.errors.blank_strings_any_of",
+        "preservation.api.errors.require_response_fields",
+        "preservation.api.errors.drop_unused_components",
+        "preservation.api.errors.add_servers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "preservation.models.core.RequestState",
         "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
         "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
+        "ModelEnum": "preservation.rules.serials.DEVICE_MODELS",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

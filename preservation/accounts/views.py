@@ -19,8 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -42,7 +41,7 @@ from preservation.accounts.forms import (
 from preservation.core import permissions
 from preservation.requests import selectors
 from preservation.core.audit import audit_record
-from preservation.core.middleware import BANNER_ACK
+from preservation.core.middleware import BANNER_ACK, reset_idle_clock
 from preservation.models import AuditOutcome, AuditRecord, Invitation, User
 
 NEXT = "preserve_next"
@@ -86,6 +85,8 @@ def otp_verify(request):
         return redirect("accounts:otp_enrol")
     form = TokenForm(_posted(request))
     if request.method == "POST" and form.is_valid():
+        # While the authenticator is throttled after a wrong code, even the right code is refused.
+        wait = accounts.totp_wait_seconds(user, now=timezone.now())
         device = match_token(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
@@ -99,8 +100,13 @@ def otp_verify(request):
                                  % {"n": left})
             return _continue(request)
         audit_record(action="otp_failed", actor=user, obj=user, request=request, outcome=AuditOutcome.FAILURE)
-        form.add_error("token", _("That code is not right, or it was already used. Wait for the next code "
-                                  "from your app and try again."))
+        form.add_error("token", ngettext(
+            "After a wrong code the next one is checked only after a pause: wait %(seconds)d second, then "
+            "type the code your app shows.",
+            "After wrong codes the next one is checked only after a pause: wait %(seconds)d seconds, then "
+            "type the code your app shows.",
+            wait) % {"seconds": wait} if wait else _(
+            "That code is not right, or it was already used. Wait for the next code from your app and try again."))
     return render(request, "accounts/otp_verify.html", {"form": form})
 
 
@@ -158,7 +164,8 @@ def banner(request):
 @require_POST
 @login_required
 def session_keepalive(request):
-    """The "stay signed in" button: the request itself resets the idle clock (middleware)."""
+    """The "stay signed in" button: the idle clock starts again now."""
+    reset_idle_clock(request)
     return HttpResponse(status=204)
 
 

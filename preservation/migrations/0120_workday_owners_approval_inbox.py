@@ -15,7 +15,7 @@ def assign_to_creators(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('preservation', '0004_manifest_immutable'),
+        ('preservation', '0110_trust_corrections'),
     ]
 
     operations = [
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='requestevent',
             name='action',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('state_changed', 'State changed'), ('document_generated', 'Document generated'), ('document_downloaded', 'Document downloaded'), ('approved', 'Approved for sending'), ('approval_requested', 'Approval asked for'), ('emergency_sent', 'Sent without approval (emergency)'), ('emergency_reviewed', 'Emergency send reviewed'), ('assigned', 'Assigned')], max_length=30, verbose_name='action'),
+            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('state_changed', 'State changed'), ('document_generated', 'Document generated'), ('document_downloaded', 'Document downloaded'), ('approved', 'Approved for sending'), ('approval_requested', 'Approval asked for'), ('emergency_sent', 'Sent without approval (emergency)'), ('emergency_reviewed', 'Emergency send reviewed'), ('assigned', 'Assigned'), ('corrected', 'Recorded fact corrected')], max_length=30, verbose_name='action'),
         ),
         migrations.AddIndex(
             model_name='preservationrequest',

@@ -27,6 +27,7 @@ class ReminderKind(models.TextChoices):
     ESCALATION = "escalation", _("Escalation: expiry without extension")
     FINAL_EXPIRY = "final_expiry", _("Extended preservation expiring")
     LAPSED = "lapsed", _("Preservation lapsed")
+    DEADLINE_MOVED = "deadline_moved", _("A deadline moved after a correction")
 
 
 class DeliveryState(models.TextChoices):
@@ -60,7 +61,8 @@ class Reminder(_Delivery):
     kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
     # Days before the deadline the reminder is about (days after sending the request or the
     # extension for the two "acknowledgement missing" kinds, days before total loss for the
-    # daily retention reminder, 0 for "lapsed").
+    # daily retention reminder, 0 for "lapsed"; for "deadline moved", the number of the
+    # correction on this request, 1, 2, ..., so each correction is announced once).
     lead_days = models.SmallIntegerField(_("lead time (days)"))
     day = models.DateField(_("date"))
     due_at = models.DateTimeField(_("due"))

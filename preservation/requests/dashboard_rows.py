@@ -8,11 +8,11 @@ the same row is a card (static/css/preserve.css reads the cells' data-label).
 """
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timesince
+from django.utils import timesince
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from preservation.core import permissions
+from preservation.core import permissions, presentation
 from preservation.models import PreservationRequest
 from preservation.requests import selectors
 from preservation.rules import next_step
@@ -148,7 +148,7 @@ def rows(requests, *, user, today, people, now, csrf_token, next_url):
         due, kind, urgency, state = r["next_deadline_on"], r["next_deadline_kind"], r["urgency"], r["state"]
         flagged = r["deadlines_provisional"]
         due_cell = once(("due", due, kind, flagged), lambda: format_html(
-            _DUE, str(deadline_kind_label(kind)), formats.date_format(due, "SHORT_DATE_FORMAT"),
+            _DUE, str(deadline_kind_label(kind)), presentation.day_text(due),
             provisional if flagged else " ", passed if due < today else timesince.timeuntil(due, today),
         ) if due else _NONE)
         badge = once(("urgency", urgency), lambda: render_to_string(

@@ -25,6 +25,7 @@ from preservation.models import (
 )
 from preservation.requests import services
 from preservation.rules import deadlines, serials
+from preservation.rules.validation import WINDOW_IN_FUTURE
 
 MAX_SERIALS = 100
 MAX_PASTE_LENGTH = 20_000
@@ -71,6 +72,11 @@ def _to_utc(naive, zone, field):
         raise ValidationError({field: _("This date is out of range.")}) from None
 
 
+OFFSET_CHOICES = [
+    ("", "—"),
+    (deadlines.EARLIER, _("the first time (before the clocks go back)")),
+    (deadlines.LATER, _("the second time (after the clocks go back)")),
+]
 def add_service_errors(form, error):
     """Show a service's ValidationError beside the fields it names; the rest above the form."""
     if not hasattr(error, "error_dict"):
@@ -102,10 +108,15 @@ class RequestForm(forms.ModelForm):
         help_text=_("Two letters, for example US or GB. UK/EU accounts keep clips 30 days, "
                     "others 60; if unknown, 30 days is assumed."),
     )
+    window_start_offset = forms.ChoiceField(
+        label=_("This time happens twice: which one?"), required=False, choices=OFFSET_CHOICES)
+    window_end_offset = forms.ChoiceField(
+        label=_("This time happens twice: which one?"), required=False, choices=OFFSET_CHOICES)
     paste = forms.CharField(
         label=_("Paste many serials"), required=False, max_length=MAX_PASTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line, or separated by commas or spaces. They are added to the list above."),
+        help_text=_("One per line or per spreadsheet cell, or separated by commas or semicolons; spaces and "
+                    "hyphens inside a serial are fine. Each serial becomes a row of the list above."),
     )
 
     class Meta:
@@ -125,6 +136,7 @@ class RequestForm(forms.ModelForm):
     def __init__(self, *args, agency, **kwargs):
         super().__init__(*args, **kwargs)
         self.agency = agency
+        self.ambiguous_fields = set()
         self.fields["account_country"].widget.attrs.update({"autocapitalize": "characters", "size": 3})
         self.fields["auto_delete_days"].choices = [("", _("Not known"))] + presentation.day_choices(
             deadlines.AUTO_DELETE_CHOICES)
@@ -149,12 +161,21 @@ class RequestForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         zone = cleaned.get("window_zone") or self.agency.time_zone
+        self.ambiguous_fields = set()
         for field in ("window_start", "window_end"):
             if cleaned.get(field):
-                cleaned[field] = _to_utc(cleaned[field], zone, field)
+                try:
+                    cleaned[field] = presentation.wall_to_utc(cleaned[field], zone, cleaned.get(field + "_offset"))
+                except ValidationError as error:
+                    self.ambiguous_fields |= {field} if error.code == "time_ambiguous" else set()
+                    self.add_error(field, error)
+                    cleaned.pop(field, None)
         start, end = cleaned.get("window_start"), cleaned.get("window_end")
         if start and end and end <= start:
             self.add_error("window_end", _("The window must end after it starts."))
+        if end and end > timezone.now():
+            # Said at once, not only when sending: no draft can ever be sent with it.
+            self.add_error("window_end", ValidationError(WINDOW_IN_FUTURE, code="end_in_future"))
         return cleaned
 
     def draft_fields(self):
@@ -385,6 +406,59 @@ def assignable_people(agency_id):
     return User.objects.filter(agency_id=agency_id, is_active=True).order_by("first_name", "last_name", "username")
 
 
+class CorrectionForm(ActionForm):
+    """Correct the facts recorded so far (docs/corrections.md): the form shows each one as
+    recorded; what is changed is corrected, with the reason, by ``services.request_correct``."""
+
+    service = staticmethod(services.request_correct)
+    FIELDS = {
+        "sent_at": lambda: LocalDateTimeField(label=_("Sent at (agency time)")),
+        "received_on": lambda: forms.DateField(label=_("Received by Blink on"), widget=DateInput()),
+        "blink_reference": lambda: forms.CharField(label=_("Blink's reference"), required=False, max_length=100),
+        "extension_sent_at": lambda: LocalDateTimeField(label=_("Extension sent at (agency time)")),
+        "extension_received_on": lambda: forms.DateField(label=_("Extension received by Blink on"),
+                                                         widget=DateInput()),
+        "legal_process_type": lambda: forms.ChoiceField(label=_("Legal process"), choices=LegalProcessType.choices),
+        "legal_process_served_on": lambda: forms.DateField(label=_("Served on Amazon on"), widget=DateInput()),
+        "outcome": lambda: forms.ChoiceField(
+            label=_("Outcome"), choices=[(o.value, o.label) for o in services.CHOSEN_OUTCOMES]),
+    }
+    INSTANTS = ("sent_at", "extension_sent_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.recorded_fields(self.preservation_request):
+            self.fields[name] = self.FIELDS[name]()
+            value = getattr(self.preservation_request, name)
+            self.initial[name] = local_wall_clock(value, self.zone) if name in self.INSTANTS else value
+        self.fields["reason"] = forms.CharField(
+            label=_("Why is it corrected?"), widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=_("Kept in the history and the audit log with the old and the new value."))
+
+    @classmethod
+    def recorded_fields(cls, preservation_request):
+        """The facts recorded on the request so far (the reference once receipt is recorded)."""
+        recorded = [name for name in cls.FIELDS if getattr(preservation_request, name) not in (None, "")]
+        if preservation_request.received_on and "blink_reference" not in recorded:
+            recorded.insert(recorded.index("received_on") + 1, "blink_reference")
+        if preservation_request.outcome not in services.CHOSEN_OUTCOMES and "outcome" in recorded:
+            recorded.remove("outcome")
+        return recorded
+
+    def _value(self, name):
+        value = self.cleaned_data[name]
+        if name not in self.INSTANTS:
+            return value
+        old = getattr(self.preservation_request, name)
+        if value == local_wall_clock(old, self.zone).replace(second=0, microsecond=0):
+            return old  # the form shows minutes: an untouched time keeps its seconds
+        return _to_utc(value, self.zone, name)
+
+    def arguments(self):
+        changes = {name: self._value(name) for name in self.fields if name != "reason"}
+        return {"changes": changes, "reason": self.cleaned_data["reason"]}
+
+
 ACTION_FORMS = {
     "approve": ApproveForm,
     "ask_approval": AskApprovalForm,
@@ -397,6 +471,7 @@ ACTION_FORMS = {
     "record_legal_process": LegalProcessForm,
     "close": CloseForm,
     "withdraw": WithdrawForm,
+    "correct": CorrectionForm,
 }
 
 

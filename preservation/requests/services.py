@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from preservation.core import permissions
+from preservation.core import permissions, presentation
 from preservation.core.audit import audit_record
 from preservation.reminders import inbox
 from preservation.models import (
@@ -164,14 +164,14 @@ def requests_refresh_urgency(*, now, queryset=None):
 # --- History ---------------------------------------------------------------------------------
 
 
-def _record(request, *, actor, now, action, from_state="", to_state="", reason="", data=None):
+def _record(request, *, actor, now, action, from_state="", to_state="", reason="", data=None, message=None):
     event = RequestEvent.objects.create(
         request=request, actor=actor, at=now, action=action, from_state=from_state,
         to_state=to_state, reason=reason, data=data or {},
     )
     # Every history entry is also an audit record (masked, hash-chained, in this transaction).
     audit_record(action="request_%s" % action, actor=actor, obj=request, now=now,
-                 message=" -> ".join(filter(None, [from_state, to_state])) or "")
+                 message=message if message is not None else " -> ".join(filter(None, [from_state, to_state])))
     return event
 
 
@@ -241,13 +241,24 @@ def _transition(request, *, actor, now, to_state, reason="", data=None):
     return request
 
 
+# What the first recording and a correction both refuse (docs/corrections.md).
+SENT_IN_FUTURE = _("The sending time is in the future.")
+DATE_IN_FUTURE = _("This date is in the future.")
+RECEIVED_BEFORE_SENT = _("Blink cannot have received the request before it was sent (%(date)s).")
+EXTENSION_BEFORE_RECEIPT = _("The extension cannot be sent before Blink received the request (%(date)s).")
+EXTENSION_AFTER_EXPIRY = _("The preservation expired on %(date)s; an extension must reach Blink before expiry.")
+EXTENSION_RECEIVED_BEFORE_SENT = _("Blink cannot have received the extension before it was sent (%(date)s).")
+LEGAL_BEFORE_SENT = _("Legal process for this preservation cannot predate sending it (%(date)s).")
+LEGAL_AFTER_EXPIRY = _("The preservation expired on %(date)s, before this legal process was served.")
+
+
 def _today(request, now):
     return deadlines.local_date(now, request.agency.time_zone)
 
 
 def _not_in_future(day, request, now, field):
     if day > _today(request, now):
-        _refuse(_("This date is in the future."), "date_in_future", field=field)
+        _refuse(DATE_IN_FUTURE, "date_in_future", field=field)
 
 
 def _not_before(day, earliest, field, message):
@@ -276,6 +287,7 @@ def _replace_serials(request, serial_rows):
             normalized=parsed.normalized if parsed.valid else "",
             generation=parsed.generation or "",
             model=row.get("model") or parsed.model_hint or "",
+            model_from_hint=not row.get("model") and bool(parsed.model_hint),
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
     DeviceSerial.objects.bulk_create(rows)
@@ -343,6 +355,19 @@ def request_is_approved(request):
     return last_edit is None or approval.at >= last_edit
 
 
+def approval_over(approvals, edits):
+    """``request_is_approved`` and ``request_editor_ids`` over rows already loaded (a page of
+    requests at once): ``approvals`` are one request's approvals, ``edits`` its creation and
+    edit events. Returns the approval that covers the request as it stands (or None) and the
+    ids of the people an approval now would cover."""
+    latest = max(approvals, key=lambda approval: (approval.at, approval.pk), default=None)
+    last_edit = max((event.at for event in edits), default=None)
+    valid = latest if latest is not None and (last_edit is None or latest.at >= last_edit) else None
+    editors = {event.actor_id for event in edits
+               if event.actor_id is not None and (latest is None or event.at > latest.at)}
+    return valid, editors
+
+
 @transaction.atomic
 def request_approve(*, request, actor, now=None):
     """A supervisor approves a draft for sending (needed where the agency requires it), never
@@ -408,7 +433,7 @@ def request_send(*, request, actor, sent_at=None, emergency_reason="", now=None)
     _check_actor(request, actor)
     sent_at = sent_at or now
     if sent_at > now:
-        _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")
+        _refuse(SENT_IN_FUTURE, "date_in_future", field="sent_at")
     errors = sending_errors(request, now=now)
     if errors:
         raise ValidationError(errors)
@@ -484,7 +509,7 @@ def request_record_receipt(*, request, actor, received_on, blink_reference="", n
     _check_actor(request, actor)
     _not_in_future(received_on, request, now, "received_on")
     _not_before(received_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
-                "received_on", _("Blink cannot have received the request before it was sent (%(date)s)."))
+                "received_on", RECEIVED_BEFORE_SENT)
     request.received_on = received_on
     request.blink_reference = blink_reference.strip()
     return _transition(request, actor=actor, now=now, to_state=S.PRESERVING,
@@ -500,12 +525,12 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
     _check_actor(request, actor)
     sent_at = sent_at or now
     if sent_at > now:
-        _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")
+        _refuse(SENT_IN_FUTURE, "date_in_future", field="sent_at")
     sent_on = deadlines.local_date(sent_at, request.agency.time_zone)
     _not_before(sent_on, request.received_on, "sent_at",
-                _("The extension cannot be sent before Blink received the request (%(date)s)."))
+                EXTENSION_BEFORE_RECEIPT)
     if sent_on > request.expires_on:
-        _refuse(_("The preservation expired on %(date)s; an extension must reach Blink before expiry."),
+        _refuse(EXTENSION_AFTER_EXPIRY,
                 "after_expiry", {"date": request.expires_on.isoformat()}, field="sent_at")
     request.extension_sent_at = sent_at
     return _transition(request, actor=actor, now=now, to_state=S.EXTENSION_REQUESTED)
@@ -520,7 +545,7 @@ def request_record_extension_receipt(*, request, actor, received_on, now=None):
     _check_actor(request, actor)
     _not_in_future(received_on, request, now, "received_on")
     _not_before(received_on, deadlines.local_date(request.extension_sent_at, request.agency.time_zone),
-                "received_on", _("Blink cannot have received the extension before it was sent (%(date)s)."))
+                "received_on", EXTENSION_RECEIVED_BEFORE_SENT)
     request.extension_received_on = received_on
     return _transition(request, actor=actor, now=now, to_state=S.EXTENDED,
                        data={"received_on": received_on.isoformat()})
@@ -541,10 +566,10 @@ def request_record_legal_process(*, request, actor, process_type, served_on, now
         _refuse(_("Choose the kind of legal process served."), "invalid_choice", field="process_type")
     _not_in_future(served_on, request, now, "served_on")
     _not_before(served_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
-                "served_on", _("Legal process for this preservation cannot predate sending it (%(date)s)."))
+                "served_on", LEGAL_BEFORE_SENT)
     expiry = _effective_expiry(request)
     if expiry and request.received_on and served_on > expiry:
-        _refuse(_("The preservation expired on %(date)s, before this legal process was served."),
+        _refuse(LEGAL_AFTER_EXPIRY,
                 "after_expiry", {"date": expiry.isoformat()}, field="served_on")
     request.legal_process_type = process_type
     request.legal_process_served_on = served_on
@@ -612,3 +637,135 @@ def requests_lapse_due(*, now):
             continue  # not expired in its own zone yet, or changed meanwhile
         lapsed.append(pk)
     return lapsed
+
+
+# --- Corrections (docs/corrections.md) --------------------------------------------------------
+
+# Each recorded fact, and whether it is an instant (typed as a local time) or a date.
+CORRECTABLE_FIELDS = (
+    "sent_at", "received_on", "blink_reference", "extension_sent_at", "extension_received_on",
+    "legal_process_type", "legal_process_served_on", "outcome",
+)
+# Outcomes a person chose when closing; "lapsed" and "withdrawn" follow from what happened.
+CHOSEN_OUTCOMES = (Outcome.PRODUCED, Outcome.NO_DATA)
+MOVING_FIELDS = ("first_loss_at", "total_loss_at", "extension_send_by", "expires_on", "final_expires_on")
+
+
+def _clock_of(request):
+    """The preservation clock the request's recorded receipt gives (None before receipt)."""
+    if request.received_on is None:
+        return None
+    return deadlines.preservation_clock(
+        received_on=request.received_on, sent_on=None, extended=bool(request.extension_received_on),
+        preservation_days=_setting("PRESERVATION_DAYS"), lead_days=_setting("EXTENSION_LEAD_DAYS"),
+    )
+
+
+def recorded_fact_errors(request, *, now):
+    """The rules a first recording checks, applied to every recorded fact together: nothing in
+    the future, no receipt before sending, no extension after expiry... As ``{field: [error]}``,
+    each error on the later fact of the pair it breaks (and on the earlier one too, as
+    ``request_correct`` reports it on whichever was corrected)."""
+    zone = request.agency.time_zone
+
+    def day(instant):
+        return instant and deadlines.local_date(instant, zone)
+
+    today, clock = deadlines.local_date(now, zone), _clock_of(request)
+    sent, ext_sent = day(request.sent_at), day(request.extension_sent_at)
+    served = request.legal_process_served_on
+    expiry = clock and (clock.final_expires_on if request.extension_received_on else clock.expires_on)
+    rules = [
+        (("sent_at",), request.sent_at and request.sent_at > now, SENT_IN_FUTURE, None),
+        (("extension_sent_at",), request.extension_sent_at and request.extension_sent_at > now, SENT_IN_FUTURE, None),
+        (("received_on",), _after(request.received_on, today), DATE_IN_FUTURE, None),
+        (("extension_received_on",), _after(request.extension_received_on, today), DATE_IN_FUTURE, None),
+        (("legal_process_served_on",), _after(served, today), DATE_IN_FUTURE, None),
+        (("received_on", "sent_at"), _after(sent, request.received_on), RECEIVED_BEFORE_SENT, sent),
+        (("extension_sent_at", "received_on"), _after(request.received_on, ext_sent),
+         EXTENSION_BEFORE_RECEIPT, request.received_on),
+        (("extension_sent_at", "received_on"), clock and _after(ext_sent, clock.expires_on),
+         EXTENSION_AFTER_EXPIRY, clock and clock.expires_on),
+        (("extension_received_on", "extension_sent_at"), _after(ext_sent, request.extension_received_on),
+         EXTENSION_RECEIVED_BEFORE_SENT, ext_sent),
+        (("legal_process_served_on", "sent_at"), _after(sent, served), LEGAL_BEFORE_SENT, sent),
+        (("legal_process_served_on", "received_on", "extension_received_on"), _after(served, expiry),
+         LEGAL_AFTER_EXPIRY, expiry),
+    ]
+    errors = {}
+    for fields, broken, message, when in rules:
+        if broken:
+            params = {"date": presentation.day_text(when)} if when else None
+            error = ValidationError(message, code="fact_order" if when else "date_in_future", params=params)
+            for field in fields:
+                errors.setdefault(field, []).append(error)
+    return errors
+
+
+def _after(first, second):
+    """``first`` is a later day than ``second`` (False while either is unknown)."""
+    return bool(first and second and first > second)
+
+
+def _check_correction(request, name, old, new):
+    if old in (None, "") and not (name == "blink_reference" and request.received_on):
+        _refuse(_("Only a fact already recorded can be corrected; record it with its own action."),
+                "not_recorded", field=name)
+    if new in (None, "") and name != "blink_reference":
+        _refuse(_("A recorded fact can be corrected but not removed."), "required", field=name)
+    if name == "legal_process_type" and new not in LegalProcessType.values:
+        _refuse(_("Choose the kind of legal process served."), "invalid_choice", field=name)
+    if name == "outcome" and (old not in CHOSEN_OUTCOMES or new not in CHOSEN_OUTCOMES):
+        _refuse(_("Only the outcome chosen when closing (data produced or no data) can be corrected."),
+                "invalid_choice", field=name)
+
+
+def _fact_text(value):
+    """A recorded value as the history and the audit log write it: ISO for dates and instants."""
+    if isinstance(value, datetime):
+        return deadlines.format_instant(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@transaction.atomic
+def request_correct(*, request, actor, changes, reason, now=None):
+    """Correct facts recorded on a request (a mistyped receipt date...): the same rules as when
+    they were first recorded, deadlines, urgency and reminders worked out again in this
+    transaction, "corrected from X to Y, by whom, why" in the history and the audit log, and
+    everyone on the request told when a deadline moved. Reminders already sent stay sent."""
+    now = now or timezone.now()
+    request = _locked(request)
+    if not permissions.can_correct_request(actor, request):
+        _refuse(_("Only the requester, a supervisor or an agency administrator can correct a "
+                  "recorded fact."), "not_allowed")
+    reason = (reason or "").strip()
+    if not reason:
+        _refuse(_("Say why the recorded fact is corrected."), "required", field="reason")
+    changed = {}
+    for name, new in changes.items():
+        if name not in CORRECTABLE_FIELDS:
+            raise ValueError("not a correctable field: %s" % name)
+        new = new.strip() if isinstance(new, str) else new
+        old = getattr(request, name)
+        if new != old:
+            _check_correction(request, name, old, new)
+            changed[name] = (old, new)
+            setattr(request, name, new)
+    if not changed:
+        _refuse(_("Nothing to correct: every value is as recorded."), "no_change")
+    errors = recorded_fact_errors(request, now=now)
+    errors = {name: errors[name] for name in changed if name in errors}
+    if errors:
+        raise ValidationError(errors)
+    before = [getattr(request, name) for name in MOVING_FIELDS]
+    request.save(update_fields=[*changed, "updated_at"])
+    data = {name: {"from": _fact_text(old), "to": _fact_text(new)} for name, (old, new) in changed.items()}
+    message = "; ".join("%s corrected from %s to %s" % (name, values["from"], values["to"])
+                        for name, values in data.items())
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.CORRECTED, reason=reason,
+            data=data, message="%s. Why: %s" % (message, reason))
+    request_recompute(request=request, now=now)
+    if [getattr(request, name) for name in MOVING_FIELDS] != before:
+        number = request.events.filter(action=RequestEvent.Action.CORRECTED).count()
+        scheduling.reminders_announce_moved_deadline(request=request, correction=number, now=now)
+    return request

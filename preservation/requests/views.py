@@ -3,7 +3,6 @@ shapes what a page shows. Every page with case data is login-only, agency-scoped
 another agency's request) and sent with ``Cache-Control: no-store``.
 """
 import csv
-import zoneinfo
 from datetime import UTC
 from urllib.parse import urlencode
 
@@ -32,6 +31,7 @@ from preservation.requests import selectors, services
 from preservation.requests.access import case_data, request_or_404
 from preservation.requests.forms import (
     ACTION_FORMS,
+    CorrectionForm,
     MAX_PASTE_LENGTH,
     MAX_SERIALS,
     ZONES,
@@ -291,7 +291,7 @@ def _intake_context(form, formset, preservation_request, serial_errors=()):
         retention = report.retention
         context.update({
             "urgency": preservation_request.urgency,
-            "headline": presentation.urgency_headline(retention, timezone.now()),
+            "headline": presentation.urgency_headline(retention, timezone.now(), preservation_request.window_zone),
             "explanations": [e.text for e in retention.explanations if e.code != "urgency"],
             "window_utc": [presentation.utc_text(preservation_request.window_start),
                            presentation.utc_text(preservation_request.window_end)],
@@ -393,14 +393,20 @@ def _serial_json(raw):
 
 
 def _window_from_post(post, zone):
+    """(start, end, problem): the window in UTC, or what stops reading it (a time at a clock
+    change is named, docs/dates.md)."""
     field = LocalDateTimeField(required=False)
     try:
         start, end = field.clean(post.get("window_start")), field.clean(post.get("window_end"))
-        if not (start and end):
-            return None, None
-        return deadlines.local_to_utc(start, zone), deadlines.local_to_utc(end, zone)
-    except (ValidationError, OverflowError, ValueError):
-        return None, None
+    except ValidationError:
+        return None, None, None
+    moments = []
+    for name, wall in (("window_start", start), ("window_end", end)):
+        try:
+            moments.append(wall and presentation.wall_to_utc(wall, zone, post.get(name + "_offset")))
+        except ValidationError as error:
+            return None, None, error.messages[0]
+    return moments[0], moments[1], None
 
 
 @login_required
@@ -411,9 +417,11 @@ def urgency_check(request):
     zone = request.POST.get("window_zone") or (request.user.agency.time_zone if request.user.agency else "UTC")
     if zone not in ZONES:
         return JsonResponse({"ok": False, "message": _("Choose a known time zone.")}, status=400)
-    start, end = _window_from_post(request.POST, zone)
+    start, end, problem = _window_from_post(request.POST, zone)
     body = {"ok": False, "start_utc": start and presentation.utc_text(start),
             "end_utc": end and presentation.utc_text(end)}
+    if problem:
+        return JsonResponse({**body, "message": problem})
     if not (start and end):
         return JsonResponse({**body, "message": _("Enter when the window starts and ends to see the urgency.")})
     if end <= start:
@@ -424,7 +432,7 @@ def urgency_check(request):
         "urgency_label": str(report.retention.urgency.label),
         "icon": presentation.URGENCY_ICONS[report.retention.urgency.value],
         "style": presentation.URGENCY_STYLES[report.retention.urgency.value],
-        "headline": str(presentation.urgency_headline(report.retention, timezone.now())),
+        "headline": str(presentation.urgency_headline(report.retention, timezone.now(), zone)),
         "explanations": [e.text for e in report.retention.explanations if e.code != "urgency"],
     })
 
@@ -472,6 +480,12 @@ ACTIONS = {
         "url": "preservation:request_close", "title": _("Close the request"),
         "confirm": _("Close this request with the chosen outcome?"), "style": "outline-secondary",
     },
+    "correct": {
+        "url": "preservation:request_correct", "title": _("Correct a recorded fact"),
+        "confirm": _("Correct what was recorded? Deadlines and reminders are worked out again, and "
+                     "everyone on the request is told if a deadline moves."),
+        "style": "outline-secondary",
+    },
     "withdraw": {
         "url": "preservation:request_withdraw", "title": _("Withdraw the request"),
         "confirm": _("Withdraw this request? Its deadlines and reminders stop."), "style": "outline-danger",
@@ -517,14 +531,16 @@ def _detail_context(request, preservation_request, bound_forms=None):
     # Buttons only for what this user may do; the services refuse the rest anyway.
     can_edit = permissions.can_edit_request(request.user, preservation_request)
     actions = services.allowed_actions(preservation_request) if can_edit else []
+    if permissions.can_correct_request(request.user, preservation_request) and CorrectionForm.recorded_fields(preservation_request):
+        actions.append("correct")
     bound_forms = bound_forms or {}
     approval = _approval_state(request.user, preservation_request, bound_forms.get("approve"))
     serial_list = list(preservation_request.serials.all())
-    zone, window = preservation_request.window_zone, (preservation_request.window_start, preservation_request.window_end)
     step = request_next_step(preservation_request, now)
     reminders = list(preservation_request.reminders.all())
     return {
         "preservation_request": preservation_request,
+        "report": report,
         "documents_panel": documents_panel(preservation_request, user=request.user, now=now),
         "next_step": step, "next_step_label": dashboard_rows.ACTION_LABELS[step.action],
         "next_step_button": _next_step_button(request.user, preservation_request, step, can_edit),
@@ -534,10 +550,10 @@ def _detail_context(request, preservation_request, bound_forms=None):
         # Cancelled reminders (a daily one for each day the draft waited) are folded away.
         "reminders_active": [r for r in reminders if r.state != "cancelled"],
         "reminders_cancelled": [r for r in reminders if r.state == "cancelled"],
-        "report": report,
-        "headline": presentation.urgency_headline(report.retention, now)
+        "headline": presentation.urgency_headline(report.retention, now, preservation_request.window_zone)
         if report and preservation_request.state == RequestState.DRAFT else "",
         "deadline_rows": presentation.deadline_rows(preservation_request, report),
+        "next_deadline_text": presentation.next_deadline_text(preservation_request),
         "other_explanations": presentation.other_explanations(report),
         "timeline": presentation.build_timeline(preservation_request, now),
         "history": selectors.request_history(preservation_request),
@@ -554,8 +570,6 @@ def _detail_context(request, preservation_request, bound_forms=None):
         "serial_list": serial_list,
         "data_types": [(deadlines.data_type_label(c), deadlines.data_type_explanation(c))
                        for c in preservation_request.data_types],
-        "window_local": [moment and moment.astimezone(zoneinfo.ZoneInfo(zone)) for moment in window],
-        "window_utc": [moment and moment.astimezone(UTC) for moment in window],
         "checklist": evidence.evidence_checklist(s.model for s in serial_list),
         "warnings": sending_warnings(preservation_request),
     }
@@ -618,6 +632,7 @@ def request_detail(request, pk):
 
 DONE_MESSAGES = {
     "approve": _("%(ref)s is approved for sending."),
+    "correct": _("%(ref)s: corrected; its deadlines and reminders were worked out again."),
     "ask_approval": _("%(ref)s: your agency's supervisors are asked to approve it."),
     "review_emergency": _("%(ref)s: the emergency send is marked as reviewed."),
     "assign": _("%(ref)s is reassigned."),

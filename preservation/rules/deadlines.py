@@ -508,6 +508,46 @@ def local_to_utc(naive_local: datetime, zone: str | ZoneInfo) -> datetime:
     return naive_local.replace(tzinfo=_zone(zone), fold=0).astimezone(UTC)
 
 
+class SkippedTime(ValueError):
+    """A wall-clock time the clocks jump over (docs/dates.md "Clock changes")."""
+
+    def __init__(self, wall, zone, suggestion):
+        super().__init__("%s does not exist in %s" % (wall, zone))
+        self.wall, self.zone, self.suggestion = wall, zone, suggestion
+
+
+class AmbiguousTime(ValueError):
+    """A wall-clock time that happens twice (clocks going back): ``options`` are the earlier
+    and the later instant, both UTC."""
+
+    def __init__(self, wall, zone, options):
+        super().__init__("%s happens twice in %s" % (wall, zone))
+        self.wall, self.zone, self.options = wall, zone, options
+
+
+EARLIER, LATER = "earlier", "later"
+
+
+def resolve_wall_time(naive_local: datetime, zone: str | ZoneInfo, offset: str | None = None) -> datetime:
+    """The UTC instant of a wall-clock time typed in ``zone``, refusing to guess at a clock
+    change: a skipped time raises SkippedTime naming the time it most likely meant (as far
+    past the change as the typed time is past the start of the gap, what ``local_to_utc``
+    reads); a repeated time raises AmbiguousTime unless ``offset`` (EARLIER or LATER) says
+    which of the two is meant."""
+    if naive_local.tzinfo is not None:
+        raise ValueError("resolve_wall_time expects a naive wall-clock time")
+    tz = _zone(zone)
+    first, second = naive_local.replace(tzinfo=tz, fold=0), naive_local.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first.astimezone(UTC)
+    earlier, later = sorted((first.astimezone(UTC), second.astimezone(UTC)))
+    if _wall_time(earlier, tz) != naive_local:
+        raise SkippedTime(naive_local, str(zone), first.astimezone(UTC))
+    if offset in (EARLIER, LATER):
+        return earlier if offset == EARLIER else later
+    raise AmbiguousTime(naive_local, str(zone), (earlier, later))
+
+
 def reminder_moment(day: date, zone: str | ZoneInfo, hour: int = 8) -> datetime:
     """`hour`:00 local on `day` as a UTC instant; if that wall time is skipped, the first
     instant after it (the end of the gap), so a reminder never fires later than needed."""
