@@ -269,6 +269,11 @@ CELERY_ENABLE_UTC = True
 
 # Domain settings (docs/deadlines.md): every threshold and list is a setting.
 PRESERVE = {
+    # The address of Blink's online form for law-enforcement preservation requests, linked from
+    # the sending pages (docs/workday.md §7); empty: the pages say to ask the administrator.
+    "BLINK_FORM_URL": env("BLINK_FORM_URL", default=""),
+    # Alarms in each calendar event: Outlook honours only the first, so one by default.
+    "CALENDAR_ALARMS": env.int("CALENDAR_ALARMS", default=1),
     "URGENCY_CRITICAL_DAYS": 3,
     "URGENCY_HIGH_DAYS": 7,
     "URGENCY_ELEVATED_DAYS": 14,

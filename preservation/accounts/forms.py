@@ -142,7 +142,8 @@ class AgencySettingsForm(forms.ModelForm):
     class Meta:
         model = Agency
         fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval",
-                  "default_legal_basis", "national_order_days", "national_order_renewals"]
+                  "default_legal_basis", "national_order_days", "national_order_renewals",
+                  "allows_emergency_send"]
 
 
 class AuditFilterForm(forms.Form):

@@ -331,7 +331,7 @@ def user_is_locked(user):
 
 AGENCY_SETTINGS_FIELDS = ["name", "postal_address", "phone", "time_zone", "legal_basis",
                           "requires_supervisor_approval", "default_legal_basis", "national_order_days",
-                          "national_order_renewals"]
+                          "national_order_renewals", "allows_emergency_send"]
 
 
 @transaction.atomic

@@ -4,6 +4,8 @@ import csv
 import datetime as dt
 import functools
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _, ngettext
@@ -40,6 +42,7 @@ from preservation.accounts.forms import (
 )
 from preservation.core import permissions
 from preservation.core.audit import audit_record, search_summary
+from preservation.requests import selectors
 from preservation.core.middleware import BANNER_ACK, reset_idle_clock
 from preservation.core.spreadsheet import safe_cell
 from preservation.models import AuditOutcome, AuditRecord, Invitation, User
@@ -331,9 +334,19 @@ def user_active(request, pk):
     member = _agency_user(request, pk)
     active = request.POST.get("active") == "1"
     done = _("%(name)s can sign in again.") if active else _("%(name)s is deactivated and signed out everywhere.")
-    return _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
-                                                            request=request),
-                  done % {"name": member.get_username()})
+    response = _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
+                                                                request=request),
+                      done % {"name": member.get_username()})
+    member.refresh_from_db(fields=["is_active"])
+    left = 0 if member.is_active else selectors.open_requests_of(member).count()
+    if left:
+        # Their open requests, listed for handing over (docs/workday.md §3).
+        messages.warning(request, ngettext(
+            "%(name)s still has %(n)d open request: select it below and assign it to someone else.",
+            "%(name)s still has %(n)d open requests: select them below and assign them to someone else.",
+            left) % {"name": member.get_username(), "n": left})
+        return redirect(reverse("preservation:dashboard") + "?" + urlencode({"owner": member.pk, "group": "open"}))
+    return response
 
 
 @require_POST

@@ -104,6 +104,11 @@ class Agency(models.Model):
     national_order_renewals = models.PositiveSmallIntegerField(
         _("national preservation order renewals"), default=catalogue.NATIONAL_ORDER_DEFAULT_RENEWALS
     )
+    allows_emergency_send = models.BooleanField(
+        _("emergency sending without approval allowed"), default=False,
+        help_text=_("Where approval is required: whether a request may be sent without it in an "
+                    "emergency, with a written reason that supervisors review afterwards."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Moves on after every committed change to one of the agency's requests (signals.py), so
     # what is cached about those requests (selectors.bucket_counts) is keyed by it and a change
@@ -287,6 +292,20 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Who moves the request on (its creator until someone reassigns it): docs/workday.md §3.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_requests",
+    )
+    # Asked for a supervisor's approval (cleared by the approval); sent without one in an
+    # emergency (the written reason), and when a supervisor reviewed that afterwards.
+    approval_requested_at = models.DateTimeField(_("approval asked for"), null=True, blank=True)
+    emergency_reason = models.TextField(_("sent without approval because"), blank=True)
+    emergency_reviewed_at = models.DateTimeField(_("emergency send reviewed"), null=True, blank=True)
 
     # Requester contact and affiliation.
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
@@ -402,6 +421,7 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
             # Also covers the dashboard's group counts (an index-only scan of one agency).
             models.Index(fields=["agency", "state", "urgency", "next_deadline_on"],
                          name="request_dashboard_groups"),
+            models.Index(fields=["agency", "assigned_to"], name="request_assignee"),
             models.Index(fields=["next_deadline_on"]),
             models.Index(fields=["case_number"]),
         ]
@@ -512,6 +532,10 @@ class RequestEvent(models.Model):
         DOCUMENT_GENERATED = "document_generated", _("Document generated")
         DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
         APPROVED = "approved", _("Approved for sending")
+        APPROVAL_REQUESTED = "approval_requested", _("Approval asked for")
+        EMERGENCY_SENT = "emergency_sent", _("Sent without approval (emergency)")
+        EMERGENCY_REVIEWED = "emergency_reviewed", _("Emergency send reviewed")
+        ASSIGNED = "assigned", _("Assigned")
         CORRECTED = "corrected", _("Recorded fact corrected")
 
     request = models.ForeignKey(

@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from preservation.core import permissions, presentation
 from preservation.core.audit import audit_record
+from preservation.reminders import inbox
 from preservation.models import (
+    NotificationKind,
     CLOCK_STATES,
     NO_URGENCY_RANK,
     OPEN_STATES,
@@ -27,6 +29,8 @@ from preservation.models import (
     RequestApproval,
     RequestEvent,
     RequestState,
+    Role,
+    User,
 )
 from preservation.reminders import scheduling
 from preservation.requests.selectors import basis_policy, provider_policy, request_clock_terms
@@ -318,7 +322,8 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
     now = now or timezone.now()
     creating = request is None
     if creating:
-        request = PreservationRequest(agency=agency, created_by=actor, legal_basis=agency.default_basis_code)
+        request = PreservationRequest(agency=agency, created_by=actor, assigned_to=actor,
+                                      legal_basis=agency.default_basis_code)
     else:
         request = _locked(request)
         _check_actor(request, actor)
@@ -400,16 +405,52 @@ def request_approve(*, request, actor, now=None):
     if permissions.approves_own_work(actor, request, editor_ids=request_editor_ids(request)):
         _refuse(OWN_REQUEST, "own_request")
     RequestApproval.objects.create(request=request, approved_by=actor, at=now)
+    request.approval_requested_at = None
+    request.save(update_fields=["approval_requested_at", "updated_at"])
     _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
     return request
+
+
+@transaction.atomic
+def request_ask_approval(*, request, actor, now=None):
+    """Ask the agency's supervisors to approve a draft: each one who may approve it gets a
+    notification and an email (docs/workday.md §2)."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if request.state != S.DRAFT:
+        _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
+    if not request.agency.requires_supervisor_approval or request_is_approved(request):
+        _refuse(_("This draft needs no approval: it can be sent."), "no_approval_needed")
+    approvers = request_approvers(request)
+    if not approvers:
+        _refuse(_("Nobody in your agency can approve this draft: a supervisor or an agency "
+                  "administrator other than its authors must."), "no_approver")
+    request.approval_requested_at = now
+    request.save(update_fields=["approval_requested_at", "updated_at"])
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVAL_REQUESTED)
+    inbox.notify(users=approvers, request=request, kind=NotificationKind.APPROVAL_REQUESTED,
+                 actor=actor, now=now)
+    return request
+
+
+def request_approvers(request):
+    """Who is asked to approve a draft: the agency's active supervisors who did not write it;
+    where there is none (a single supervisor wrote it), its agency administrators."""
+    editors = request_editor_ids(request) | {request.created_by_id}
+    people = User.objects.filter(agency_id=request.agency_id, is_active=True).exclude(pk__in=editors)
+    supervisors = list(people.filter(role=Role.SUPERVISOR).order_by("pk"))
+    return supervisors or list(people.filter(role=Role.AGENCY_ADMIN).order_by("pk"))
 
 
 # --- Transitions -----------------------------------------------------------------------------
 
 
 @transaction.atomic
-def request_send(*, request, actor, sent_at=None, now=None):
-    """Record that the request was sent to Blink (draft → submitted)."""
+def request_send(*, request, actor, sent_at=None, emergency_reason="", now=None):
+    """Record that the request was sent to Blink (draft → submitted). Without the approval
+    the agency requires, only as an emergency with a written reason where the agency allows
+    it: marked on the request and in the audit log, and put before its supervisors."""
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "send")
@@ -420,11 +461,67 @@ def request_send(*, request, actor, sent_at=None, now=None):
     errors = sending_errors(request, now=now)
     if errors:
         raise ValidationError(errors)
-    if request.agency.requires_supervisor_approval and not request_is_approved(request):
+    emergency_reason = (emergency_reason or "").strip()
+    emergency = request.agency.requires_supervisor_approval and not request_is_approved(request)
+    if emergency:
+        _check_emergency(request, emergency_reason)
+    request.sent_at = sent_at
+    if not emergency:
+        return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
+    request.emergency_reason = emergency_reason
+    request.approval_requested_at = None
+    _transition(request, actor=actor, now=now, to_state=S.SUBMITTED, reason=emergency_reason,
+                data={"emergency": True})
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_SENT, reason=emergency_reason)
+    inbox.notify(users=request_approvers(request), request=request, kind=NotificationKind.EMERGENCY_SENT,
+                 actor=actor, now=now)
+    return request
+
+
+def _check_emergency(request, reason):
+    if not request.agency.allows_emergency_send:
         _refuse(_("Your agency requires a supervisor's approval before a request is sent. "
                   "Ask a supervisor to approve this request, then send it."), "approval_required")
-    request.sent_at = sent_at
-    return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
+    if not reason:
+        _refuse(_("Say why this request cannot wait for a supervisor's approval."), "required",
+                field="emergency_reason")
+
+
+@transaction.atomic
+def request_review_emergency(*, request, actor, now=None):
+    """A supervisor has looked at a request sent without approval in an emergency."""
+    now = now or timezone.now()
+    request = _locked(request)
+    if not request.emergency_reason or request.emergency_reviewed_at:
+        _refuse(_("This request has no emergency send waiting for review."), "nothing_to_review")
+    if not permissions.can_approve_request(actor, request) or actor.pk == request.created_by_id:
+        _refuse(_("Only a supervisor of this agency, other than its requester, can review an emergency "
+                  "send."), "not_an_approver")
+    request.emergency_reviewed_at = now
+    request.save(update_fields=["emergency_reviewed_at", "updated_at"])
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_REVIEWED)
+    return request
+
+
+# --- Owners ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_assign(*, request, actor, assignee, now=None):
+    """Give the request to someone of the agency who is active: they move it on from now."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if not (assignee.is_active and assignee.agency_id == request.agency_id):
+        _refuse(_("Choose an active member of your agency."), "invalid_assignee", field="assignee")
+    if request.assigned_to_id == assignee.pk:
+        return request
+    before = request.assigned_to_id
+    request.assigned_to = assignee
+    request.save(update_fields=["assigned_to", "updated_at"])
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.ASSIGNED,
+            data={"from": before, "to": assignee.pk})
+    return request
 
 
 @transaction.atomic
