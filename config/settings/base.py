@@ -272,6 +272,26 @@ PRESERVE_PDF = {
     "LOGO_MAX_BYTES": 1024 * 1024,
 }
 
+# Correspondence (docs/correspondence.md): limits on what strangers' mail may make us do.
+PRESERVE_MAIL = {
+    "MAX_MESSAGE_BYTES": env.int("MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024),
+    "MAX_ATTACHMENTS": 50,
+    "MAX_PARTS": 200,
+    "MAX_DEPTH": 5,
+    "MAX_HEADER_CHARS": 64 * 1024,
+    "MAX_TEXT_CHARS": 200_000,
+    "MAX_ARCHIVE_ENTRIES": 1000,
+    "MAX_ARCHIVE_BYTES": 200 * 1024 * 1024,
+    "MAX_ARCHIVE_RATIO": 100,
+    # Attachments to a request's correspondence log (uploaded by a user).
+    "MAX_ATTACHMENT_BYTES": env.int("MAIL_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024),
+    # authserv-ids whose Authentication-Results header is read (the agency's own mail servers);
+    # empty: the topmost header, which the last receiving server added.
+    "AUTHSERV_IDS": env.list("MAIL_AUTHSERV_IDS", default=[]),
+    # The domain of the Message-IDs of letters sent by email.
+    "MESSAGE_ID_DOMAIN": env("MAIL_MESSAGE_ID_DOMAIN", default="preserve.invalid"),
+}
+
 # REST API (preservation/api). Tokens only: a browser session never reaches the API, so a
 # stolen cookie or a password-only session cannot drive it.
 REST_FRAMEWORK = {

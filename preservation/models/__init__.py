@@ -6,3 +6,4 @@ from .accounts import *  # noqa: F401,F403
 from .audit import *  # noqa: F401,F403
 from .documents import *  # noqa: F401,F403
 from .evidence import *  # noqa: F401,F403
+from .correspondence import *  # noqa: F401,F403
