@@ -1,5 +1,6 @@
 """Building email messages for the correspondence tests."""
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 
@@ -19,4 +20,4 @@ def provider_reply(*, subject="Re: Data preservation request", body="We received
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to
     message.set_content(body)
-    return message.as_bytes()
+    return message.as_bytes(policy=SMTP)

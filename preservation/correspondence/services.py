@@ -35,19 +35,19 @@ logger = logging.getLogger(__name__)
 K = CorrespondenceKind
 
 
-def _mail_setting(name):
+def mail_setting(name):
     return settings.PRESERVE_MAIL[name]
 
 
 def limits():
     return parsing.Limits(
-        max_attachments=_mail_setting("MAX_ATTACHMENTS"), max_parts=_mail_setting("MAX_PARTS"),
-        max_depth=_mail_setting("MAX_DEPTH"), max_header_chars=_mail_setting("MAX_HEADER_CHARS"),
-        max_text_chars=_mail_setting("MAX_TEXT_CHARS"),
-        max_archive_entries=_mail_setting("MAX_ARCHIVE_ENTRIES"),
-        max_archive_bytes=_mail_setting("MAX_ARCHIVE_BYTES"),
-        max_archive_ratio=_mail_setting("MAX_ARCHIVE_RATIO"),
-        authserv_ids=tuple(_mail_setting("AUTHSERV_IDS")),
+        max_attachments=mail_setting("MAX_ATTACHMENTS"), max_parts=mail_setting("MAX_PARTS"),
+        max_depth=mail_setting("MAX_DEPTH"), max_header_chars=mail_setting("MAX_HEADER_CHARS"),
+        max_text_chars=mail_setting("MAX_TEXT_CHARS"),
+        max_archive_entries=mail_setting("MAX_ARCHIVE_ENTRIES"),
+        max_archive_bytes=mail_setting("MAX_ARCHIVE_BYTES"),
+        max_archive_ratio=mail_setting("MAX_ARCHIVE_RATIO"),
+        authserv_ids=tuple(mail_setting("AUTHSERV_IDS")),
     )
 
 
@@ -96,7 +96,7 @@ def entry_add_attachment(*, request, actor, filename, content, text="", now=None
     now = now or timezone.now()
     request = _locked(request)
     _check_actor(request, actor)
-    limit = _mail_setting("MAX_ATTACHMENT_BYTES")
+    limit = mail_setting("MAX_ATTACHMENT_BYTES")
     if len(content) > limit:
         _refuse(_("The file is larger than %(limit)s MB."), "too_large",
                 {"limit": limit // (1024 * 1024)}, field="file")
@@ -143,7 +143,7 @@ def message_ingest(*, agency, raw, channel, now=None):
     """Keep a received message, then read and match it. The raw bytes and their SHA-256 are
     committed first, on their own: whatever parsing or matching does, the message is kept."""
     now = now or timezone.now()
-    if len(raw) > _mail_setting("MAX_MESSAGE_BYTES"):
+    if len(raw) > mail_setting("MAX_MESSAGE_BYTES"):
         raise MessageTooLarge(len(raw))
     message = _message_store(agency=agency, raw=raw, channel=channel, now=now)
     try:
@@ -265,7 +265,7 @@ def letter_send_by_email(*, request, actor, to_address, now=None):
         _refuse(_("Generate the preservation letter first."), "no_letter")
     mailbox = AgencyMailAddress.objects.filter(agency=request.agency).first()
     sender = (mailbox and mailbox.from_address) or settings.DEFAULT_FROM_EMAIL
-    message_id = make_msgid(domain=_mail_setting("MESSAGE_ID_DOMAIN"))
+    message_id = make_msgid(domain=mail_setting("MESSAGE_ID_DOMAIN"))
     with translation.override(request.language):
         mail = EmailMessage(
             subject="[%s] %s" % (request.reference, _("Data preservation request")),
