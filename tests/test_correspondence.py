@@ -117,13 +117,20 @@ def test_the_case_number_matches_when_no_reference_is_given(sent):
     assert (message.request, message.match_rule) == (sent, MatchRule.CASE_NUMBER)
 
 
+def test_a_serial_of_a_draft_matches_nothing(make_request):
+    draft = make_request()
+    message = ingest(draft.agency, provider_reply(subject="Hello", body="G8T1-SJ02-3294-01VR", date=NOW))
+    assert message.request is None
+
+
 def test_a_serial_of_an_open_request_matches(sent):
     message = ingest(sent.agency, provider_reply(subject="Hello", body="Device G8T1 SJ02 3294 01VR noted.", date=NOW))
     assert (message.request, message.match_rule) == (sent, MatchRule.IDENTIFIER)
 
 
 def test_a_serial_shared_by_two_open_requests_matches_neither(sent, make_request):
-    make_request()  # the factory's default serial again
+    twin = make_request(window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))  # the same default serial
+    services.request_send(request=twin, actor=twin.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
     message = ingest(sent.agency, provider_reply(subject="Hello", body="G8T1-SJ02-3294-01VR", date=NOW))
     assert message.request is None
 

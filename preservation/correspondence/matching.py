@@ -16,8 +16,11 @@ from preservation.models import (
     DeviceSerial,
     MatchRule,
     PreservationRequest,
+    RequestState,
 )
 
+# A draft has not reached the provider, so nothing the provider writes can be about it.
+SENT_OPEN_STATES = OPEN_STATES - {RequestState.DRAFT}
 _REFERENCE = re.compile(r"\bPR-(\d{6,9})\b", re.IGNORECASE)
 # Shorter case numbers ("12", "A1") appear in any text by chance.
 MIN_CASE_NUMBER_LENGTH = 5
@@ -87,12 +90,12 @@ def _contains_word(text, word):
 
 
 def _by_identifier(agency, requests, searched):
-    """A serial or account email of one open request (closed ones are done with)."""
-    open_requests = requests.filter(state__in=OPEN_STATES)
+    """A serial or account email of one sent, open request (closed ones are done with)."""
+    open_requests = requests.filter(state__in=SENT_OPEN_STATES)
     found = serials_in(searched)
     if found:
         pk = _only(DeviceSerial.objects.filter(
-            request__agency=agency, request__state__in=OPEN_STATES, normalized__in=found,
+            request__agency=agency, request__state__in=SENT_OPEN_STATES, normalized__in=found,
         ).values_list("request_id", flat=True))
         if pk is not None:
             return pk
