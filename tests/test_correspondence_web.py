@@ -121,3 +121,33 @@ def test_a_receipt_date_before_sending_is_refused_on_the_message_page(signed_in,
     assert response.status_code == 400
     sent.refresh_from_db()
     assert sent.state == RequestState.SUBMITTED
+
+
+# --- The API and the case sheet -------------------------------------------------------------------
+
+
+def test_the_api_lists_and_adds_correspondence_within_the_agency(sent):
+    from tests.api_support import token_client
+
+    api = token_client(sent.created_by)
+    url = "/api/v1/requests/%s/correspondence/" % sent.public_id
+    created = api.post(url, {"kind": "reference", "reference": "BL-7", "given_on": "2026-04-20"}, format="json")
+    assert created.status_code == 201 and created.json()["reference"] == "BL-7"
+    assert api.post(url, {"kind": "note", "text": ""}, format="json").status_code == 400
+    listed = api.get(url).json()
+    assert [(row["kind"], row["reference"], row["given_on"]) for row in listed] == [("reference", "BL-7", "2026-04-20")]
+    stranger = token_client(UserFactory(agency=AgencyFactory()))
+    assert stranger.get(url).status_code == 404
+
+
+def test_the_case_sheet_lists_the_correspondence(sent):
+    from preservation import documents
+    from preservation.models import DocumentKind
+    from tests.pdf_support import pdf_text
+
+    correspondence.entry_add_reference(request=sent, actor=sent.created_by, reference="BL-4711",
+                                       given_on=dt.date(2026, 4, 20), now=NOW)
+    correspondence.entry_add_note(request=sent, actor=sent.created_by, text="Phoned the LE desk", now=NOW)
+    document = documents.document_generate(request=sent, kind=DocumentKind.CASE_SHEET, actor=sent.created_by, now=NOW)
+    text = pdf_text(bytes(document.content))
+    assert "BL-4711" in text and "Phoned the LE desk" in text

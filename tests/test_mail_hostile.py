@@ -2,6 +2,7 @@
 the message page, cause no server error, never reach another agency's request, and are all
 kept byte for byte (docs/correspondence.md "Untrusted mail")."""
 import base64
+import functools
 import io
 import zipfile
 
@@ -22,6 +23,7 @@ NOW = utc(2026, 4, 21, 12)
 pytestmark = pytest.mark.django_db
 
 
+@functools.cache
 def _zip_bomb():
     """A small zip whose one member unpacks to 300 MB of zeros (written in chunks)."""
     buffer = io.BytesIO()

@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from ..correspondence.api import CorrespondenceView
 from . import views
 
 app_name = "api"
@@ -17,6 +18,7 @@ urlpatterns = [
     path("me/", views.WhoAmIView.as_view(), name="me"),
     path("serials/validate/", views.SerialValidateView.as_view(), name="serials-validate"),
     path("deadlines/", views.DeadlineCalculatorView.as_view(), name="deadlines"),
+    path("requests/<str:id>/correspondence/", CorrespondenceView.as_view(), name="request-correspondence"),
     *router.urls,
     re_path(r"^(?P<rest>.*)$", views.not_found),
 ]
