@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup setup-test bench messages
+.PHONY: run test test-fast setup setup-test bench messages
 
 # Links printed by seed_demo and written into demo emails point at this server.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
@@ -15,8 +15,13 @@ run: setup
 	trap 'kill $$reminders 2>/dev/null; wait $$reminders 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The whole suite, on two workers (pytest-xdist; each has its own test database).
 test: setup-test
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The fast loop: rules and unit tests, no browser, no real worker processes, nothing slow.
+test-fast:
+	.venv/bin/pytest -n 2 --dist loadgroup -m "not browser and not slow and not reliability" $(PYTEST_ARGS)
 
 setup:
 	scripts/setup.sh

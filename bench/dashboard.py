@@ -1,4 +1,4 @@
-"""Dashboard first page vs a bare login-required view (issue 3 "Performance").
+"""Dashboard first page vs a bare login-required view.
 
     .venv/bin/python bench/dashboard.py [--repeat 40] [--markdown FILE]
 
@@ -55,8 +55,8 @@ def fill():
     """Make the 100,000 requests unless a previous run left them."""
     from django.utils import timezone
 
+    from preservation.core.scoping import all_agencies
     from preservation.models import Agency, DeviceSerial, PreservationRequest, RequestState, User
-    from preservation.scoping import all_agencies
 
     with all_agencies():
         if PreservationRequest.objects.count() == TOTAL:
@@ -94,7 +94,7 @@ def _spread(total, parts):
 
 
 def _request(model, agency, user, rng, now, states):
-    from preservation.deadlines import URGENCY_RANK, Urgency
+    from preservation.rules.deadlines import URGENCY_RANK, Urgency
 
     state = rng.choice(list(states))
     urgency = rng.choice(list(Urgency)) if state not in ("closed", "withdrawn", "lapsed") else None
@@ -111,8 +111,6 @@ def _request(model, agency, user, rng, now, states):
 
 
 def measure(user, repeat):
-    from preservation.models import bump_requests_version
-
     from django.contrib.auth.decorators import login_required
     from django.db import connection
     from django.http import HttpResponse
@@ -120,6 +118,7 @@ def measure(user, repeat):
     from django.test.utils import CaptureQueriesContext, override_settings
     from django.urls import include, path
 
+    from preservation.models import bump_requests_version
     from tests.helpers import login
 
     bare = login_required(lambda request: HttpResponse("ok"))

@@ -218,8 +218,8 @@ def mix_urls():
 
 
 def write_config(args, agency):
-    from preservation import deadlines
     from preservation.models import PreservationRequest
+    from preservation.rules import deadlines
 
     pks = list(PreservationRequest.objects.for_agency(agency).order_by("?")
                .values_list("pk", flat=True)[:2000])

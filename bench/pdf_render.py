@@ -1,4 +1,4 @@
-"""PDF rendering: the request PDF of a request with 25 serials (issue 5 "Performance").
+"""PDF rendering: the request PDF of a request with 25 serials.
 
     .venv/bin/python bench/pdf_render.py [--repeat 15] [--markdown FILE]
 
@@ -57,7 +57,7 @@ def phases(html, stylesheets, fetcher, repeat):
     import weasyprint
     from weasyprint import document as wp_document
 
-    from preservation import pdf
+    from preservation.documents import pdf
 
     spent = {}
 
@@ -100,7 +100,8 @@ def main():
     request = setup_request()
     from django.utils import timezone, translation
 
-    from preservation import documents, pdf
+    from preservation.documents import pdf
+    from preservation.documents import services as documents
     from preservation.models import DocumentKind
 
     now = timezone.now()

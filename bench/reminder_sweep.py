@@ -137,12 +137,12 @@ def reset_due():
 def time_sweep(name, due):
     from django.utils import timezone
 
-    from preservation import reminders
+    from preservation.reminders import sweep
 
     use_database(name)
     reset_due()
     started = time.perf_counter()
-    sent = reminders.reminders_send_due(now=timezone.now())
+    sent = sweep.reminders_send_due(now=timezone.now())
     elapsed = time.perf_counter() - started
     if sent != due:
         raise SystemExit("expected %d reminders sent, got %d" % (due, sent))

@@ -34,7 +34,7 @@ django.setup()
 
 from _report import add_markdown_argument, append_rows  # noqa: E402
 
-from preservation import usb  # noqa: E402
+from preservation.evidence import usb  # noqa: E402
 
 BENCH = "usb_index"
 

@@ -9,35 +9,21 @@ import os
 
 from celery import Celery
 
+from preservation.jobs.schedule import SCHEDULE
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("preserve")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+app.autodiscover_tasks(["preservation.jobs"])
 
-# Intervals (not crontab) tick in UTC whatever the server's zone. A sweep that waited in the
-# queue longer than its interval is dropped: the next one does the same work.
+# One schedule for Celery beat and the embedded runner (preservation/jobs/schedule.py). A sweep
+# that waited in the queue longer than its interval is dropped: the next one does the same work.
 app.conf.beat_schedule = {
-    "send-due-reminders": {
-        "task": "preservation.tasks.send_due_reminders",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    "detect-lapses": {
-        "task": "preservation.tasks.detect_lapses",
-        "schedule": 15 * 60.0,
-        "options": {"expires": 14 * 60},
-    },
-    "refresh-urgency": {
-        "task": "preservation.tasks.refresh_urgency",
-        "schedule": 60 * 60.0,
-        "options": {"expires": 55 * 60},
-    },
-    # Each user's digest goes after 08:00 in their agency's zone: a quarter-hourly check
-    # catches every zone's morning, including the half-hour ones.
-    "send-digests": {
-        "task": "preservation.tasks.send_digests",
-        "schedule": 15 * 60.0,
-        "options": {"expires": 14 * 60},
-    },
+    periodic.name.replace("_", "-"): {
+        "task": "preservation.jobs.tasks.%s" % periodic.name,
+        "schedule": periodic.seconds,
+        "options": {"expires": round(periodic.seconds * 0.92)},
+    }
+    for periodic in SCHEDULE
 }

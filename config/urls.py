@@ -5,14 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django_otp.admin import OTPAdminSite
 
-from preservation import account_views, health, i18n
+from preservation.accounts import views as account_views
+from preservation.core import health, i18n
 
 admin.site.__class__ = OTPAdminSite  # the documented way to make the default site require OTP
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    # Sign-in is password, then second factor, then the banner (preservation/account_views.py).
+    # Sign-in is password, then second factor, then the banner (preservation/accounts/views.py).
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/reset/", auth_views.PasswordResetView.as_view(
@@ -37,6 +38,6 @@ urlpatterns = [
     path("i18n/setlang/", i18n.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("preservation.api.urls")),
-    path("", include("preservation.account_urls")),
+    path("", include("preservation.accounts.urls")),
     path("", include("preservation.urls")),
 ]

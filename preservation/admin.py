@@ -11,7 +11,6 @@ read from the database here, let alone shown.
 """
 import re
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.forms.models import BaseInlineFormSet
@@ -19,15 +18,27 @@ from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import serials
-from .account_admin import ReadOnlyAdmin  # also registers the audit log, banner and invitation admins
-from .audit import audit_record
-from .models import (
-    Agency, DeviceSerial, DigestDelivery, EvidenceFile, EvidenceManifest, GeneratedDocument,
-    Notification, PreservationRequest, Reminder, RequestEvent, User,
+from preservation.accounts.admin import (
+    ReadOnlyAdmin,  # also registers the audit log, banner and invitation admins
 )
+from preservation.core.audit import audit_record
+from preservation.models import (
+    Agency,
+    DeviceSerial,
+    DigestDelivery,
+    EvidenceFile,
+    EvidenceManifest,
+    GeneratedDocument,
+    Notification,
+    PreservationRequest,
+    Reminder,
+    RequestEvent,
+    User,
+)
+from preservation.rules import serials
 
 # A manifest of a whole drive can list thousands of files: its page shows the first ones and
 # links to the paginated list of all of them.
@@ -51,14 +62,9 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
-def labelled(**labels):
-    """A form whose labels stand in for verbose names that are not marked for translation
-    (the read-only pages take their labels from the form)."""
-    return type("LabelledForm", (forms.ModelForm,), {"Meta": type("Meta", (), {"labels": labels})})
-
-
 def column(path, description, ordering=None):
-    """A list column under a translatable heading, for the same reason."""
+    """A list column for a property or a field across a relation (``request__agency``), under a
+    translatable heading: Django would head a ``__`` path with the path itself."""
     *through, last = path.split("__")
 
     def value(obj):
@@ -157,8 +163,6 @@ class PreservationRequestAdmin(CaseDataAdmin):
         "extension_send_by", "final_expires_on", "deadlines_provisional", "urgency",
         "next_deadline_on", "next_deadline_kind",
     ]
-    form = labelled(retention_days=_("retention (days)"), deadlines_provisional=_("provisional"),
-                    next_deadline_kind=_("kind of the next deadline"))
     inlines = [DeviceSerialInline, RequestEventInline]
     request_lookup = "pk"
 
@@ -183,15 +187,14 @@ def _short_error(obj):
 
 @admin.register(Reminder)
 class ReminderAdmin(CaseDataAdmin):
-    list_display = ["due_at", column("request", _("request")), column("request__agency", _("agency")), "kind",
-                    "lead_days", "state", "attempts", "sent_at", "error_summary"]
+    list_display = ["due_at", "request", column("request__agency", _("agency")), "kind", "lead_days",
+                    "state", "attempts", "sent_at", "error_summary"]
     list_filter = ["state", "kind", "request__agency"]
     list_select_related = ["request__agency"]
     search_fields = ["=request__case_number"]
     fields = ["request", "kind", "lead_days", "day", "deadline_on", "due_at", "state", "claimed_at",
               "attempts", "sent_at", "last_error", "created_at"]
     readonly_fields = fields
-    form = labelled(request=_("request"))
 
     def get_queryset(self, request):
         # Reminders of every agency: an explicit tenancy-guard opt-out.
@@ -204,14 +207,13 @@ class ReminderAdmin(CaseDataAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(CaseDataAdmin):
-    list_display = ["created_at", column("user", _("user")), column("agency", _("agency")),
+    list_display = ["created_at", "user", "agency",
                     column("reminder__request", _("request")), column("reminder__kind", _("kind")), "read_at"]
     list_filter = ["agency", ("read_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "agency", "reminder__request"]
     search_fields = ["=user__username", "=reminder__request__case_number"]
     fields = ["user", "agency", "reminder", "created_at", "read_at"]
     readonly_fields = fields
-    form = labelled(user=_("user"), agency=_("agency"), reminder=_("reminder"))
     request_lookup = "reminder__request"
 
     def get_queryset(self, request):
@@ -225,14 +227,13 @@ class DigestDeliveryAdmin(ReadOnlyAdmin):
     out of, and nothing of a case to audit."""
 
     actions = None
-    list_display = ["day", column("user", _("user")), column("user__agency", _("agency")), "state", "attempts",
+    list_display = ["day", "user", column("user__agency", _("agency")), "state", "attempts",
                     "items", "sent_at", "error_summary"]
     list_filter = ["state", "user__agency"]
     list_select_related = ["user__agency"]
     search_fields = ["=user__username"]
     fields = ["user", "day", "items", "state", "claimed_at", "attempts", "sent_at", "last_error"]
     readonly_fields = fields
-    form = labelled(user=_("user"))
     ordering = ["-day", "-pk"]
 
     @admin.display(description=_("last error"))
@@ -273,7 +274,6 @@ class EvidenceFileInline(ReadOnlyInline, admin.TabularInline):
     formset = CappedFormSet
     verbose_name_plural = lazy(_first_files, str)()
     fields = ["position", "path", "kind", "camera", "recorded_at", "size", "sha256", "in_window"]
-    form = labelled(position=_("position"))
 
 
 @admin.register(EvidenceManifest)
@@ -287,7 +287,6 @@ class EvidenceManifestAdmin(CaseDataAdmin):
               "zone", "window_start", "window_end", "camera", "summary", "csv_sha256", "pdf_sha256",
               "pdf_error", "all_files"]
     readonly_fields = fields
-    form = labelled(public_id=_("ID"))
     inlines = [EvidenceFileInline]
 
     def get_queryset(self, request):
@@ -304,9 +303,8 @@ class EvidenceManifestAdmin(CaseDataAdmin):
 
 @admin.register(EvidenceFile)
 class EvidenceFileAdmin(CaseDataAdmin):
-    list_display = [column("manifest", _("evidence manifest")), column("manifest__request", _("request")),
-                    column("position", _("position")), "path", "kind", "camera", "recorded_at", "size", "sha256",
-                    "in_window"]
+    list_display = ["manifest", column("manifest__request", _("request")), "position", "path", "kind",
+                    "camera", "recorded_at", "size", "sha256", "in_window"]
     list_filter = ["kind", "in_window", "manifest__request__agency"]
     list_select_related = ["manifest__request"]
     search_fields = ["=sha256", "=manifest__request__case_number"]
@@ -314,7 +312,6 @@ class EvidenceFileAdmin(CaseDataAdmin):
     fields = ["manifest", "position", "path", "kind", "camera", "clip_number", "camera_uid", "recorded_at",
               "recorded_at_alt", "size", "sha256", "in_window", "camera_match", "problems"]
     readonly_fields = fields
-    form = labelled(manifest=_("evidence manifest"), position=_("position"))
     request_lookup = "manifest__request"
 
     def get_queryset(self, request):

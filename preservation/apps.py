@@ -7,4 +7,5 @@ class PreservationConfig(AppConfig):
     verbose_name = _("Preservation requests")
 
     def ready(self):
-        from . import signals  # noqa: F401  (audit of sign-in events)
+        from preservation.core import signals  # noqa: F401  (audit of sign-in events)
+        from preservation.jobs import tasks  # noqa: F401  (registers the jobs and their Celery tasks)

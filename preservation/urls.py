@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import notification_views, token_views, views
+from preservation.api import token_views
+from preservation.reminders import views as notification_views
+from preservation.requests import views
 
 app_name = "preservation"
 
@@ -13,9 +15,9 @@ urlpatterns = [
     path("requests/check-urgency/", views.urgency_check, name="urgency_check"),
     path("requests/<int:pk>/", views.request_detail, name="request_detail"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
-    path("requests/<int:pk>/send/", views.request_send_page, name="request_send_page"),
+    path("requests/<int:pk>/send/", views.request_send, name="request_send"),
     path("requests/<int:pk>/approve/", views.request_action, {"action": "approve"}, name="request_approve"),
-    path("requests/<int:pk>/sent/", views.request_action, {"action": "send"}, name="request_send"),
+    path("requests/<int:pk>/sent/", views.request_action, {"action": "send"}, name="request_record_sending"),
     path("requests/<int:pk>/receipt/", views.request_action, {"action": "record_receipt"},
          name="request_record_receipt"),
     path("requests/<int:pk>/extension/", views.request_action, {"action": "send_extension"},
@@ -44,7 +46,7 @@ urlpatterns += [
 ]
 
 # Documents: generate, progress, download, agency letterhead (document_views.py).
-from . import document_views  # noqa: E402
+from preservation.documents import views as document_views  # noqa: E402
 
 urlpatterns += [
     path("requests/<int:pk>/documents/<slug:kind>/", document_views.document_generate,
@@ -54,8 +56,8 @@ urlpatterns += [
     path("agency/letterhead/", document_views.agency_branding, name="agency_branding"),
 ]
 
-# USB evidence manifests: CSV and PDF downloads (evidence_views.py, issue 8).
-from . import evidence_views  # noqa: E402
+# USB evidence manifests: CSV and PDF downloads (preservation/evidence/views.py).
+from preservation.evidence import views as evidence_views  # noqa: E402
 
 urlpatterns += [
     path("evidence/<uuid:public_id>/manifest.csv", evidence_views.manifest_download, {"fmt": "csv"},

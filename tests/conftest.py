@@ -76,3 +76,22 @@ def make_request(user):
 
 def utc(*args):
     return dt.datetime(*args, tzinfo=UTC)
+
+
+SLOW_MODULES = {"test_translations", "test_deploy_bench", "test_api_schema"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers by place, so `make test-fast` (rules and unit tests) needs no list of files:
+    tests/browser are `browser`, tests/reliability are `reliability` and `slow`."""
+    for item in items:
+        parts = item.path.parts
+        if "browser" in parts:
+            item.add_marker(pytest.mark.browser)
+        if "reliability" in parts:
+            item.add_marker(pytest.mark.reliability)
+            item.add_marker(pytest.mark.slow)
+            # One worker holds the real Celery workers and their broker database at a time.
+            item.add_marker(pytest.mark.xdist_group("reliability"))
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -3,8 +3,8 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from preservation import services
 from preservation.models import Agency, DeviceSerial, PreservationRequest, Role, User
+from preservation.requests import services
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):

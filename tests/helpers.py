@@ -1,8 +1,10 @@
 """Test helpers shared by every test module."""
+import socket
+
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from preservation.middleware import BANNER_ACK
+from preservation.core.middleware import BANNER_ACK
 
 
 def verified_device(user):
@@ -24,3 +26,11 @@ def login(client, user):
     session[BANNER_ACK] = True
     session.save()
     return client
+
+
+def free_port():
+    """A loopback port that was free a moment ago (the kernel's choice): tests never use fixed
+    ports, so two runs on one machine, or parallel workers, do not collide."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -12,7 +12,6 @@ from django.conf import settings
 from pypdf import PdfReader
 
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts" / "pdf-pages"
-PORTS = range(8150, 8160)  # this feature's port range
 
 
 def pdf_text(content):
@@ -75,15 +74,10 @@ class _Counting(http.server.BaseHTTPRequestHandler):
 
 
 def _serve(redirect_to=""):
-    for port in PORTS:
-        try:
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Counting)
-        except OSError:
-            continue
-        server.hits, server.redirect_to = [], redirect_to
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-    raise RuntimeError("no free port in 8150-8159")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)  # a free port
+    server.hits, server.redirect_to = [], redirect_to
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 class Canary:

@@ -7,11 +7,15 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from preservation import accounts, permissions, services
+from preservation.accounts import services as accounts
+from preservation.core import permissions
 from preservation.models import AuditRecord, Invitation, RequestEvent, Role, User
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.helpers import login

@@ -432,7 +432,7 @@ def test_a_document_that_cannot_be_made_yet_says_why(api, make_request):
 
 
 def test_a_finished_document_downloads_as_pdf_and_the_download_is_recorded(api, user, make_request):
-    from preservation import documents
+    from preservation.documents import services as documents
 
     document = documents.document_generate(request=make_request(), kind="case_sheet", actor=user)
 
@@ -445,7 +445,7 @@ def test_a_finished_document_downloads_as_pdf_and_the_download_is_recorded(api, 
 
 
 def test_another_agencys_document_is_not_found(api):
-    from preservation import documents
+    from preservation.documents import services as documents
 
     theirs = UserFactory(agency=AgencyFactory())
     other = documents.document_request(

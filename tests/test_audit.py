@@ -7,10 +7,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
 
-from preservation import audit, services
-from preservation.audit import audit_record, mask, verify_chain
+from preservation.core import audit
+from preservation.core.audit import audit_record, mask, verify_chain
 from preservation.models import AuditRecord, Role
 from preservation.models.audit import GENESIS_HASH, AppendOnlyError
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import login

@@ -10,7 +10,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from preservation.audit import audit_record
+from preservation.core.audit import audit_record
 from preservation.models import AuditOutcome, AuditRecord, Role
 from tests.conftest import utc
 from tests.factories import AgencyFactory, UserFactory

@@ -8,8 +8,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from icalendar import Calendar
 
-from preservation import services
 from preservation.models import AuditRecord, CalendarFeedToken, ReminderPreference
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.helpers import login

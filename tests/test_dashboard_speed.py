@@ -2,6 +2,7 @@
 counts cached under the agency's requests_version, rows built once in Python, the filter form
 rendered without a template per input, the signed-in user read with their agency."""
 import datetime as dt
+import uuid
 
 import pytest
 import time_machine
@@ -10,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from preservation import selectors, services
 from preservation.models import Agency, PreservationRequest, RequestState, bump_requests_version
+from preservation.core import scoping
+from preservation.requests import selectors, services
 from preservation.templatetags.preserve_ui import light_widget
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import login
@@ -74,6 +76,42 @@ def test_only_the_changed_requests_agency_moves_on(make_request, agency, django_
     with django_capture_on_commit_callbacks(execute=True):
         make_request()
     assert version(other) == before
+
+
+@pytest.mark.parametrize("write", ["update", "bulk_update", "bulk_create", "delete"])
+def test_bulk_writes_move_the_version_on_too_so_no_path_leaves_the_counts_stale(
+        write, make_request, agency, django_capture_on_commit_callbacks):
+    other = AgencyFactory()
+    made = make_request()
+    before, before_other = version(agency), version(other)
+    rows = PreservationRequest.objects.for_agency(agency).filter(pk=made.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        if write == "update":
+            rows.update(case_number="CR-BULK")
+        elif write == "bulk_update":
+            made.case_number = "CR-BULK"
+            with scoping.all_agencies():  # Django's bulk_update filters by pk alone
+                PreservationRequest.objects.bulk_update([made], ["case_number"])
+        elif write == "bulk_create":
+            copy = rows.get()
+            copy.pk, copy.public_id = None, uuid.uuid4()
+            PreservationRequest.objects.bulk_create([copy])
+        else:
+            rows.delete()
+    assert version(agency) > before
+    assert version(other) == before_other
+
+
+def test_the_counts_follow_a_bulk_update_at_once(make_request, user, django_capture_on_commit_callbacks):
+    with time_machine.travel(NOON, tick=False):
+        made = make_request()
+        with django_capture_on_commit_callbacks(execute=True):
+            pass
+        first = counts_for(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            PreservationRequest.objects.for_agency(made.agency).filter(pk=made.pk).update(
+                state=RequestState.WITHDRAWN)
+        assert counts_for(user) != first
 
 
 def test_saving_an_agency_read_earlier_never_writes_an_old_version_back(agency):

@@ -1,4 +1,4 @@
-"""The deadline rules of deadlines.md: worked examples, every boundary, zones, and properties."""
+"""The deadline rules of docs/deadlines.md: worked examples, every boundary, zones, and properties."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from preservation.deadlines import (
+from preservation.rules.deadlines import (
     AUTO_DELETE_CHOICES,
     CONTENT_DATA_TYPES,
     DATA_TYPES,
@@ -52,7 +52,7 @@ def codes(explanations):
     return [explanation.code for explanation in explanations]
 
 
-# --- The worked examples of deadlines.md ----------------------------------------------------------
+# --- The worked examples of docs/deadlines.md ----------------------------------------------------------
 
 
 def test_example_1_us_account_drafted_9_5_days_before_the_first_loss_is_elevated():

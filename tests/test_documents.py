@@ -8,11 +8,19 @@ import time_machine
 from django.core.exceptions import ValidationError
 from pypdf import PdfReader
 
-from preservation import documents, services
+from preservation.documents import services as documents
 from preservation.models import (
-    AuditRecord, DeliveryState, DocumentKind, DocumentState, GeneratedDocument,
-    ImmutableDocumentError, Reminder, ReminderKind, RequestEvent,
+    AuditRecord,
+    DeliveryState,
+    DocumentKind,
+    DocumentState,
+    GeneratedDocument,
+    ImmutableDocumentError,
+    Reminder,
+    ReminderKind,
+    RequestEvent,
 )
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.pdf_support import pdf_text, save_page_images

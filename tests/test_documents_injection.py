@@ -1,14 +1,15 @@
 """Hostile text in every text field of a request never loads anything or embeds anything, and
-comes out as the plain text it is (issue 5 "Tests")."""
+comes out as the plain text it is."""
 import datetime as dt
 
 import pytest
 import time_machine
-
 from django.utils import translation
 
-from preservation import documents, pdf, services
+from preservation.documents import pdf
+from preservation.documents import services as documents
 from preservation.models import DeviceSerial, DocumentKind
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
 from tests.pdf_support import Canary, embedded_files, payloads, pdf_text, save_page_images, squash

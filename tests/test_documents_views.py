@@ -8,7 +8,12 @@ from django.urls import reverse
 from PIL import Image
 
 from preservation.models import (
-    AuditRecord, DocumentKind, DocumentState, GeneratedDocument, RequestEvent, Role,
+    AuditRecord,
+    DocumentKind,
+    DocumentState,
+    GeneratedDocument,
+    RequestEvent,
+    Role,
 )
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import login
@@ -94,7 +99,7 @@ def test_the_download_is_the_stored_bytes_and_is_recorded(client_in, officer, dj
 
 @pytest.mark.parametrize("name", ["document_status", "document_download"])
 def test_another_agencys_document_is_not_found(client, officer, name, django_capture_on_commit_callbacks):
-    from preservation import documents
+    from preservation.documents import services as documents
 
     document = documents.document_generate(request=full_request(officer), kind=DocumentKind.CASE_SHEET, actor=officer)
     stranger = UserFactory(agency=AgencyFactory())
@@ -124,7 +129,7 @@ def admin_client(client, officer, settings, tmp_path):
 
 
 def test_an_agency_admin_uploads_a_logo_that_is_printed_on_documents(admin_client, officer):
-    from preservation import documents
+    from preservation.documents import services as documents
 
     url = reverse("preservation:agency_branding")
     response = admin_client.post(url, {"logo": png(fmt="JPEG")})
@@ -175,15 +180,14 @@ def test_an_agency_admin_finds_the_letterhead_page_from_the_request_page(admin_c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_redis_a_background_thread_renders_the_document_after_commit(client, settings):
-    import threading
+def test_without_redis_the_embedded_job_pool_renders_the_document_after_commit(client, settings):
+    from preservation.jobs import queue
 
     settings.REDIS_URL, settings.CELERY_TASK_ALWAYS_EAGER = "", False
     officer = UserFactory(agency=AgencyFactory())
     request = full_request(officer)
     login(client, officer).post(generate_url(request, DocumentKind.CASE_SHEET))
-    document = GeneratedDocument.objects.get(request=request)
-    worker = next(t for t in threading.enumerate() if t.name == "render-document-%d" % document.pk)
-    worker.join(timeout=120)
+    pool, queue._pool = queue._embedded_pool(), None
+    pool.shutdown(wait=True)  # every job it was handed has finished
     document = GeneratedDocument.objects.get(request=request)
     assert (document.state, document.version) == (DocumentState.DONE, 1)

@@ -15,9 +15,14 @@ from django.core.management.base import CommandError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from preservation import manifests, pdf, usb
+from preservation.documents import pdf
+from preservation.evidence import manifests, usb
 from preservation.models import (
-    AuditRecord, EvidenceFile, EvidenceManifest, ImmutableManifestError, RequestEvent,
+    AuditRecord,
+    EvidenceFile,
+    EvidenceManifest,
+    ImmutableManifestError,
+    RequestEvent,
 )
 from tests.conftest import utc
 from tests.factories import AgencyFactory, UserFactory

@@ -1,6 +1,6 @@
 """The "extension acknowledgement missing" reminder: the extension request was sent and, N days
 on, Blink's receipt of it is still not recorded while the original expiry comes closer (the
-counterpart of deadlines.md's "acknowledgement missing")."""
+counterpart of docs/deadlines.md's "acknowledgement missing")."""
 import datetime as dt
 from datetime import datetime, time
 from io import StringIO
@@ -12,12 +12,26 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import translation
 
-from preservation import reminders, services
 from preservation.models import (
-    DeliveryState as D, LegalProcessType, Notification, Reminder, ReminderKind as K,
-    ReminderPreference, RequestState as S, Role,
+    DeliveryState as D,
 )
-from preservation.reminders import RECIPIENT_ROLES, Facts, Rules, describe, plan, wants_email
+from preservation.models import (
+    LegalProcessType,
+    Notification,
+    Reminder,
+    ReminderPreference,
+    Role,
+)
+from preservation.models import (
+    ReminderKind as K,
+)
+from preservation.models import (
+    RequestState as S,
+)
+from preservation.reminders import sweep
+from preservation.reminders.rules import RECIPIENT_ROLES, Facts, Rules, plan, wants_email
+from preservation.reminders.texts import describe
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 
@@ -155,7 +169,7 @@ def ext_row(request):
 
 def sweep(frozen, at):
     frozen.move_to(at)
-    return reminders.reminders_send_due(now=at)
+    return sweep.reminders_send_due(now=at)
 
 
 def ext_messages(row):
@@ -237,7 +251,7 @@ def test_it_is_cancelled_when_the_preservation_lapses_first(frozen):
     row = ext_row(request)
     assert (row.due_at, row.lead_days) == (utc(2026, 4, 4, 12), 1)
     frozen.move_to(utc(2026, 4, 6, 15))
-    assert reminders.requests_detect_lapses(now=utc(2026, 4, 6, 15)) == [request.pk]
+    assert sweep.requests_detect_lapses(now=utc(2026, 4, 6, 15)) == [request.pk]
     row.refresh_from_db()
     assert row.state == D.CANCELLED
     sweep(frozen, utc(2026, 4, 8, 13))
@@ -282,7 +296,7 @@ def test_it_reaches_the_same_people_as_acknowledgement_missing(frozen):
 
     def people(kind):
         row = Reminder(request=request, kind=kind, lead_days=3)
-        return [(r.email, r.user) for r in reminders.reminder_recipients(row)]
+        return [(r.email, r.user) for r in sweep.reminder_recipients(row)]
 
     assert people(EXT) == people(K.ACK_MISSING)
     assert request.created_by.email in {email for email, _user in people(EXT)}

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from preservation import permissions, services
+from preservation.core import permissions
 from preservation.models import AuditRecord, RequestApproval, RequestEvent, Role
+from preservation.requests import services
 from tests.api_support import fresh_throttle, token_client  # noqa: F401 (fixture)
 from tests.conftest import utc
 from tests.factories import RequestFactory, UserFactory

@@ -5,7 +5,7 @@ import pytest
 from django.db import OperationalError
 from django.urls import reverse
 
-from preservation import health
+from preservation.core import health
 
 
 def body(response):

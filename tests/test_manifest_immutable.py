@@ -1,12 +1,12 @@
 """An attached USB evidence manifest and its file rows cannot be changed or deleted at the
-database either (migration 0009, PostgreSQL), while attaching and downloading work as before."""
+database either (migration 0004_manifest_immutable, PostgreSQL), while attaching and downloading work as before."""
 import hashlib
 
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
 
-from preservation import manifests, usb
+from preservation.evidence import manifests, usb
 from preservation.models import EvidenceFile, EvidenceManifest, ImmutableManifestError, RequestEvent
 from tests.conftest import utc
 from tests.helpers import login

@@ -2,12 +2,14 @@
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
 from django.test import RequestFactory as HttpRequestFactory
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from preservation.models import Notification, Reminder, ReminderKind as K, ReminderPreference, Role
-from preservation.notification_views import unread_notifications
+from preservation.models import Notification, Reminder, ReminderPreference, Role
+from preservation.models import ReminderKind as K
+from preservation.reminders.views import unread_notifications
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import login
 

@@ -7,7 +7,7 @@ import pytest
 import weasyprint
 from pypdf import PdfReader
 
-from preservation import pdf
+from preservation.documents import pdf
 from tests.pdf_support import Canary, embedded_files, payloads, pdf_text
 
 PNG_1PX = base64.b64decode(

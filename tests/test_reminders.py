@@ -8,11 +8,25 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import translation
 
-from preservation import reminders, services
 from preservation.models import (
-    DeliveryState as D, DigestDelivery, LegalProcessType, Notification, Reminder, ReminderKind as K,
-    ReminderPreference, RequestState as S, Role,
+    DeliveryState as D,
 )
+from preservation.models import (
+    DigestDelivery,
+    LegalProcessType,
+    Notification,
+    Reminder,
+    ReminderPreference,
+    Role,
+)
+from preservation.models import (
+    ReminderKind as K,
+)
+from preservation.models import (
+    RequestState as S,
+)
+from preservation.reminders import sweep, texts
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
 
@@ -56,7 +70,7 @@ def receive(request, on=dt.date(2026, 1, 5), now=RECEIVED_AT):
 
 def sweep(frozen, at):
     frozen.move_to(at)
-    return reminders.reminders_send_due(now=at)
+    return sweep.reminders_send_due(now=at)
 
 
 # --- Rows follow the deadlines -----------------------------------------------------------------
@@ -190,7 +204,7 @@ def test_each_email_is_in_its_recipients_language(sent, frozen, staff):
     assert languages[request.created_by.email] == "en"
     reminder = rows(request)[(K.EXTENSION_DUE, 30)]
     with translation.override("de"):
-        german, _summary = reminders.describe(
+        german, _summary = texts.describe(
             kind=reminder.kind, lead_days=30, deadline_on=reminder.deadline_on,
             reference=request.reference, case_number=request.case_number)
     assert {m.subject for m in mail.outbox if m.to[0] == staff["paralegal"].email} == {german}
@@ -232,7 +246,7 @@ def test_a_mail_failure_is_retried_after_the_stuck_delay_then_marked_failed(sent
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr("preservation.emails.send_reminder", refuse)
+    monkeypatch.setattr("preservation.reminders.emails.send_reminder", refuse)
     sweep(frozen, utc(2026, 1, 7, 13))
     reminder = rows(sent)[(K.ACK_MISSING, 3)]
     assert (reminder.state, reminder.attempts, reminder.last_error) == (D.SENDING, 1, "mail server down")
@@ -253,9 +267,9 @@ def test_sending_creates_one_in_app_notification_per_user_recipient(sent, frozen
 def test_two_sweeps_claim_disjoint_rows(sent, frozen):
     frozen.move_to(utc(2026, 1, 7, 13))
     due = {"due_at__lte": utc(2026, 1, 7, 13)}
-    with reminders.scoping.all_agencies():
-        first, _lease = reminders._claim(Reminder, due, 10)
-        second, _lease = reminders._claim(Reminder, due, 10)
+    with sweep.scoping.all_agencies():
+        first, _lease = sweep._claim(Reminder, due, 10)
+        second, _lease = sweep._claim(Reminder, due, 10)
     assert len(first) == 1 and second == []
 
 
@@ -265,7 +279,7 @@ def test_two_sweeps_claim_disjoint_rows(sent, frozen):
 def test_a_lapse_is_detected_and_everyone_on_the_request_is_told(sent, frozen, staff):
     request = receive(sent)
     frozen.move_to(utc(2026, 4, 6, 13))  # 09:00 EDT the day after expiry
-    assert reminders.requests_detect_lapses(now=utc(2026, 4, 6, 13)) == [request.pk]
+    assert sweep.requests_detect_lapses(now=utc(2026, 4, 6, 13)) == [request.pk]
     request.refresh_from_db()
     assert request.state == S.LAPSED
     lapsed = rows(request)[(K.LAPSED, 0)]
@@ -278,10 +292,10 @@ def test_a_lapse_is_detected_and_everyone_on_the_request_is_told(sent, frozen, s
 def test_the_digest_goes_to_paralegals_and_supervisors_once_each_morning(sent, frozen, staff):
     receive(sent)
     frozen.move_to(utc(2026, 3, 20, 11, 59))  # 07:59 EDT
-    assert reminders.digest_send(now=utc(2026, 3, 20, 11, 59)) == 0
+    assert sweep.digest_send(now=utc(2026, 3, 20, 11, 59)) == 0
     frozen.move_to(utc(2026, 3, 20, 12))
-    assert reminders.digest_send(now=utc(2026, 3, 20, 12)) == 2
-    assert reminders.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
+    assert sweep.digest_send(now=utc(2026, 3, 20, 12)) == 2
+    assert sweep.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in staff.values())
     assert all(sent.reference in m.body for m in mail.outbox)
     assert all(m.alternatives[0].mimetype == "text/html" for m in mail.outbox)
@@ -291,7 +305,7 @@ def test_no_digest_when_nothing_is_due_or_when_it_is_turned_off(sent, frozen, st
     ReminderPreference.objects.create(user=staff["supervisor"], digest_enabled=False)
     receive(sent)
     frozen.move_to(utc(2026, 1, 20, 14))  # nothing due within 14 days
-    assert reminders.digest_send(now=utc(2026, 1, 20, 14)) == 0
+    assert sweep.digest_send(now=utc(2026, 1, 20, 14)) == 0
     assert mail.outbox == []
     assert set(DigestDelivery.objects.values_list("user_id", "state")) == {(staff["paralegal"].pk, D.CANCELLED)}
 
@@ -310,7 +324,7 @@ def test_run_reminders_once_sweeps_reminders_lapses_and_digests(sent, frozen, st
 
 
 def test_the_celery_tasks_call_the_sweeps(sent, frozen):
-    from preservation import tasks
+    from preservation.jobs import tasks
 
     frozen.move_to(utc(2026, 1, 7, 13))
     assert tasks.send_due_reminders.delay().get() == 1
@@ -321,13 +335,13 @@ def test_the_celery_tasks_call_the_sweeps(sent, frozen):
 
 def test_the_beat_schedule_runs_the_sweep_every_minute_and_tasks_are_safe_to_redeliver():
     from config.celery import app
-    from preservation import tasks
+    from preservation.jobs import tasks
 
     schedule = app.conf.beat_schedule
     assert schedule["send-due-reminders"]["schedule"] == 60.0
     assert {entry["task"] for entry in schedule.values()} == {
-        "preservation.tasks.send_due_reminders", "preservation.tasks.detect_lapses",
-        "preservation.tasks.send_digests", "preservation.tasks.refresh_urgency",
+        "preservation.jobs.tasks.send_due_reminders", "preservation.jobs.tasks.detect_lapses",
+        "preservation.jobs.tasks.send_digests", "preservation.jobs.tasks.refresh_urgency",
     }
     for task in (tasks.send_due_reminders, tasks.detect_lapses, tasks.send_digests, tasks.refresh_urgency):
         assert task.acks_late and task.time_limit and task.soft_time_limit
@@ -352,7 +366,7 @@ def test_a_deactivated_filer_is_not_emailed_but_the_requester_email_still_is(sen
 
 
 def test_a_slow_sweep_hands_back_its_claim_before_it_could_look_abandoned(make_request, frozen, monkeypatch, caplog):
-    from preservation import emails
+    from preservation.reminders import emails
 
     drafts = [make_request(window_start=utc(2025, 12, 20), window_end=utc(2025, 12, 21)) for _ in range(3)]
     requests = [services.request_send(request=d, actor=d.created_by, sent_at=SENT_AT, now=SENT_AT) for d in drafts]

@@ -7,8 +7,11 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from preservation import reminders, scoping
-from preservation.models import DeliveryState as D, PreservationRequest, Reminder, ReminderKind as K
+from preservation.core import scoping
+from preservation.models import DeliveryState as D
+from preservation.models import PreservationRequest, Reminder
+from preservation.models import ReminderKind as K
+from preservation.reminders import sweep
 from tests.factories import AgencyFactory, UserFactory
 
 pytestmark = pytest.mark.postgres
@@ -32,7 +35,7 @@ def claim_in_thread(limit):
     def run():
         try:
             with scoping.all_agencies():
-                result["ids"], _lease = reminders._claim(Reminder, {"due_at__lte": timezone.now()}, limit)
+                result["ids"], _lease = sweep._claim(Reminder, {"due_at__lte": timezone.now()}, limit)
         finally:
             connections.close_all()
 
@@ -59,5 +62,5 @@ def test_the_claim_query_reads_the_state_and_due_index(db, postgres_only):
     with connection.cursor() as cursor, scoping.all_agencies():
         cursor.execute("SET LOCAL enable_seqscan = off")
         plans = [query.values_list("pk", flat=True)[:50].explain()
-                 for query in reminders._claimable(Reminder, {"due_at__lte": timezone.now()})]
+                 for query in sweep._claimable(Reminder, {"due_at__lte": timezone.now()})]
     assert all("reminder_state_due" in plan for plan in plans)

@@ -1,14 +1,17 @@
-"""The pure reminder rules (deadlines.md "Reminders"): what a request needs, and when."""
+"""The pure reminder rules (docs/deadlines.md "Reminders"): what a request needs, and when."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from preservation.models import DeliveryState as D, ReminderKind as K, RequestState as S
-from preservation.reminders import (
-    Facts, Planned, Rules, describe, is_late, plan, reconcile, wants_email,
-)
+from preservation.models import DeliveryState as D
+from preservation.models import ReminderKind as K
+from preservation.models import RequestState as S
+from preservation.reminders.rules import Facts, Planned, Rules, is_late, plan, reconcile, wants_email
+from preservation.reminders.texts import describe
 from tests.conftest import utc
 
 NY = "America/New_York"

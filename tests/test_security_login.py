@@ -13,7 +13,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from preservation import accounts
+from preservation.accounts import services as accounts
 from preservation.models import AuditRecord, Role
 from tests.conftest import utc
 from tests.factories import UserFactory

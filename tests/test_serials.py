@@ -1,4 +1,4 @@
-"""Tests for preservation.serials: Blink Device Serial Numbers (blink.md §1)."""
+"""Tests for preservation.rules.serials: Blink Device Serial Numbers (docs/blink.md §1)."""
 import json
 import string
 
@@ -7,8 +7,8 @@ from django.utils import translation
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from preservation import serials
-from preservation.serials import (
+from preservation.rules import serials
+from preservation.rules.serials import (
     AMAZON,
     DEVICE_MODELS,
     LEGACY,

@@ -5,13 +5,15 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from preservation import services
 from preservation.models import (
     LegalProcessType,
     Outcome,
     RequestEvent,
+)
+from preservation.models import (
     RequestState as S,
 )
+from preservation.requests import services
 from tests.conftest import utc
 
 NOW = utc(2026, 4, 20, 12)  # 08:00 in New York
@@ -225,7 +227,7 @@ def test_withdrawing_needs_a_reason(draft):
 
 
 def test_deadlines_follow_the_worked_example_through_the_lifecycle(draft):
-    """deadlines.md example 3: received 2026-01-05 → expires 2026-04-05, extension by 2026-03-29,
+    """docs/deadlines.md example 3: received 2026-01-05 → expires 2026-04-05, extension by 2026-03-29,
     final 2026-07-04 once extended."""
     request = at_state(draft, S.PRESERVING)
     assert (request.expires_on, request.extension_send_by, request.final_expires_on) == (

@@ -17,18 +17,24 @@ from unittest import mock
 import pytest
 from django.apps import apps
 from django.db import models, transaction
-from django.test import Client
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
 from django.urls.converters import IntConverter, UUIDConverter
 from django.utils import timezone
 
-from preservation import accounts, deadlines, services
+from preservation.accounts import services as accounts
+from preservation.core.scoping import UnscopedQueryError, all_agencies
 from preservation.models import (
-    Agency, AuditRecord, PreservationRequest, RequestEvent, Role,
+    Agency,
+    AuditRecord,
+    PreservationRequest,
+    RequestEvent,
+    Role,
 )
-from preservation.scoping import UnscopedQueryError, all_agencies
+from preservation.requests import services
+from preservation.rules import deadlines
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.helpers import login
 
@@ -185,9 +191,9 @@ def _optional_rows(request, owner, now):
     """Rows of features that other parts of the app add: a stored document (rendering is
     replaced by fixed bytes: the walk is about lookups, not PDFs), a notification, a USB
     evidence manifest."""
-    from preservation import documents
+    from preservation.documents import services as documents
+    from preservation.documents.pdf import RenderedPdf
     from preservation.models import DocumentKind, EvidenceManifest, Notification, Reminder
-    from preservation.pdf import RenderedPdf
 
     pdf = b"%PDF-1.7 walker"
     document = documents.document_request(request=request, kind=DocumentKind.values[0], actor=owner, now=now)

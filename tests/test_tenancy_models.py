@@ -1,4 +1,4 @@
-"""The tenancy guard (preservation/scoping.py) on the rows around a case.
+"""The tenancy guard (preservation/core/scoping.py) on the rows around a case.
 
 Documents, reminders, notifications, approvals and evidence manifests carry case data and are
 read through the agency (or one request / one user); API and calendar-feed tokens are
@@ -17,14 +17,26 @@ from django.core.management import call_command
 from django.db import models, transaction
 from django.urls import get_resolver, reverse
 
-from preservation import reminders
 from preservation.api.tokens import api_token_create
-from preservation.audit import audit_record, verify_chain
+from preservation.core.audit import audit_record, verify_chain
+from preservation.core.scoping import UnscopedQueryError
 from preservation.models import (
-    ApiToken, AuditRecord, CalendarFeedToken, EvidenceFile, EvidenceManifest, GeneratedDocument, Invitation,
-    Notification, PreservationRequest, Reminder, ReminderKind, RequestApproval, Role, User,
+    ApiToken,
+    AuditRecord,
+    CalendarFeedToken,
+    EvidenceFile,
+    EvidenceManifest,
+    GeneratedDocument,
+    Invitation,
+    Notification,
+    PreservationRequest,
+    Reminder,
+    ReminderKind,
+    RequestApproval,
+    Role,
+    User,
 )
-from preservation.scoping import UnscopedQueryError
+from preservation.reminders import sweep
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.helpers import login
 from tests.test_security_headers import _production
@@ -193,7 +205,7 @@ def test_the_audit_chain_spans_every_agency_and_verifies_with_the_guard_on(ours,
 
 def test_the_reminder_sweep_notifies_across_agencies_with_the_guard_on(ours, theirs):
     newcomers = [UserFactory(agency=rows.agency, role=Role.PARALEGAL) for rows in (ours, theirs)]
-    sent = reminders.reminders_send_due(now=dt.datetime(2026, 3, 23, tzinfo=dt.timezone.utc))
+    sent = sweep.reminders_send_due(now=dt.datetime(2026, 3, 23, tzinfo=dt.timezone.utc))
     assert sent == 2
     for newcomer, rows in zip(newcomers, (ours, theirs)):
         assert list(newcomer.notifications.values_list("reminder", flat=True)) == [rows.reminder.pk]

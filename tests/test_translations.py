@@ -1,4 +1,4 @@
-"""Issue 9's checks: complete catalogues, nothing left unextracted, and pages, PDFs and emails
+"""The translation checks: complete catalogues, nothing left unextracted, and pages, PDFs and emails
 that really are in the reader's language."""
 import html
 import io
@@ -10,14 +10,15 @@ from pathlib import Path
 
 import polib
 import pytest
-from pypdf import PdfReader
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
+from pypdf import PdfReader
 
-from preservation import documents, emails
+from preservation.documents import services as documents
 from preservation.models import Reminder, Role
-from preservation.reminders import Recipient
+from preservation.reminders import emails
+from preservation.reminders.sweep import Recipient
 from tests.conftest import utc
 from tests.factories import RequestFactory, UserFactory
 from tests.helpers import login

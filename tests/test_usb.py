@@ -1,4 +1,4 @@
-"""Names and times on a seized Blink drive (blink.md §6): the pure rules of preservation/usb.py."""
+"""Names and times on a seized Blink drive (docs/blink.md §6): the pure rules of preservation/evidence/usb.py."""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from preservation import usb
+from preservation.evidence import usb
 from tests.conftest import utc
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from preservation import usb
+from preservation.evidence import usb
 from tests.conftest import utc
 
 NOW = utc(2026, 1, 10, 12)

@@ -64,7 +64,7 @@ def test_an_empty_serial_check_is_a_clear_400(signed_in):
 
 
 def test_the_urgency_panel_matches_the_worked_example(signed_in):
-    # deadlines.md example 1: window 1-2 March 2026 UTC, US account, on 20 April 12:00 UTC.
+    # docs/deadlines.md example 1: window 1-2 March 2026 UTC, US account, on 20 April 12:00 UTC.
     body = signed_in.post(reverse("preservation:urgency_check"), {
         "window_start": "2026-03-01T00:00", "window_end": "2026-03-02T00:00", "window_zone": "UTC",
         "account_country": "US", "data_types": ["video_clips"],

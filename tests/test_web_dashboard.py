@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from preservation import services
 from preservation.models import PreservationRequest, RequestState
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
 from tests.helpers import login
@@ -204,10 +204,10 @@ def test_the_first_page_runs_a_constant_number_of_queries(
     assert len(queries) == counted[1] - 1
 
 
-def row_of(response, request_obj):
+def row_of(response, preservation_request):
     """The table row of one request, as HTML."""
     body = response.content.decode()
-    start = body.index('href="%s"' % reverse("preservation:request_detail", args=[request_obj.pk]))
+    start = body.index('href="%s"' % reverse("preservation:request_detail", args=[preservation_request.pk]))
     return body[body.rindex("<tr>", 0, start):body.index("</tr>", start)]
 
 

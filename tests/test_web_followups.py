@@ -10,10 +10,16 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from preservation import services
 from preservation.models import (
-    DocumentKind, DocumentState, GeneratedDocument, RequestApproval, RequestEvent, RequestState, Role,
+    DocumentKind,
+    DocumentState,
+    GeneratedDocument,
+    RequestApproval,
+    RequestEvent,
+    RequestState,
+    Role,
 )
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
 from tests.helpers import login
@@ -47,12 +53,12 @@ def signed_in(user):
     return login(Client(), user)
 
 
-def page(user, request_obj, name="preservation:request_detail"):
-    return signed_in(user).get(reverse(name, args=[request_obj.pk]))
+def page(user, preservation_request, name="preservation:request_detail"):
+    return signed_in(user).get(reverse(name, args=[preservation_request.pk]))
 
 
-def url(name, request_obj):
-    return reverse(name, args=[request_obj.pk])
+def url(name, preservation_request):
+    return reverse(name, args=[preservation_request.pk])
 
 
 # --- Supervisor approval ------------------------------------------------------------------------
@@ -65,7 +71,7 @@ def test_the_requester_sees_the_draft_waits_for_approval_and_why_send_is_blocked
     assert "Waiting for a supervisor’s approval" in content
     assert "“Send to Blink” becomes available once a supervisor approves this draft" in content
     assert 'disabled aria-describedby="approval-why"' in content
-    assert url("preservation:request_send_page", draft) not in content
+    assert url("preservation:request_send", draft) not in content
     assert url("preservation:request_approve", draft) not in content
 
 
@@ -90,7 +96,7 @@ def test_approving_records_it_and_unblocks_sending_for_the_requester(strict_agen
 
     content = page(user, draft).content.decode()
     assert "Approved for sending" in content and "Approved by Dana %s" % supervisor.last_name in content
-    assert url("preservation:request_send_page", draft) in content
+    assert url("preservation:request_send", draft) in content
     assert url("preservation:request_approve", draft) not in content
 
 
@@ -140,15 +146,15 @@ def test_without_the_agency_rule_there_is_no_approval_panel(agency, user, draft)
     response = page(user, draft)
     assert response.context["approval"] is None and not response.context["send_blocked"]
     assert 'data-testid="approval"' not in response.content.decode()
-    assert url("preservation:request_send_page", draft) in response.content.decode()
+    assert url("preservation:request_send", draft) in response.content.decode()
 
 
 def test_the_sending_page_holds_back_recording_until_approved(strict_agency, user, draft):
-    response = page(user, draft, "preservation:request_send_page")
+    response = page(user, draft, "preservation:request_send")
     content = response.content.decode()
     assert 'data-testid="send-approval"' in content and "Do not submit Blink’s form yet" in content
-    assert url("preservation:request_send", draft) not in content
-    refused = signed_in(user).post(url("preservation:request_send", draft))
+    assert url("preservation:request_record_sending", draft) not in content
+    refused = signed_in(user).post(url("preservation:request_record_sending", draft))
     assert refused.status_code == 400
     assert "requires a supervisor&#x27;s approval" in refused.content.decode()
     draft.refresh_from_db()
@@ -163,7 +169,7 @@ def test_a_requester_sees_no_buttons_on_a_colleagues_draft(agency, draft):
     response = page(colleague, draft)
     content = response.content.decode()
     assert response.context["actions"] == [] and not response.context["can_send"]
-    for name in ("request_edit", "request_send_page", "request_withdraw"):
+    for name in ("request_edit", "request_send", "request_withdraw"):
         assert url("preservation:" + name, draft) not in content
     assert 'data-testid="read-only"' in content
     assert "Nothing left to do" not in content
@@ -205,9 +211,9 @@ def test_the_server_still_refuses_an_action_without_its_button(agency, draft):
 
 
 def test_a_colleague_sees_the_sending_values_but_no_recording_form(agency, draft):
-    content = page(member(agency, Role.REQUESTER), draft, "preservation:request_send_page").content.decode()
+    content = page(member(agency, Role.REQUESTER), draft, "preservation:request_send").content.decode()
     assert 'data-testid="send-values"' in content
-    assert url("preservation:request_send", draft) not in content
+    assert url("preservation:request_record_sending", draft) not in content
     assert "You can read this request but not change it" in content
 
 
@@ -258,7 +264,7 @@ def test_pages_render_without_inline_style(agency, name):
 
 
 def test_request_pages_render_without_inline_style(strict_agency, user, draft):
-    for name in ("preservation:request_detail", "preservation:request_send_page"):
+    for name in ("preservation:request_detail", "preservation:request_send"):
         content = page(member(strict_agency, Role.SUPERVISOR), draft, name).content.decode()
         assert not INLINE[0][1].search(content), name
 
@@ -266,10 +272,10 @@ def test_request_pages_render_without_inline_style(strict_agency, user, draft):
 # --- The letter to attach on the sending page --------------------------------------------------
 
 
-def letter(request_obj, actor, *, at, state=DocumentState.DONE, version=1):
+def letter(preservation_request, actor, *, at, state=DocumentState.DONE, version=1):
     done = state == DocumentState.DONE
     return GeneratedDocument.objects.create(
-        request=request_obj, kind=DocumentKind.REQUEST, language="en", requested_by=actor, requested_at=at,
+        request=preservation_request, kind=DocumentKind.REQUEST, language="en", requested_by=actor, requested_at=at,
         state=state, version=version if done else None, content=b"%PDF-1.7 test" if done else None,
         sha256="ab" * 32 if done else "", generated_at=at if done else None,
     )
@@ -280,7 +286,7 @@ def letter_block(content):
 
 
 def test_without_a_letter_the_sending_page_offers_to_generate_it(user, draft):
-    block = letter_block(page(user, draft, "preservation:request_send_page").content.decode())
+    block = letter_block(page(user, draft, "preservation:request_send").content.decode())
     assert 'action="%s"' % reverse("preservation:document_generate", args=[draft.pk, "request"]) in block
     assert '<input type="hidden" name="next" value="send">' in block
     assert "Generate the letter (PDF)" in block and " disabled" not in block
@@ -289,7 +295,7 @@ def test_without_a_letter_the_sending_page_offers_to_generate_it(user, draft):
 def test_the_sending_page_links_the_latest_letter_for_download(user, draft):
     letter(draft, user, at=NOW - dt.timedelta(hours=3), version=1)
     newest = letter(draft, user, at=NOW - dt.timedelta(hours=1), version=2)
-    block = letter_block(page(user, draft, "preservation:request_send_page").content.decode())
+    block = letter_block(page(user, draft, "preservation:request_send").content.decode())
     assert reverse("preservation:document_download", args=[newest.pk]) in block
     assert "v2" in block and "out of date" not in block
     assert reverse("preservation:document_generate", args=[draft.pk, "request"]) not in block
@@ -299,21 +305,21 @@ def test_a_letter_older_than_the_last_edit_is_flagged_and_a_new_one_offered(user
     old = letter(draft, user, at=NOW - dt.timedelta(hours=3))
     services.request_save_draft(agency=draft.agency, actor=user, fields={"notes": "Porch camera too"},
                                 request=draft, now=NOW - dt.timedelta(hours=1))
-    block = letter_block(page(user, draft, "preservation:request_send_page").content.decode())
+    block = letter_block(page(user, draft, "preservation:request_send").content.decode())
     assert "out of date" in block and reverse("preservation:document_download", args=[old.pk]) in block
     assert "Generate a new version of the letter" in block
 
 
 def test_a_letter_being_generated_shows_its_progress_instead_of_a_second_button(user, draft):
     pending = letter(draft, user, at=NOW - dt.timedelta(seconds=10), state=DocumentState.QUEUED)
-    block = letter_block(page(user, draft, "preservation:request_send_page").content.decode())
+    block = letter_block(page(user, draft, "preservation:request_send").content.decode())
     assert reverse("preservation:document_status", args=[pending.pk]) in block and "<progress" in block
     assert reverse("preservation:document_generate", args=[draft.pk, "request"]) not in block
 
 
 def test_an_incomplete_draft_says_why_the_letter_cannot_be_generated(make_request, user):
     incomplete = make_request(requester_name="")
-    block = letter_block(page(user, incomplete, "preservation:request_send_page").content.decode())
+    block = letter_block(page(user, incomplete, "preservation:request_send").content.decode())
     assert 'disabled aria-describedby="letter-why"' in block and "Complete the request before printing it" in block
 
 
@@ -321,7 +327,7 @@ def test_generating_from_the_sending_page_comes_back_to_it(user, draft, django_c
     client = signed_in(user)
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("preservation:document_generate", args=[draft.pk, "request"]), {"next": "send"})
-    assert response["Location"] == url("preservation:request_send_page", draft) + "#letter"
+    assert response["Location"] == url("preservation:request_send", draft) + "#letter"
     assert GeneratedDocument.objects.filter(request=draft, kind=DocumentKind.REQUEST).count() == 1
 
 

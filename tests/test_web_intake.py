@@ -143,7 +143,7 @@ def test_preparing_to_send_a_complete_draft_opens_the_sending_page(signed_in, of
     data = with_serials(form_data(action="send"), "G8T1-SJ02-3294-01VR")
     response = signed_in.post(reverse("preservation:request_new"), data)
     draft = saved(officer)
-    assert response.url == reverse("preservation:request_send_page", args=[draft.pk])
+    assert response.url == reverse("preservation:request_send", args=[draft.pk])
 
 
 def test_preparing_to_send_an_incomplete_draft_saves_it_and_shows_each_problem_beside_its_field(signed_in, officer):
@@ -169,28 +169,28 @@ def test_a_serial_with_a_warning_must_be_marked_checked_before_sending(signed_in
     draft = saved(officer)
     checked = with_serials(form_data(action="send"), ("G8T1-SJ02-3294-O1VR", "doorbell", True))
     response = signed_in.post(reverse("preservation:request_edit", args=[draft.pk]), checked)
-    assert response.url == reverse("preservation:request_send_page", args=[draft.pk])
+    assert response.url == reverse("preservation:request_send", args=[draft.pk])
 
 
 def test_a_sent_request_cannot_be_edited(signed_in, make_request, officer):
-    request_obj = make_request(created_by=officer, state=RequestState.SUBMITTED, sent_at=NOW)
-    response = signed_in.get(reverse("preservation:request_edit", args=[request_obj.pk]))
-    assert response.url == reverse("preservation:request_detail", args=[request_obj.pk])
+    preservation_request = make_request(created_by=officer, state=RequestState.SUBMITTED, sent_at=NOW)
+    response = signed_in.get(reverse("preservation:request_edit", args=[preservation_request.pk]))
+    assert response.url == reverse("preservation:request_detail", args=[preservation_request.pk])
 
 
 def test_another_agencys_draft_is_not_found(signed_in):
     stranger = UserFactory(agency=AgencyFactory())
     draft = PreservationRequest.objects.create(agency=stranger.agency, created_by=stranger)
-    for name in ("request_edit", "request_detail", "request_send_page"):
+    for name in ("request_edit", "request_detail", "request_send"):
         assert signed_in.get(reverse("preservation:" + name, args=[draft.pk])).status_code == 404
     response = signed_in.post(reverse("preservation:request_edit", args=[draft.pk]), form_data())
     assert response.status_code == 404
 
 
 def test_pages_with_case_data_are_never_cached(signed_in, make_request, officer):
-    request_obj = make_request(created_by=officer)
+    preservation_request = make_request(created_by=officer)
     for url in (reverse("preservation:request_new"), reverse("preservation:dashboard"),
-                reverse("preservation:request_detail", args=[request_obj.pk])):
+                reverse("preservation:request_detail", args=[preservation_request.pk])):
         assert "no-store" in signed_in.get(url)["Cache-Control"]
 
 

@@ -3,8 +3,10 @@ from datetime import timedelta
 
 import pytest
 
-from preservation import deadlines, evidence, presentation
+from preservation.core import presentation
 from preservation.models import PreservationRequest
+from preservation.rules import deadlines
+from preservation.rules import premises as evidence
 from tests.conftest import utc
 
 NOW = utc(2026, 4, 20, 12, 0)
@@ -61,18 +63,18 @@ def test_a_request_without_a_window_has_no_timeline():
 
 
 def test_provisional_dates_are_starred_on_the_timeline():
-    request_obj = _request(
+    preservation_request = _request(
         window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2), sent_at=utc(2026, 4, 1),
         expires_on=(utc(2026, 4, 1) + timedelta(days=90)).date(), deadlines_provisional=True,
     )
-    labels = [mark["label"] for mark in presentation.build_timeline(request_obj, NOW)["marks"]]
+    labels = [mark["label"] for mark in presentation.build_timeline(preservation_request, NOW)["marks"]]
     assert labels == ["Window starts", "Window ends", "Sent", "Today", "Expires *"]
 
 
 def test_the_timeline_places_marks_in_time_order_across_the_width():
-    request_obj = _request(window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2),
+    preservation_request = _request(window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2),
                            first_loss_at=utc(2026, 4, 30), total_loss_at=utc(2026, 5, 1))
-    timeline = presentation.build_timeline(request_obj, NOW)
+    timeline = presentation.build_timeline(preservation_request, NOW)
     today = next(mark for mark in timeline["marks"] if mark["kind"] == "today")
     assert (timeline["marks"][0]["x"], timeline["marks"][-1]["x"]) == (20, 980)
     assert 20 < today["x"] < 980

@@ -5,8 +5,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from preservation import services
 from preservation.models import PreservationRequest, RequestState
+from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory
 from tests.helpers import login
@@ -26,12 +26,12 @@ def draft(make_request):
     return make_request(window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2), account_country="US")
 
 
-def detail(client, request_obj):
-    return client.get(reverse("preservation:request_detail", args=[request_obj.pk]))
+def detail(client, preservation_request):
+    return client.get(reverse("preservation:request_detail", args=[preservation_request.pk]))
 
 
-def reloaded(request_obj):
-    return PreservationRequest.objects.for_agency(request_obj.agency).get(pk=request_obj.pk)
+def reloaded(preservation_request):
+    return PreservationRequest.objects.for_agency(preservation_request.agency).get(pk=preservation_request.pk)
 
 
 def test_the_page_puts_the_request_in_the_context_for_other_features(signed_in, draft):
@@ -148,14 +148,14 @@ def test_the_history_lists_each_change(signed_in, draft, user):
     ("638241420", ["legacy_no_local"], ["sm2_local_storage"]),
 ])
 def test_the_evidence_checklist_follows_the_devices(signed_in, make_request, serial, present, absent):
-    request_obj = make_request(serials=[serial])
-    codes = [item.code for item in detail(signed_in, request_obj).context["checklist"]]
+    preservation_request = make_request(serials=[serial])
+    codes = [item.code for item in detail(signed_in, preservation_request).context["checklist"]]
     assert set(present) <= set(codes) and not set(absent) & set(codes)
     assert {"home_assistant", "live_view_cloud_only"} <= set(codes)
 
 
 def test_the_send_page_lists_values_in_blinks_order_with_utc_times(signed_in, draft):
-    response = signed_in.get(reverse("preservation:request_send_page", args=[draft.pk]))
+    response = signed_in.get(reverse("preservation:request_send", args=[draft.pk]))
     fields = {f["code"]: f["value"] for f in response.context["fields"]}
     codes = [f["code"] for f in response.context["fields"]]
     assert codes.index("requester_name") < codes.index("agency") < codes.index("case_number") \
@@ -166,26 +166,26 @@ def test_the_send_page_lists_values_in_blinks_order_with_utc_times(signed_in, dr
 
 
 def test_recording_the_sending_in_one_click(signed_in, draft):
-    response = signed_in.post(reverse("preservation:request_send", args=[draft.pk]), {"send-sent_at": ""})
+    response = signed_in.post(reverse("preservation:request_record_sending", args=[draft.pk]), {"send-sent_at": ""})
     assert response.url == reverse("preservation:request_detail", args=[draft.pk])
     assert reloaded(draft).sent_at == NOW
 
 
 def test_a_sending_time_is_typed_in_agency_time(signed_in, draft):
-    signed_in.post(reverse("preservation:request_send", args=[draft.pk]), {"send-sent_at": "2026-04-20T07:30"})
+    signed_in.post(reverse("preservation:request_record_sending", args=[draft.pk]), {"send-sent_at": "2026-04-20T07:30"})
     assert reloaded(draft).sent_at == utc(2026, 4, 20, 11, 30)  # New York is UTC-4 in April
 
 
 def test_sending_an_incomplete_request_shows_why_on_the_send_page(signed_in, user):
     incomplete = PreservationRequest.objects.create(agency=user.agency, created_by=user)
-    response = signed_in.post(reverse("preservation:request_send", args=[incomplete.pk]), {})
+    response = signed_in.post(reverse("preservation:request_record_sending", args=[incomplete.pk]), {})
     assert response.status_code == 400
     assert "Enter the requester" in response.content.decode()
 
 
 def test_the_send_page_lists_what_is_missing_before_anyone_goes_to_blink(signed_in, user):
     incomplete = PreservationRequest.objects.create(agency=user.agency, created_by=user)
-    response = signed_in.get(reverse("preservation:request_send_page", args=[incomplete.pk]))
+    response = signed_in.get(reverse("preservation:request_send", args=[incomplete.pk]))
     assert "Choose at least one type of data to preserve." in response.context["problems"]
     assert b'data-testid="send-problems"' in response.content
 

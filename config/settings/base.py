@@ -54,15 +54,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "preservation.i18n.UserLanguageMiddleware",
+    "preservation.core.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Session timeouts, second factor, banner, no-store and view audit (preservation/middleware.py).
-    "preservation.middleware.SessionTimeoutMiddleware",
-    "preservation.middleware.AccessGateMiddleware",
-    "preservation.middleware.NoStoreMiddleware",
-    "preservation.middleware.AuditViewMiddleware",
+    # Session timeouts, second factor, banner, no-store and view audit (preservation/core/middleware.py).
+    "preservation.core.middleware.SessionTimeoutMiddleware",
+    "preservation.core.middleware.AccessGateMiddleware",
+    "preservation.core.middleware.NoStoreMiddleware",
+    "preservation.core.middleware.AuditViewMiddleware",
     # django-axes wants to be last.
     "axes.middleware.AxesMiddleware",
 ]
@@ -81,8 +81,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "preservation.middleware.session_timing",
-                "preservation.notification_views.unread_notifications",
+                "preservation.core.middleware.session_timing",
+                "preservation.reminders.views.unread_notifications",
             ],
         },
     },
@@ -99,7 +99,7 @@ AUTH_USER_MODEL = "preservation.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes first, so a locked username is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "preservation.backends.AgencyModelBackend",
+    "preservation.accounts.backends.AgencyModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -117,7 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # No composition rules (NIST SP 800-63B, CJIS 5.6.2.1.1): length and a common-password list only.
 PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link is good for one hour
 
-# --- Security (shared/security.md): sign-in, sessions, headers --------------------------------
+# --- Security (docs/security.md): sign-in, sessions, headers --------------------------------
 # Client IP for audit and lockout: REMOTE_ADDR, unless this many reverse proxies sit in front
 # of the app and append to X-Forwarded-For (then the address they saw is trusted).
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
@@ -131,12 +131,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=10)
 # later change to the username rule cannot silently drop IP-bound counting.
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "preservation.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "preservation.core.audit.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False  # its start-up banner would clutter every manage.py command
 
-# Sessions: 30 idle minutes, 12 hours after sign-in at most (enforced in preservation/middleware.py).
+# Sessions: 30 idle minutes, 12 hours after sign-in at most (enforced in preservation/core/middleware.py).
 SESSION_IDLE_SECONDS = 30 * 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 SESSION_WARNING_SECONDS = 2 * 60
@@ -239,7 +239,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 
-# Domain settings (deadlines.md): every threshold and list is a setting.
+# Domain settings (docs/deadlines.md): every threshold and list is a setting.
 PRESERVE = {
     "URGENCY_CRITICAL_DAYS": 3,
     "URGENCY_HIGH_DAYS": 7,
@@ -248,7 +248,7 @@ PRESERVE = {
     "EXTENSION_LEAD_DAYS": 7,
     "MAX_EXTENSIONS": 1,
     "REMINDER_HOUR": 8,
-    # Reminders (deadlines.md "Reminders"; README "Reminders").
+    # Reminders (docs/deadlines.md "Reminders"; README "Reminders").
     "REMINDER_LEAD_DAYS": [30, 14, 7, 3, 1],
     "ACK_MISSING_DAYS": 3,
     # The same for the extension request: days after sending it with no receipt recorded.
@@ -263,7 +263,7 @@ PRESERVE = {
     "REMINDER_BATCH": 50,
 }
 
-# PDF documents (preservation/pdf.py): limits of the child process that runs WeasyPrint.
+# PDF documents (preservation/documents/pdf.py): limits of the child process that runs WeasyPrint.
 PRESERVE_PDF = {
     "WALL_SECONDS": env.int("PDF_WALL_SECONDS", default=60),
     "CPU_SECONDS": env.int("PDF_CPU_SECONDS", default=30),
@@ -292,6 +292,10 @@ PRESERVE_MAIL = {
     "MESSAGE_ID_DOMAIN": env("MAIL_MESSAGE_ID_DOMAIN", default="preserve.invalid"),
 }
 
+# Background jobs without Redis (preservation/jobs/queue.py): deferred jobs such as PDF renders
+# run on this many threads of the web process; more wait their turn.
+PRESERVE_JOBS = {"EMBEDDED_WORKERS": env.int("EMBEDDED_JOB_WORKERS", default=2)}
+
 # REST API (preservation/api). Tokens only: a browser session never reaches the API, so a
 # stolen cookie or a password-only session cannot drive it.
 REST_FRAMEWORK = {
@@ -311,7 +315,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "preservation.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "preservation.api.errors.exception_handler",
-    # No OPTIONS metadata (issue 4): every method on another agency's object answers like a missing one.
+    # No OPTIONS metadata: every method on another agency's object answers like a missing one.
     "DEFAULT_METADATA_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -34,7 +34,7 @@ if "*" in ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the site's hosts, not '*'.")
 # The https:// origins users reach the site by, when a reverse proxy terminates TLS.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Load balancers and orchestrators probe over plain HTTP inside the network (preservation/health.py).
+# Load balancers and orchestrators probe over plain HTTP inside the network (preservation/core/health.py).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # Persistent connections, checked before reuse; a database that does not answer fails a request
 # (and /readyz) within seconds instead of hanging a worker.
@@ -45,6 +45,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
         "DATABASE_CONNECT_TIMEOUT", default=5
     )
 
-# --- Security (issue 4): cookies bound to this exact host over HTTPS ----------------------------
+# --- Security: cookies bound to this exact host over HTTPS ----------------------------
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"

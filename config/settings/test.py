@@ -52,3 +52,8 @@ ENVIRONMENT = "test"
 # API throttle counters in memory: the tests clear them, which must never flush a real Redis.
 CACHES = {**CACHES, "api_throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",  # noqa: F405
                                      "LOCATION": "api-throttle"}}
+
+# Static files straight from the app's folders (finders), as in development: the suite never runs
+# collectstatic, and WhiteNoise would otherwise warn about the missing STATIC_ROOT at every start.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

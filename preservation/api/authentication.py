@@ -6,9 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from ..audit import audit_record
-from ..models import ApiToken, AuditOutcome
-from .throttling import FailedTokenThrottle
+from preservation.api.throttling import FailedTokenThrottle
+from preservation.core.audit import audit_record
+from preservation.models import ApiToken, AuditOutcome
 
 # Recording every use would turn each read into a write; a minute is precise enough to see
 # whether a token is still in use before revoking it.

@@ -8,8 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
-from .. import deadlines, serials, services
-from ..models import (
+from preservation.models import (
     DeviceSerial,
     DocumentKind,
     DocumentState,
@@ -20,7 +19,9 @@ from ..models import (
     validate_country,
     validate_time_zone,
 )
-from ..validation import sending_errors, sending_warnings
+from preservation.requests import services
+from preservation.rules import deadlines, serials
+from preservation.rules.validation import sending_errors, sending_warnings
 
 # Deadline arithmetic adds up to a year to these dates; outside this range no real case lies,
 # and years such as 1 or 9999 would overflow it.

@@ -4,8 +4,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ..audit import audit_record
-from ..models import ApiToken
+from preservation.core.audit import audit_record
+from preservation.models import ApiToken
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 365

@@ -2,8 +2,8 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from ..correspondence.api import CorrespondenceView
-from . import views
+from preservation.api import views
+from preservation.correspondence.api import CorrespondenceView
 
 app_name = "api"
 

@@ -11,10 +11,11 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import documents, selectors, services
-from .. import permissions as roles
-from ..models import DocumentState, GeneratedDocument, Reminder
-from . import serializers as s
+from preservation.api import serializers as s
+from preservation.core import permissions as roles
+from preservation.documents import services as documents
+from preservation.models import DocumentState, GeneratedDocument, Reminder
+from preservation.requests import selectors, services
 
 
 class HasAgency(permissions.BasePermission):

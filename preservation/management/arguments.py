@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from preservation import deadlines
+from preservation.rules import deadlines
 
 
 def instant_argument(value, zone):

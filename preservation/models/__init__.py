@@ -1,9 +1,9 @@
 """The data model, one module per topic; import models from ``preservation.models``."""
-from .core import *  # noqa: F401,F403
-from .reminders import *  # noqa: F401,F403
-from .api import *  # noqa: F401,F403
-from .accounts import *  # noqa: F401,F403
-from .audit import *  # noqa: F401,F403
-from .documents import *  # noqa: F401,F403
-from .evidence import *  # noqa: F401,F403
-from .correspondence import *  # noqa: F401,F403
+from preservation.models.accounts import *  # noqa: F401,F403
+from preservation.models.api import *  # noqa: F401,F403
+from preservation.models.audit import *  # noqa: F401,F403
+from preservation.models.core import *  # noqa: F401,F403
+from preservation.models.correspondence import *  # noqa: F401,F403
+from preservation.models.documents import *  # noqa: F401,F403
+from preservation.models.evidence import *  # noqa: F401,F403
+from preservation.models.reminders import *  # noqa: F401,F403

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
-from .core import RequestRowQuerySet, Role
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.models.core import RequestRowQuerySet, Role
 
 __all__ = ["Invitation", "LoginBanner", "RequestApproval", "DEFAULT_BANNER"]
 
@@ -24,7 +24,7 @@ def _nonce():
 
 class InvitationQuerySet(AgencyScopedQuerySet):
     """An agency's invitations (emails of people not yet users) are read through the agency;
-    the link's signed token is the one lookup without it (preservation.scoping)."""
+    the link's signed token is the one lookup without it (preservation.core.scoping)."""
 
     scope_fields = ("agency",)
     scope_hint = "Read an agency's invitations with .filter(agency=agency)."
@@ -34,17 +34,22 @@ class Invitation(models.Model):
     """An agency admin's invitation; its link (a signed token naming this row and its nonce)
     works once, until ``expires_at``."""
 
-    agency = models.ForeignKey("preservation.Agency", on_delete=models.CASCADE, related_name="invitations")
+    agency = models.ForeignKey(
+        "preservation.Agency", verbose_name=_("agency"), on_delete=models.CASCADE, related_name="invitations"
+    )
     email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REQUESTER)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    nonce = models.CharField(max_length=64, default=_nonce, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("invited by"), on_delete=models.PROTECT, related_name="+"
+    )
+    nonce = models.CharField(_("nonce"), max_length=64, default=_nonce, editable=False)
     created_at = models.DateTimeField(_("sent"))
     expires_at = models.DateTimeField(_("expires"))
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="invitation"
+        settings.AUTH_USER_MODEL, verbose_name=_("user"),
+        on_delete=models.PROTECT, null=True, blank=True, related_name="invitation"
     )
 
     objects = InvitationQuerySet.as_manager()
@@ -81,9 +86,12 @@ class RequestApproval(models.Model):
     """A supervisor approved a draft for sending. Valid until the draft is edited again."""
 
     request = models.ForeignKey(
-        "preservation.PreservationRequest", on_delete=models.CASCADE, related_name="approvals"
+        "preservation.PreservationRequest", verbose_name=_("request"),
+        on_delete=models.CASCADE, related_name="approvals"
     )
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("approved at"))
 
     objects = RequestRowQuerySet.as_manager()

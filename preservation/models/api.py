@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
 
 __all__ = ["ApiToken"]
 
@@ -26,7 +26,7 @@ def _digest(secret):
 
 
 class ApiTokenQuerySet(AgencyScopedQuerySet):
-    """A credential: read for its user (preservation.scoping), so a view that looks a token up
+    """A credential: read for its user (preservation.core.scoping), so a view that looks a token up
     by id alone cannot reach a colleague's or another agency's token. Authentication, which
     knows no user yet, finds it by its prefix and opts out."""
 
@@ -47,7 +47,7 @@ class ApiToken(models.Model):
         help_text=_("What the token is for, such as the name of the case system using it."),
     )
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=64, editable=False)
+    secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("created"))
     expires_at = models.DateTimeField(_("expires"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)

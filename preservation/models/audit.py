@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (security.md "Audit").
+"""The append-only, hash-chained audit log (docs/security.md "Audit").
 
 Each record carries the SHA-256 of the previous one, so changing or removing any row breaks
 the chain from that row on; ``manage.py verify_audit`` finds the first broken record. The
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
 
 __all__ = ["AuditRecord", "AuditOutcome", "AppendOnlyError"]
 
@@ -29,7 +29,7 @@ class AuditOutcome(models.TextChoices):
 
 
 class AuditQuerySet(AgencyScopedQuerySet):
-    """An agency's log is read through its agency (preservation.scoping); the chain itself
+    """An agency's log is read through its agency (preservation.core.scoping); the chain itself
     (appending, verify_audit) and the platform admin read every agency's records, opting out."""
 
     scope_fields = ("agency",)
@@ -65,8 +65,8 @@ class AuditRecord(models.Model):
     )
     ip_address = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
     message = models.TextField(_("message"), blank=True)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(_("hash of the previous record"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
     objects = AuditQuerySet.as_manager()
 

@@ -5,20 +5,21 @@ sweeps read them instead of recomputing; ``services.request_recompute`` is the o
 """
 import uuid
 import zoneinfo
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from .. import deadlines, serials
-from ..scoping import AgencyScopedQuerySet, GlobalUniqueChecks
+from preservation.core.scoping import AgencyScopedQuerySet, GlobalUniqueChecks, all_agencies
+from preservation.rules import deadlines, serials
 
 __all__ = [
-    "Agency", "bump_requests_version", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "Agency", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
     "KNOWN_TIME_ZONES",
@@ -72,7 +73,7 @@ class Agency(models.Model):
     # Moves on after every committed change to one of the agency's requests (signals.py), so
     # what is cached about those requests (selectors.bucket_counts) is keyed by it and a change
     # is never served stale, in any process. Only bump_requests_version() writes it.
-    requests_version = models.PositiveBigIntegerField(default=0, editable=False)
+    requests_version = models.PositiveBigIntegerField(_("requests version"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("agency")
@@ -107,6 +108,15 @@ class Role(models.TextChoices):
 def bump_requests_version(agency_id):
     """One of the agency's requests changed: what was cached about them is out of date."""
     Agency.objects.filter(pk=agency_id).update(requests_version=models.F("requests_version") + 1)
+
+
+def bump_requests_versions_after_commit(agency_ids):
+    """After the commit, not inside the transaction: holding the agencies' rows until then
+    would queue every writer of the agency behind it (and could deadlock with the audit chain's
+    lock). Until then readers see the previous version, as they see the previous data. robust: a
+    failed bump is logged; the change itself is already committed."""
+    for agency_id in sorted(set(agency_ids)):
+        transaction.on_commit(partial(bump_requests_version, agency_id), robust=True)
 
 
 class User(AbstractUser):
@@ -187,7 +197,7 @@ NO_URGENCY_RANK = 99
 
 
 class PreservationRequestQuerySet(AgencyScopedQuerySet):
-    # Tenancy guard (preservation/scoping.py): reads must filter on the agency.
+    # Tenancy guard (preservation/core/scoping.py): reads must filter on the agency.
     scope_fields = ("agency",)
 
     def for_agency(self, agency):
@@ -196,9 +206,32 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
 
+    # Every write path moves the agencies' requests_version on, so no cache keyed by it (the
+    # dashboard's counts) can outlive a change: save() and delete() through the model's signals
+    # (preservation/core/signals.py), the bulk paths here.
+    def update(self, **kwargs):
+        with all_agencies():  # only the agencies of rows this very write is about to change
+            agency_ids = list(self.values_list("agency_id", flat=True).distinct().order_by())
+        rows = super().update(**kwargs)
+        bump_requests_versions_after_commit(agency_ids)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        bump_requests_versions_after_commit(obj.agency_id for obj in objs)
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        bump_requests_versions_after_commit(obj.agency_id for obj in created)
+        return created
+
 
 class PreservationRequest(GlobalUniqueChecks, models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(
         Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="requests"
     )
@@ -248,7 +281,7 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
 
-    # Lifecycle (deadlines.md "Request states").
+    # Lifecycle (docs/deadlines.md "Request states").
     state = models.CharField(
         _("state"), max_length=30, choices=RequestState.choices, default=RequestState.DRAFT
     )
@@ -267,7 +300,9 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
 
     # Computed by services.request_recompute; never edited by hand.
-    retention_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    retention_days = models.PositiveSmallIntegerField(
+        _("retention (days)"), null=True, blank=True, editable=False
+    )
     first_loss_at = models.DateTimeField(_("oldest clip deleted"), null=True, blank=True, editable=False)
     total_loss_at = models.DateTimeField(_("newest clip deleted"), null=True, blank=True, editable=False)
     expires_on = models.DateField(_("preservation expires"), null=True, blank=True, editable=False)
@@ -275,13 +310,16 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     final_expires_on = models.DateField(
         _("extended preservation expires"), null=True, blank=True, editable=False
     )
-    deadlines_provisional = models.BooleanField(default=False, editable=False)
+    deadlines_provisional = models.BooleanField(_("provisional"), default=False, editable=False)
     urgency = models.CharField(
         _("urgency"), max_length=10, choices=URGENCY_CHOICES, blank=True, editable=False
     )
-    urgency_rank = models.PositiveSmallIntegerField(default=NO_URGENCY_RANK, editable=False)
+    urgency_rank = models.PositiveSmallIntegerField(
+        _("urgency rank"), default=NO_URGENCY_RANK, editable=False
+    )
     next_deadline_on = models.DateField(_("next deadline"), null=True, blank=True, editable=False)
     next_deadline_kind = models.CharField(
+        _("kind of the next deadline"),
         max_length=20, choices=DeadlineKind.choices, blank=True, editable=False
     )
 
@@ -343,9 +381,9 @@ class RequestRowQuerySet(AgencyScopedQuerySet):
 
 class DeviceSerial(models.Model):
     request = models.ForeignKey(
-        PreservationRequest, on_delete=models.CASCADE, related_name="serials"
+        PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="serials"
     )
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
     raw = models.CharField(_("serial as typed"), max_length=200)
     normalized = models.CharField(_("serial"), max_length=32, blank=True, db_index=True)
     generation = models.CharField(
@@ -395,7 +433,7 @@ class RequestEvent(models.Model):
         APPROVED = "approved", _("Approved for sending")
 
     request = models.ForeignKey(
-        PreservationRequest, on_delete=models.CASCADE, related_name="events"
+        PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="events"
     )
     at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(
@@ -410,7 +448,7 @@ class RequestEvent(models.Model):
     from_state = models.CharField(_("from"), max_length=30, choices=RequestState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=30, choices=RequestState.choices, blank=True)
     reason = models.TextField(_("why"), blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
 
     objects = RequestRowQuerySet.as_manager()
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .core import Agency, PreservationRequest, RequestRowQuerySet
+from preservation.models.core import Agency, PreservationRequest, RequestRowQuerySet
 
 __all__ = [
     "DocumentKind", "DocumentState", "GeneratedDocument", "ImmutableDocumentError",
@@ -39,7 +39,7 @@ class DocumentState(models.TextChoices):
 
 
 class GeneratedDocumentQuerySet(RequestRowQuerySet):
-    """Read through the agency or the request, like every row of a case (preservation.scoping)."""
+    """Read through the agency or the request, like every row of a case (preservation.core.scoping)."""
 
     def for_agency(self, agency):
         return self.filter(request__agency=agency)

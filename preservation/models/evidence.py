@@ -1,4 +1,4 @@
-"""Manifests of evidence seized outside Blink's cloud (blink.md §6): a USB drive indexed by
+"""Manifests of evidence seized outside Blink's cloud (docs/blink.md §6): a USB drive indexed by
 ``manage.py index_usb`` and attached to a request.
 
 A manifest is a record of what was on the drive when it was indexed: its rows, summary and
@@ -10,16 +10,16 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .. import usb
-from ..scoping import AgencyScopedQuerySet
-from .core import PreservationRequest, RequestRowQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.evidence import usb
+from preservation.models.core import PreservationRequest, RequestRowQuerySet
 
 __all__ = ["EvidenceManifest", "EvidenceFile", "ImmutableManifestError"]
 
 
 class ImmutableManifestError(Exception):
     """Raised on any attempt to change or delete a stored manifest or one of its file rows
-    through the ORM (on PostgreSQL a trigger refuses any other way too, migration 0009)."""
+    through the ORM (on PostgreSQL a trigger refuses any other way too, migration 0004_manifest_immutable)."""
 
 
 STORED = "An evidence manifest and its file rows are stored and cannot be changed or deleted."
@@ -57,7 +57,7 @@ class EvidenceManifestQuerySet(_Immutable, RequestRowQuerySet):
 
 
 class EvidenceManifest(_StoredOnce, models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("ID"), default=uuid.uuid4, unique=True, editable=False)
     request = models.ForeignKey(
         PreservationRequest, verbose_name=_("request"), on_delete=models.PROTECT,
         related_name="evidence_manifests",
@@ -124,8 +124,10 @@ class EvidenceFileQuerySet(_Immutable, AgencyScopedQuerySet):
 class EvidenceFile(_StoredOnce, models.Model):
     """One file, link or unreadable entry met on the drive."""
 
-    manifest = models.ForeignKey(EvidenceManifest, on_delete=models.CASCADE, related_name="files")
-    position = models.PositiveIntegerField()
+    manifest = models.ForeignKey(
+        EvidenceManifest, verbose_name=_("evidence manifest"), on_delete=models.CASCADE, related_name="files"
+    )
+    position = models.PositiveIntegerField(_("position"))
     path = models.TextField(_("path"))
     kind = models.CharField(_("kind"), max_length=20, choices=list(usb.KINDS.items()))
     camera = models.TextField(_("camera"), blank=True)

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
-from .core import PreservationRequest, RequestRowQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.models.core import PreservationRequest, RequestRowQuerySet
 
 __all__ = [
     "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification",
@@ -55,7 +55,7 @@ class _Delivery(models.Model):
 
 class Reminder(_Delivery):
     request = models.ForeignKey(
-        PreservationRequest, on_delete=models.CASCADE, related_name="reminders"
+        PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="reminders"
     )
     kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
     # Days before the deadline the reminder is about (days after sending the request or the
@@ -90,7 +90,7 @@ class DigestDelivery(_Delivery):
     """One morning digest per (user, local date)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="digests"
     )
     day = models.DateField(_("date"))
     items = models.PositiveIntegerField(_("requests listed"), default=0)
@@ -108,7 +108,7 @@ class DigestDelivery(_Delivery):
 
 class NotificationQuerySet(AgencyScopedQuerySet):
     """A user's inbox: read for one user (a user belongs to one agency), for one reminder (a row
-    of a request) or through the request's agency (preservation.scoping)."""
+    of a request) or through the request's agency (preservation.core.scoping)."""
 
     scope_fields = ("user", "reminder", "preservation.PreservationRequest.agency")
     scope_hint = "Read notifications for one user: user.notifications or .filter(user=user)."
@@ -118,13 +118,18 @@ class Notification(models.Model):
     """An in-app copy of a reminder for one user; the text is rendered in the reader's language."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, verbose_name=_("user"),
+        on_delete=models.CASCADE, related_name="notifications"
     )
-    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="notifications")
+    reminder = models.ForeignKey(
+        Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications"
+    )
     # The request's agency, copied here: a user's inbox is read for (user, their agency), one
     # table, so someone who moved agency no longer sees the old agency's cases, and the bell on
     # every page costs no join.
-    agency = models.ForeignKey("preservation.Agency", on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(
+        "preservation.Agency", verbose_name=_("agency"), on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(_("created"))
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
 
@@ -151,7 +156,8 @@ def default_lead_days():
 
 class ReminderPreference(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference"
+        settings.AUTH_USER_MODEL, verbose_name=_("user"),
+        on_delete=models.CASCADE, related_name="reminder_preference"
     )
     lead_days = models.JSONField(
         _("email me this many days before a deadline"), default=default_lead_days
@@ -178,9 +184,10 @@ class CalendarFeedToken(models.Model):
     """The secret in a user's calendar feed URL; regenerating it revokes the old URL."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+        settings.AUTH_USER_MODEL, verbose_name=_("user"),
+        on_delete=models.CASCADE, related_name="calendar_feed"
     )
-    token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    token = models.CharField(_("token"), max_length=64, unique=True, default=new_feed_token)
     created_at = models.DateTimeField(_("created"), auto_now=True)
 
     objects = CalendarFeedTokenQuerySet.as_manager()

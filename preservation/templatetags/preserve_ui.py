@@ -4,9 +4,9 @@ from django.forms.utils import flatatt
 from django.forms.widgets import Input
 from django.utils.html import format_html, format_html_join
 
-from ..deadlines import Urgency
-from ..models import DeadlineKind, RequestState
-from ..presentation import URGENCY_ICONS, URGENCY_STYLES
+from preservation.core.presentation import URGENCY_ICONS, URGENCY_STYLES
+from preservation.models import DeadlineKind, RequestState
+from preservation.rules.deadlines import Urgency
 
 register = template.Library()
 

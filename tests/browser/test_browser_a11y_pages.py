@@ -22,13 +22,22 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from PIL import Image
 
-from preservation import accounts, documents, manifests, usb
+from preservation.accounts import services as accounts
 from preservation.api.tokens import api_token_create
-from preservation.audit import audit_record
+from preservation.core.audit import audit_record
+from preservation.documents import services as documents
+from preservation.evidence import manifests, usb
 from preservation.models import (
-    AuditOutcome, DocumentKind, DocumentState, GeneratedDocument, Notification, Reminder, ReminderKind, Role,
+    AuditOutcome,
+    DocumentKind,
+    DocumentState,
+    GeneratedDocument,
+    Notification,
+    Reminder,
+    ReminderKind,
+    Role,
 )
-from preservation.notification_views import feed_token_regenerate
+from preservation.reminders.views import feed_token_regenerate
 from tests.browser.conftest import AXE, serious_accessibility_violations
 from tests.browser.test_browser_request_flow import submit
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
@@ -290,7 +299,7 @@ def _intake_failed_send(tab):
 
 def _send_page(world, user):
     world.document(DocumentKind.REQUEST)
-    return reverse("preservation:request_send_page", args=[world.draft.pk])
+    return reverse("preservation:request_send", args=[world.draft.pk])
 
 
 covers("sending page of a draft with its letter", opens=_send_page, role=Role.REQUESTER)(

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from django_otp.oath import TOTP
 
-from preservation import deadlines
 from preservation.models import PreservationRequest, RequestState
+from preservation.rules import deadlines
 from tests.browser.conftest import serious_accessibility_violations
 from tests.factories import AgencyFactory, UserFactory
 from tests.helpers import verified_device
@@ -96,8 +96,8 @@ def test_an_officer_files_sends_and_extends_a_request(page, officer):
 
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_selector("text=saved")
-    request_obj = PreservationRequest.objects.for_agency(officer.agency).get()
-    assert [s.normalized for s in request_obj.serials.all()] == [
+    preservation_request = PreservationRequest.objects.for_agency(officer.agency).get()
+    assert [s.normalized for s in preservation_request.serials.all()] == [
         "G8T1SJ02329401VR", "638241420", "G8T1LPFFF4023S6S"]
 
     # Send: the sending page lists every value for Blink's form, then one click records it.
@@ -124,9 +124,9 @@ def test_an_officer_files_sends_and_extends_a_request(page, officer):
     page.locator("#action-send_extension summary").click()
     page.get_by_role("button", name="Confirm: Record the extension request").click()
     page.wait_for_selector("[data-testid=state] >> text=Extension requested")
-    request_obj.refresh_from_db()
-    assert request_obj.state == RequestState.EXTENSION_REQUESTED
+    preservation_request.refresh_from_db()
+    assert preservation_request.state == RequestState.EXTENSION_REQUESTED
 
     page.goto("/")
-    assert page.locator("[data-testid=requests]").get_by_text(request_obj.reference).is_visible()
+    assert page.locator("[data-testid=requests]").get_by_text(preservation_request.reference).is_visible()
     assert_accessible(page)

@@ -18,12 +18,12 @@ from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
-from preservation import scoping
+from preservation.core import scoping
 from preservation.models import DeliveryState, PreservationRequest, Reminder, ReminderKind, RequestState
 from tests.factories import AgencyFactory, UserFactory
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(8160, 8170)
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 
@@ -46,8 +46,9 @@ class Sink:
 
 
 def _start_sink(sink):
-    # Bind-and-see: a port a moment ago in use (a killed worker's socket) is simply skipped.
-    for port in PORTS:
+    # A port the kernel just handed out as free; if another process takes it first, try again.
+    for _attempt in range(10):
+        port = free_port()
         controller = Controller(sink, hostname="127.0.0.1", port=port)
         try:
             controller.start()
@@ -55,7 +56,7 @@ def _start_sink(sink):
             continue
         sink.port = port
         return controller
-    raise RuntimeError("no free port in 8160-8169 for the SMTP sink")
+    raise RuntimeError("no free port for the SMTP sink")
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def client_app(redis_url):
 
 
 def enqueue_sweep(app):
-    app.send_task("preservation.tasks.send_due_reminders")
+    app.send_task("preservation.jobs.tasks.send_due_reminders")
 
 
 def make_due_reminders(count=200):

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from preservation import serials
+from preservation.rules import serials
 
 
 class Command(BaseCommand):

@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from preservation import deadlines, services
 from preservation.management.arguments import instant_argument
+from preservation.requests import services
+from preservation.rules import deadlines
 
 
 def _date(value):

@@ -22,7 +22,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from preservation import manifests, pdf, usb
+from preservation.documents import pdf
+from preservation.evidence import manifests, usb
 from preservation.management.arguments import instant_argument
 from preservation.models import PreservationRequest
 

@@ -7,12 +7,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from preservation import accounts, deadlines, services
+from preservation.accounts import services as accounts
 from preservation.models import Agency, LegalProcessType, Outcome, PreservationRequest, Role, User
+from preservation.requests import services
+from preservation.rules import deadlines
 
 DEMO_AGENCY = "Springfield Police Department (demo)"
 DEMO_PASSWORD = "preserve-demo-2026"

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from preservation import reminders
 from preservation.management.arguments import instant_argument
+from preservation.reminders import sweep
 
 
 class Command(BaseCommand):
@@ -19,5 +19,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         now = instant_argument(options["now"], "UTC") if options["now"] else timezone.now()
-        sent = reminders.reminders_send_due(now=now)
+        sent = sweep.reminders_send_due(now=now)
         self.stdout.write(_("%(n)d reminders sent.") % {"n": sent})

@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from preservation.audit import verify_chain
+from preservation.core.audit import verify_chain
 
 
 class Command(BaseCommand):

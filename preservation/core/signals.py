@@ -1,0 +1,49 @@
+"""Sign-in events become audit records and start the session clock; a committed change to a
+request moves its agency's requests_version on."""
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from preservation.core.audit import audit_record
+from preservation.core.middleware import start_session_clock
+from preservation.models import AuditOutcome, PreservationRequest, User, bump_requests_versions_after_commit
+
+
+@receiver([post_save, post_delete], sender=PreservationRequest, dispatch_uid="preserve_requests_version")
+def _request_changed(sender, instance, **kwargs):
+    bump_requests_versions_after_commit([instance.agency_id])
+
+
+@receiver(user_logged_in, dispatch_uid="preserve_logged_in")
+def _logged_in(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        start_session_clock(request)
+    audit_record(action="login", actor=user, obj=user, request=request, message="password accepted")
+
+
+@receiver(user_logged_out, dispatch_uid="preserve_logged_out")
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(action="logout", actor=user, obj=user, request=request)
+
+
+def _known_user(username):
+    """The account a failed attempt aimed at, so its agency's admins see it in their log."""
+    return User.objects.filter(username=username).select_related("agency").first() if username else None
+
+
+@receiver(user_login_failed, dispatch_uid="preserve_login_failed")
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username") or "")[:150]
+    target = _known_user(username)
+    audit_record(action="login_failed", request=request, outcome=AuditOutcome.FAILURE, obj=target,
+                 agency=target.agency if target else None, message="username %s" % username)
+
+
+@receiver(user_locked_out, dispatch_uid="preserve_locked_out")
+def _locked_out(sender, request, username, ip_address, **kwargs):
+    target = _known_user(username)
+    audit_record(action="locked_out", request=request, outcome=AuditOutcome.DENIED, obj=target,
+                 agency=target.agency if target else None, message="username %s" % (username or "")[:150])

@@ -1,0 +1,96 @@
+"""iCalendar (RFC 5545) for deadlines: a per-user secret feed and a per-request download.
+
+Each deadline is an all-day event on its date in the agency's zone (a date is what Blink's
+clock counts), with alarms at 08:00 local on each of the user's lead days before it. UIDs are
+stable, so calendar apps update an event when a date moves instead of adding a second one.
+"""
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from icalendar import Alarm, Calendar, Event
+
+from preservation.models import DeadlineKind, PreservationRequest, RequestState
+from preservation.reminders.emails import request_url
+from preservation.reminders.scheduling import preferred_leads
+from preservation.rules import deadlines
+
+S = RequestState
+CLOCK_KINDS = {
+    S.SUBMITTED: (DeadlineKind.EXTENSION_SEND_BY, DeadlineKind.EXPIRES),
+    S.PRESERVING: (DeadlineKind.EXTENSION_SEND_BY, DeadlineKind.EXPIRES),
+    S.EXTENSION_REQUESTED: (DeadlineKind.EXPIRES,),
+    S.EXTENDED: (DeadlineKind.FINAL_EXPIRES,),
+}
+
+
+def request_deadlines(request):
+    """(kind, date) of every deadline still ahead of someone on an open request."""
+    zone = request.agency.time_zone
+    if request.state == S.DRAFT:
+        instants = ((DeadlineKind.FIRST_LOSS, request.first_loss_at),
+                    (DeadlineKind.TOTAL_LOSS, request.total_loss_at))
+        return [(kind, deadlines.local_date(at, zone)) for kind, at in instants if at]
+    dates = {
+        DeadlineKind.EXTENSION_SEND_BY: request.extension_send_by,
+        DeadlineKind.EXPIRES: request.expires_on,
+        DeadlineKind.FINAL_EXPIRES: request.final_expires_on,
+    }
+    return [(kind, dates[kind]) for kind in CLOCK_KINDS.get(request.state, ()) if dates[kind]]
+
+
+def _event(request, kind, day, leads, stamp):
+    event = Event()
+    event.add("uid", "%s-%s@preserve" % (request.public_id, kind))
+    event.add("dtstamp", stamp)
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("transp", "TRANSPARENT")
+    event.add("class", "CONFIDENTIAL")
+    title = "%s: %s" % (DeadlineKind(kind).label, request.reference)
+    if request.case_number:
+        title += " (%s %s)" % (_("CRIM#"), request.case_number)
+    if request.deadlines_provisional:
+        title += " [%s]" % _("provisional")
+    event.add("summary", title)
+    event.add("description", request_url(request))
+    event.add("url", request_url(request))
+    hour = settings.PRESERVE["REMINDER_HOUR"]
+    for lead in sorted(leads, reverse=True):
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", title)
+        # Relative to the all-day start (local midnight): hour:00 local, `lead` days before.
+        alarm.add("trigger", timedelta(days=-lead, hours=hour))
+        event.add_component(alarm)
+    return event
+
+
+def _calendar(user, requests, name):
+    leads = preferred_leads([user])[user.pk]
+    stamp = datetime.now(dt_timezone.utc).replace(microsecond=0)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Preserve//Preservation deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    with translation.override(user.language):
+        calendar.add("x-wr-calname", name or _("Preservation deadlines"))
+        for request in requests:
+            for kind, day in request_deadlines(request):
+                calendar.add_component(_event(request, kind, day, leads, stamp))
+    return calendar.to_ical()
+
+
+def user_feed(user):
+    """Every deadline of the open requests the user can see (their agency's)."""
+    requests = (
+        PreservationRequest.objects.for_agency(user.agency_id).open()
+        .exclude(state=S.LEGAL_PROCESS_SERVED).select_related("agency").order_by("pk")
+    ) if user.agency_id else []
+    return _calendar(user, requests, None)
+
+
+def request_calendar(user, request):
+    return _calendar(user, [request], request.reference)

@@ -1,0 +1,80 @@
+"""Reminder and digest emails: a text and an HTML part from templates, in the recipient's
+language, with a deterministic Message-ID so a duplicate (sent, then the worker died before
+marking it) is recognisable as the same message."""
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from preservation.reminders.texts import describe
+
+
+def message_id(kind, pk, recipient_key):
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return "<preserve.%s.%d.%s@%s>" % (kind, pk, recipient_key, domain)
+
+
+def request_url(request):
+    return settings.SITE_URL.rstrip("/") + reverse("preservation:request_detail", args=[request.pk])
+
+
+def _message(template, context, *, to, language, msg_id, connection):
+    with translation.override(language):
+        subject = " ".join(render_to_string("preservation/emails/%s_subject.txt" % template, context).split())
+        text = render_to_string("preservation/emails/%s.txt" % template, context)
+        html = render_to_string("preservation/emails/%s.html" % template, context)
+    message = EmailMultiAlternatives(
+        subject, text, to=[to], connection=connection,
+        headers={"Message-ID": msg_id, "Content-Language": language},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def reminder_message(reminder, recipient, *, late=False, connection=None):
+    request = reminder.request
+    with translation.override(recipient.language):
+        subject, summary = describe(
+            kind=reminder.kind, lead_days=reminder.lead_days, deadline_on=reminder.deadline_on,
+            reference=request.reference, case_number=request.case_number,
+        )
+    context = {
+        "reminder": reminder, "preservation_request": request, "subject": subject,
+        "summary": summary, "url": request_url(request), "recipient": recipient,
+        "late": late,
+        "settings_url": settings.SITE_URL.rstrip("/") + reverse("preservation:reminder_preferences"),
+    }
+    return _message(
+        "reminder", context, to=recipient.email, language=recipient.language,
+        msg_id=message_id("reminder", reminder.pk, recipient.key), connection=connection,
+    )
+
+
+def send_reminder(reminder, recipients, *, late, connection):
+    """Send one message per recipient who takes email for this reminder; raises on failure."""
+    messages = [reminder_message(reminder, r, late=late, connection=connection)
+                for r in recipients if r.wants_email]
+    if messages:
+        connection.send_messages(messages)
+
+
+def digest_message(digest, items, *, connection=None):
+    user = digest.user
+    for item in items:
+        item.url = request_url(item)
+    context = {
+        "user": user, "day": digest.day, "items": items, "site_url": settings.SITE_URL.rstrip("/"),
+        "days": settings.PRESERVE["DIGEST_DAYS"],
+        "settings_url": settings.SITE_URL.rstrip("/") + reverse("preservation:reminder_preferences"),
+    }
+    return _message(
+        "digest", context, to=user.email, language=user.language,
+        msg_id=message_id("digest", digest.pk, "u%d" % user.pk), connection=connection,
+    )
+
+
+def send_digest(digest, items, *, connection):
+    connection.send_messages([digest_message(digest, items, connection=connection)])

@@ -1,0 +1,77 @@
+"""Scheduling: create, move or cancel a request's reminder rows to match its deadlines.
+
+Called by the request services inside the transaction that moved a deadline."""
+
+from django.conf import settings
+
+from preservation.models import DeliveryState, Reminder, ReminderPreference, RequestState
+from preservation.reminders.rules import Facts, Rules, plan, reconcile
+from preservation.rules import deadlines
+
+S = RequestState
+D = DeliveryState
+
+# --- Scheduling (services) ---------------------------------------------------------------------
+
+
+def _setting(name):
+    return settings.PRESERVE[name]
+
+
+def rules():
+    return Rules(
+        hour=_setting("REMINDER_HOUR"),
+        lead_days=tuple(_setting("REMINDER_LEAD_DAYS")),
+        ack_missing_days=_setting("ACK_MISSING_DAYS"),
+        extension_ack_missing_days=_setting("EXTENSION_ACK_MISSING_DAYS"),
+        escalation_days=_setting("ESCALATION_DAYS"),
+        high_days=_setting("URGENCY_HIGH_DAYS"),
+    )
+
+
+def request_facts(request):
+    zone = request.agency.time_zone
+    return Facts(
+        state=request.state,
+        zone=zone,
+        sent_on=deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
+        extension_sent_on=(deadlines.local_date(request.extension_sent_at, zone)
+                           if request.extension_sent_at else None),
+        extension_send_by=request.extension_send_by,
+        expires_on=request.expires_on,
+        final_expires_on=request.final_expires_on,
+        first_loss_at=request.first_loss_at,
+        total_loss_at=request.total_loss_at,
+        content=request.requests_content or not request.data_types,
+        legacy=request.state == S.DRAFT and request.has_legacy_device,
+    )
+
+
+def reminders_schedule_for_request(*, request, now):
+    """Create, move or cancel the request's reminder rows to match its deadlines now.
+
+    Called by ``services.request_recompute`` inside the transaction that moved a deadline.
+    """
+    rows = {(r.kind, r.lead_days): r for r in request.reminders.all()}
+    existing = {key: (row.state, row.due_at) for key, row in rows.items()}
+    todo = reconcile(plan(request_facts(request), now=now, rules=rules()), existing, now=now)
+    Reminder.objects.bulk_create([
+        Reminder(request=request, kind=p.kind, lead_days=p.lead_days, day=p.day,
+                 due_at=p.due_at, deadline_on=p.deadline_on)
+        for p in todo.create
+    ])
+    for item in todo.move:
+        row = rows[item.key]
+        row.state, row.day, row.due_at, row.deadline_on = D.SCHEDULED, item.day, item.due_at, item.deadline_on
+        row.save(update_fields=["state", "day", "due_at", "deadline_on"])
+    if todo.cancel:
+        Reminder.objects.filter(
+            request=request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED
+        ).update(state=D.CANCELLED)
+
+
+
+def preferred_leads(users):
+    default = set(_setting("REMINDER_LEAD_DAYS"))
+    chosen = {p.user_id: set(p.lead_days) for p in ReminderPreference.objects.filter(user__in=users)}
+    return {u.pk: chosen.get(u.pk, default) for u in users}

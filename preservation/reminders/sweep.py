@@ -1,0 +1,279 @@
+"""Sending reminders once, lapse detection and the morning digest: the sweeps run by the jobs.
+
+Never missed, never doubled: the database is the source of truth. A row is claimed atomically
+(``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional ``UPDATE`` elsewhere)
+before anything is sent, marked after; a row whose worker died while "sending" is claimed again
+after ``REMINDER_STUCK_SECONDS``. The only duplicate left is the one no mail system can avoid
+(mail accepted, worker killed before marking it), and it carries the same Message-ID.
+"""
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.mail import get_connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from preservation.core import scoping
+from preservation.models import (
+    DeliveryState,
+    DigestDelivery,
+    Notification,
+    PreservationRequest,
+    Reminder,
+    RequestState,
+    Role,
+    User,
+)
+from preservation.reminders import emails
+from preservation.reminders.rules import RECIPIENT_ROLES, is_late, wants_email
+from preservation.reminders.scheduling import _setting, preferred_leads
+from preservation.requests import services as request_services
+
+logger = logging.getLogger(__name__)
+
+S = RequestState
+D = DeliveryState
+
+# --- Sending (services) ------------------------------------------------------------------------
+
+
+def _stuck_before():
+    return timezone.now() - timedelta(seconds=_setting("REMINDER_STUCK_SECONDS"))
+
+
+def _claimable(model, due):
+    """Rows ready to claim, as two queries: left "sending" by a worker that died (oldest
+    first), then scheduled and due. Each is one range of the (state, due) index read in order,
+    so with a LIMIT the cost follows the rows claimed, never the table: an OR of the two
+    would let the planner fall back to scanning every row."""
+    order = model.CLAIM_ORDER
+    return [
+        model.objects.filter(state=D.SENDING, claimed_at__lt=_stuck_before()).order_by(order),
+        model.objects.filter(state=D.SCHEDULED, **due).order_by(order),
+    ]
+
+
+def _claim(model, due, limit):
+    """Claim up to ``limit`` rows for this worker alone; returns (ids, lease).
+
+    The lease (the claim time) goes with every later write, so a worker that was presumed
+    dead and overtaken cannot mark a row another worker now holds.
+    """
+    lease = timezone.now()
+    ids = []
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            for query in _claimable(model, due):
+                ids += query.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit - len(ids)]
+            model.objects.filter(pk__in=ids).update(state=D.SENDING, claimed_at=lease)
+        return ids, lease
+    for query in _claimable(model, due):
+        for pk in list(query.values_list("pk", flat=True)[:limit - len(ids)]):
+            # Exactly one row changes when this worker wins the race for it.
+            if query.filter(pk=pk).update(state=D.SENDING, claimed_at=lease) == 1:
+                ids.append(pk)
+    return ids, lease
+
+
+def _count_attempt(model, ids, lease):
+    model.objects.filter(pk__in=ids, claimed_at=lease).update(attempts=F("attempts") + 1)
+
+
+@scoping.all_agencies()  # a sweep serves every agency
+def reminders_send_due(*, now=None):
+    """Send every reminder due at ``now``; returns how many were sent (late ones included).
+
+    Claims, sends and marks in small batches until nothing is left, so a crash loses at most
+    one batch's worth of progress and never a reminder.
+    """
+    now = now or timezone.now()
+    sent = 0
+    logger.debug("reminder sweep starting", extra={"event": "sweep_start"})
+    while True:
+        ids, lease = _claim(Reminder, {"due_at__lte": now}, _setting("REMINDER_BATCH"))
+        logger.debug("claimed %d reminders", len(ids), extra={"event": "claimed"})
+        if not ids:
+            return sent
+        _count_attempt(Reminder, ids, lease)
+        sent += _send_batch(ids, lease, now)
+
+
+def _send_batch(ids, lease, now):
+    sent = 0
+    rows = Reminder.objects.filter(pk__in=ids, claimed_at=lease).select_related(
+        "request__agency", "request__created_by"
+    )
+    hold = timedelta(seconds=_setting("REMINDER_STUCK_SECONDS") / 2)
+    with get_connection() as mail:
+        for reminder in rows:
+            if timezone.now() - lease > hold:
+                # A slow mail server must not make this claim look abandoned: hand back what
+                # is left before another sweep could take it for stuck.
+                _release(Reminder, ids, lease)
+                break
+            recipients = reminder_recipients(reminder)
+            late = is_late(reminder.due_at, now, timedelta(hours=_setting("REMINDER_LATE_HOURS")))
+            try:
+                emails.send_reminder(reminder, recipients, late=late, connection=mail)
+            except Exception as error:  # noqa: BLE001 - any mail failure is retried, then "failed"
+                _mark_failed(reminder, lease, error, recipients, now)
+                continue
+            logger.debug("sent reminder %s", reminder.pk, extra={"event": "sent", "reminder": reminder.pk})
+            sent += _mark_sent(reminder, lease, recipients, now, late)
+            # After the commit: "marked" must mean it is on disk.
+            logger.debug("marked reminder %s", reminder.pk, extra={"event": "marked", "reminder": reminder.pk})
+    return sent
+
+
+def _release(model, ids, lease):
+    model.objects.filter(pk__in=ids, state=D.SENDING, claimed_at=lease).update(
+        state=D.SCHEDULED, claimed_at=None, attempts=F("attempts") - 1
+    )
+
+
+@transaction.atomic
+def _mark_sent(reminder, lease, recipients, now, late):
+    state = D.LATE if late else D.SENT
+    changed = Reminder.objects.filter(pk=reminder.pk, state=D.SENDING, claimed_at=lease).update(
+        state=state, sent_at=timezone.now(), last_error=""
+    )
+    if changed:
+        _notify(reminder, recipients, now)
+    return changed
+
+
+@transaction.atomic
+def _mark_failed(reminder, lease, error, recipients, now):
+    if _retry_or_fail(Reminder, reminder, lease, error):
+        _notify(reminder, recipients, now)  # the email failed for good: in-app still tells them
+
+
+def _retry_or_fail(model, row, lease, error):
+    """Leave the row "sending" so it is retried after the stuck delay, until attempts run out
+    (a mail server down for an hour delays reminders, it does not drop them). True if final."""
+    logger.warning("%s %s not sent: %s", model._meta.model_name, row.pk, error)
+    final = row.attempts >= _setting("REMINDER_MAX_ATTEMPTS")  # this attempt is counted
+    model.objects.filter(pk=row.pk, state=D.SENDING, claimed_at=lease).update(
+        state=D.FAILED if final else D.SENDING, last_error=str(error)[:1000]
+    )
+    return final
+
+
+def _notify(reminder, recipients, now):
+    Notification.objects.bulk_create(
+        [Notification(user=r.user, reminder=reminder, agency_id=reminder.request.agency_id, created_at=now)
+         for r in recipients if r.user],
+        ignore_conflicts=True,
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # stable per reminder: the Message-ID is built from it
+    email: str
+    language: str
+    user: User | None
+    wants_email: bool = True
+
+
+def reminder_recipients(reminder):
+    """The requester (the user who filed it, and the requester's email when that is someone
+    else), plus the agency's paralegals and supervisors the kind calls for."""
+    request = reminder.request
+    wanted = Q(role__in=RECIPIENT_ROLES[reminder.kind])
+    if request.requester_email:
+        wanted |= Q(email__iexact=request.requester_email)
+    users = [u for u in [request.created_by] if u.is_active] + list(
+        User.objects.filter(wanted, agency_id=request.agency_id, is_active=True)
+        .exclude(pk=request.created_by_id).order_by("pk")
+    )
+    leads = preferred_leads(users)
+    recipients = [
+        Recipient("u%d" % u.pk, u.email, u.language, u,
+                  bool(u.email) and wants_email(reminder.kind, reminder.lead_days, leads[u.pk]))
+        for u in users
+    ]
+    emails_taken = {r.email.lower() for r in recipients}
+    if request.requester_email and request.requester_email.lower() not in emails_taken:
+        recipients.append(Recipient("requester", request.requester_email, request.language, None))
+    return recipients
+
+
+# --- Lapses and the digest (services) ----------------------------------------------------------
+
+
+@scoping.all_agencies()  # lapse detection runs over every agency's requests
+def requests_detect_lapses(*, now=None):
+    """Lapse every request whose expiry passed; each lapse schedules its "lapsed" reminder in
+    the same transaction (``request_recompute``), and this sends what is due right away."""
+    now = now or timezone.now()
+    lapsed = request_services.requests_lapse_due(now=now)
+    if lapsed:
+        reminders_send_due(now=now)
+    return lapsed
+
+
+def digest_requests(user, *, today):
+    """Open requests of the user's agency with something due within ``DIGEST_DAYS``."""
+    until = today + timedelta(days=_setting("DIGEST_DAYS"))
+    soon = Q(next_deadline_on__lte=until) | Q(state=S.DRAFT, urgency__in=["critical", "high", "losing"])
+    return (
+        PreservationRequest.objects.for_agency(user.agency_id).open()
+        .exclude(state=S.LEGAL_PROCESS_SERVED).filter(soon)
+        .order_by("urgency_rank", "next_deadline_on", "pk")
+    )
+
+
+def digest_recipients():
+    return User.objects.filter(
+        is_active=True, agency__isnull=False, role__in=[Role.PARALEGAL, Role.SUPERVISOR]
+    ).exclude(email="").exclude(reminder_preference__digest_enabled=False).select_related("agency")
+
+
+@scoping.all_agencies()  # digests go to every agency's staff; each lists its own agency's
+def digest_send(*, now=None):
+    """Each paralegal and supervisor gets one digest per local morning (after REMINDER_HOUR in
+    the agency's zone), never two. Returns how many digests were emailed."""
+    now = now or timezone.now()
+    for user in digest_recipients():
+        local = now.astimezone(user.agency.zone)
+        if local.hour >= _setting("REMINDER_HOUR"):
+            _digest_row(user, local.date())
+    sent = 0
+    while True:
+        ids, lease = _claim(DigestDelivery, {}, _setting("REMINDER_BATCH"))
+        if not ids:
+            return sent
+        _count_attempt(DigestDelivery, ids, lease)
+        sent += _send_digests(ids, lease)
+
+
+def _digest_row(user, day):
+    try:
+        with transaction.atomic():
+            DigestDelivery.objects.get_or_create(user=user, day=day)
+    except IntegrityError:
+        pass  # another sweep created it a moment ago
+
+
+def _send_digests(ids, lease):
+    sent = 0
+    rows = DigestDelivery.objects.filter(pk__in=ids, claimed_at=lease).select_related("user__agency")
+    with get_connection() as mail:
+        for digest in rows:
+            items = list(digest_requests(digest.user, today=digest.day)[:200])
+            try:
+                if items:
+                    emails.send_digest(digest, items, connection=mail)
+            except Exception as error:  # noqa: BLE001 - retried after the stuck delay
+                _retry_or_fail(DigestDelivery, digest, lease, error)
+                continue
+            # Nothing due: nothing to say, and the row keeps the day from being tried again.
+            state = D.SENT if items else D.CANCELLED
+            done = DigestDelivery.objects.filter(pk=digest.pk, state=D.SENDING, claimed_at=lease).update(
+                state=state, items=len(items), sent_at=timezone.now() if items else None
+            )
+            sent += done if items else 0
+    return sent

@@ -1,0 +1,518 @@
+"""Every change of a request's state, one function each (docs/deadlines.md "Request states").
+
+Each service locks the row, checks the transition is allowed, writes the history entry,
+recomputes the stored deadlines, all in one transaction. ``now`` is passed in so tests and
+operators control the clock.
+"""
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from preservation.core import permissions
+from preservation.core.audit import audit_record
+from preservation.models import (
+    CLOCK_STATES,
+    NO_URGENCY_RANK,
+    OPEN_STATES,
+    DeadlineKind,
+    DeviceSerial,
+    LegalProcessType,
+    Outcome,
+    PreservationRequest,
+    RequestApproval,
+    RequestEvent,
+    RequestState,
+)
+from preservation.reminders import scheduling
+from preservation.rules import deadlines, serials
+from preservation.rules.validation import sending_errors
+
+S = RequestState
+SENT_OPEN_STATES = frozenset({S.SUBMITTED, S.PRESERVING, S.EXTENSION_REQUESTED, S.EXTENDED})
+
+
+def _setting(name):
+    return settings.PRESERVE[name]
+
+
+def thresholds():
+    return deadlines.Thresholds(
+        critical_days=_setting("URGENCY_CRITICAL_DAYS"),
+        high_days=_setting("URGENCY_HIGH_DAYS"),
+        elevated_days=_setting("URGENCY_ELEVATED_DAYS"),
+    )
+
+
+# --- Deadlines -------------------------------------------------------------------------------
+
+
+# A draft keeps whatever was typed; deadlines are computed only for windows whose dates plus
+# retention and preservation (at most a year) stay inside the calendar.
+_EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
+_LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
+
+
+def request_report(request, *, now):
+    """The deadline report of a request as it stands, or None while its window is incomplete
+    (or, in a draft, so far outside the calendar that no deadline can be computed)."""
+    if not (request.window_start and request.window_end and request.window_start < request.window_end):
+        return None
+    if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
+        return None
+    zone = request.agency.time_zone
+    return deadlines.compute_report(
+        start=request.window_start,
+        end=request.window_end,
+        now=now,
+        country=request.account_country or None,
+        auto_delete_days=request.auto_delete_days,
+        legacy=request.has_legacy_device,
+        content=request.requests_content or not request.data_types,
+        received_on=request.received_on,
+        sent_on=deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
+        extended=bool(request.extension_received_on),
+        zone=zone,
+        thresholds=thresholds(),
+        preservation_days=_setting("PRESERVATION_DAYS"),
+        lead_days=_setting("EXTENSION_LEAD_DAYS"),
+    )
+
+
+def _next_deadline(request, report, now):
+    """(date, kind) of the next date someone must act on, or (None, "")."""
+    zone = request.agency.time_zone
+    today = deadlines.local_date(now, zone)
+    if request.state == S.DRAFT and report:
+        for instant, kind in ((report.retention.first_loss_at, DeadlineKind.FIRST_LOSS),
+                              (report.retention.total_loss_at, DeadlineKind.TOTAL_LOSS)):
+            if now < instant:
+                return deadlines.local_date(instant, zone), kind
+        return None, ""
+    clock = report.clock if report else None
+    if clock is None or request.state not in SENT_OPEN_STATES:
+        return None, ""
+    if request.state == S.EXTENDED:
+        return clock.final_expires_on, DeadlineKind.FINAL_EXPIRES
+    if request.state in (S.SUBMITTED, S.PRESERVING) and today <= clock.extension_send_by:
+        return clock.extension_send_by, DeadlineKind.EXTENSION_SEND_BY
+    return clock.expires_on, DeadlineKind.EXPIRES
+
+
+def _urgency(request, report, next_on, now):
+    if report is None or request.state not in OPEN_STATES or request.state == S.LEGAL_PROCESS_SERVED:
+        return None
+    if request.state == S.DRAFT:
+        return report.retention.urgency
+    today = deadlines.local_date(now, request.agency.time_zone)
+    return deadlines.clock_urgency(deadline=next_on, today=today, thresholds=thresholds())
+
+
+def request_recompute(*, request, now):
+    """Store the computed deadlines and urgency on the row (the only writer of those fields).
+    Nothing is written when nothing changed: the hourly refresh of every open request then
+    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone."""
+    stored = [getattr(request, name) for name in COMPUTED_FIELDS]
+    report = request_report(request, now=now)
+    retention = report.retention if report else None
+    clock = report.clock if report else None
+    request.retention_days = retention.retention_days if retention else None
+    request.first_loss_at = retention.first_loss_at if retention else None
+    request.total_loss_at = retention.total_loss_at if retention else None
+    request.expires_on = clock.expires_on if clock else None
+    request.extension_send_by = clock.extension_send_by if clock else None
+    request.final_expires_on = clock.final_expires_on if clock else None
+    request.deadlines_provisional = bool(clock and clock.provisional)
+    request.next_deadline_on, request.next_deadline_kind = _next_deadline(request, report, now)
+    urgency = _urgency(request, report, request.next_deadline_on, now)
+    request.urgency = urgency.value if urgency else ""
+    request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
+    if [getattr(request, name) for name in COMPUTED_FIELDS] != stored:
+        request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
+    # Reminder rows follow the deadlines in the same transaction (cancelled once it is over).
+    scheduling.reminders_schedule_for_request(request=request, now=now)
+    return report
+
+
+COMPUTED_FIELDS = [
+    "retention_days", "first_loss_at", "total_loss_at", "expires_on", "extension_send_by",
+    "final_expires_on", "deadlines_provisional", "urgency", "urgency_rank",
+    "next_deadline_on", "next_deadline_kind",
+]
+
+
+def requests_refresh_urgency(*, now, queryset=None):
+    """Recompute every open request: urgency grows as time passes. Returns how many changed."""
+    changed = 0
+    queryset = queryset if queryset is not None else PreservationRequest.objects.across_agencies().open()
+    for request in queryset.select_related("agency").prefetch_related("serials").iterator(chunk_size=500):
+        before = (request.urgency, request.next_deadline_on)
+        with transaction.atomic():
+            request_recompute(request=request, now=now)
+        changed += before != (request.urgency, request.next_deadline_on)
+    return changed
+
+
+# --- History ---------------------------------------------------------------------------------
+
+
+def _record(request, *, actor, now, action, from_state="", to_state="", reason="", data=None):
+    event = RequestEvent.objects.create(
+        request=request, actor=actor, at=now, action=action, from_state=from_state,
+        to_state=to_state, reason=reason, data=data or {},
+    )
+    # Every history entry is also an audit record (masked, hash-chained, in this transaction).
+    audit_record(action="request_%s" % action, actor=actor, obj=request, now=now,
+                 message=" -> ".join(filter(None, [from_state, to_state])) or "")
+    return event
+
+
+def _locked(request):
+    """Re-read the row under a lock so two people cannot change it at the same moment."""
+    return (
+        PreservationRequest.objects.for_agency(request.agency_id).select_for_update()
+        .select_related("agency")
+        .get(pk=request.pk)
+    )
+
+
+def _refuse(message, code, params=None, field=None):
+    error = ValidationError(message, code=code, params=params)
+    raise ValidationError({field: [error]}) if field else error
+
+
+def _check_actor(request, actor):
+    """Roles (permissions.py): requesters change their own requests, case managers any of
+    their agency's. Checked here so the web, the API and commands all follow it."""
+    if not permissions.can_edit_request(actor, request):
+        _refuse(_("Your role does not allow changing this request; ask its requester, a paralegal "
+                  "or a supervisor."), "not_allowed")
+
+
+ALLOWED_FROM = {
+    "send": {S.DRAFT},
+    "record_receipt": {S.SUBMITTED},
+    "send_extension": {S.PRESERVING},
+    "record_extension_receipt": {S.EXTENSION_REQUESTED},
+    "record_legal_process": SENT_OPEN_STATES,
+    "close": {S.LEGAL_PROCESS_SERVED, S.LAPSED},
+    "withdraw": OPEN_STATES,
+    "lapse": CLOCK_STATES,
+}
+
+
+def allowed_actions(request):
+    """The transitions a request's current state allows (for buttons and API links)."""
+    return [name for name, states in ALLOWED_FROM.items() if request.state in states and name != "lapse"]
+
+
+def _check_allowed(request, action):
+    if request.state in ALLOWED_FROM[action]:
+        return
+    if action == "send_extension" and request.state in (S.EXTENSION_REQUESTED, S.EXTENDED):
+        _refuse(
+            _("Blink allows only one extension of a preservation, and this request already has one."),
+            "second_extension",
+        )
+    _refuse(
+        _("This action is not possible while the request is “%(state)s”."),
+        "transition_not_allowed",
+        {"state": request.get_state_display()},
+    )
+
+
+def _transition(request, *, actor, now, to_state, reason="", data=None):
+    from_state = request.state
+    request.state = to_state
+    request.save()
+    _record(
+        request, actor=actor, now=now, action=RequestEvent.Action.STATE_CHANGED,
+        from_state=from_state, to_state=to_state, reason=reason, data=data,
+    )
+    request_recompute(request=request, now=now)
+    return request
+
+
+def _today(request, now):
+    return deadlines.local_date(now, request.agency.time_zone)
+
+
+def _not_in_future(day, request, now, field):
+    if day > _today(request, now):
+        _refuse(_("This date is in the future."), "date_in_future", field=field)
+
+
+def _not_before(day, earliest, field, message):
+    if day < earliest:
+        _refuse(message, "date_too_early", {"date": earliest.isoformat()}, field=field)
+
+
+# --- Drafts ----------------------------------------------------------------------------------
+
+
+DRAFT_FIELDS = [
+    "requester_name", "requester_title", "requester_badge", "requester_email", "requester_phone",
+    "unit", "case_number", "data_types", "window_start", "window_end", "window_zone",
+    "account_email", "account_country", "auto_delete_days", "notes", "language",
+]
+
+
+def _replace_serials(request, serial_rows):
+    """serial_rows: iterable of dicts with ``raw`` and optional ``model`` and ``warnings_acknowledged``."""
+    request.serials.all().delete()
+    rows = []
+    for position, row in enumerate(serial_rows):
+        parsed = serials.parse_serial(row["raw"])
+        rows.append(DeviceSerial(
+            request=request, position=position, raw=row["raw"][:200],
+            normalized=parsed.normalized if parsed.valid else "",
+            generation=parsed.generation or "",
+            model=row.get("model") or parsed.model_hint or "",
+            warnings_acknowledged=bool(row.get("warnings_acknowledged")),
+        ))
+    DeviceSerial.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None, now=None):
+    """Create a draft or update one, complete or not: nothing the user typed is lost."""
+    now = now or timezone.now()
+    creating = request is None
+    if creating:
+        request = PreservationRequest(agency=agency, created_by=actor)
+    else:
+        request = _locked(request)
+        _check_actor(request, actor)
+        if request.state != S.DRAFT:
+            _refuse(_("Only a draft can be edited; this request has been sent."), "not_a_draft")
+    for name, value in fields.items():
+        if name not in DRAFT_FIELDS:
+            raise ValueError("not a draft field: %s" % name)
+        setattr(request, name, value)
+    request.save()
+    if serial_rows is not None:
+        _replace_serials(request, serial_rows)
+    action = RequestEvent.Action.CREATED if creating else RequestEvent.Action.UPDATED
+    _record(request, actor=actor, now=now, action=action, to_state=request.state if creating else "")
+    request_recompute(request=request, now=now)
+    return request
+
+
+# --- Approval --------------------------------------------------------------------------------
+
+
+EDIT_ACTIONS = [RequestEvent.Action.CREATED, RequestEvent.Action.UPDATED]
+
+OWN_REQUEST = _("You created this draft or edited it since it was last approved: another supervisor "
+                "must approve it.")
+
+
+def request_last_edited_at(request):
+    """When the request's recorded fields last changed (creation or a draft edit), or None."""
+    return request.events.filter(
+        action__in=EDIT_ACTIONS
+    ).order_by("-at", "-pk").values_list("at", flat=True).first()
+
+
+def request_editor_ids(request):
+    """Who wrote the edits an approval now would cover: everyone who created or edited the
+    draft since its latest approval (that approval covered what came before, as in
+    ``request_is_approved``). Not only the last editor: otherwise a supervisor could edit,
+    have anyone touch the draft after them, and approve their own change."""
+    edits = request.events.filter(action__in=EDIT_ACTIONS, actor__isnull=False)
+    latest = request.approvals.order_by("-at", "-pk").values_list("at", flat=True).first()
+    if latest is not None:
+        edits = edits.filter(at__gt=latest)
+    return set(edits.values_list("actor_id", flat=True))
+
+
+def request_is_approved(request):
+    """A supervisor approved the draft as it stands now (an edit after approval voids it)."""
+    approval = request.approvals.order_by("-at", "-pk").first()
+    if approval is None:
+        return False
+    last_edit = request_last_edited_at(request)
+    return last_edit is None or approval.at >= last_edit
+
+
+@transaction.atomic
+def request_approve(*, request, actor, now=None):
+    """A supervisor approves a draft for sending (needed where the agency requires it), never
+    one they wrote (four eyes, permissions.approves_own_work)."""
+    now = now or timezone.now()
+    request = _locked(request)
+    if request.state != S.DRAFT:
+        _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
+    if not permissions.can_approve_request(actor, request):
+        _refuse(_("Only a supervisor of this agency can approve requests."), "not_an_approver")
+    if permissions.approves_own_work(actor, request, editor_ids=request_editor_ids(request)):
+        _refuse(OWN_REQUEST, "own_request")
+    RequestApproval.objects.create(request=request, approved_by=actor, at=now)
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
+    return request
+
+
+# --- Transitions -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_send(*, request, actor, sent_at=None, now=None):
+    """Record that the request was sent to Blink (draft → submitted)."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "send")
+    _check_actor(request, actor)
+    sent_at = sent_at or now
+    if sent_at > now:
+        _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")
+    errors = sending_errors(request, now=now)
+    if errors:
+        raise ValidationError(errors)
+    if request.agency.requires_supervisor_approval and not request_is_approved(request):
+        _refuse(_("Your agency requires a supervisor's approval before a request is sent. "
+                  "Ask a supervisor to approve this request, then send it."), "approval_required")
+    request.sent_at = sent_at
+    return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
+
+
+@transaction.atomic
+def request_record_receipt(*, request, actor, received_on, blink_reference="", now=None):
+    """Blink acknowledged receipt: the 90-day clock now runs from ``received_on``."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "record_receipt")
+    _check_actor(request, actor)
+    _not_in_future(received_on, request, now, "received_on")
+    _not_before(received_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
+                "received_on", _("Blink cannot have received the request before it was sent (%(date)s)."))
+    request.received_on = received_on
+    request.blink_reference = blink_reference.strip()
+    return _transition(request, actor=actor, now=now, to_state=S.PRESERVING,
+                       data={"received_on": received_on.isoformat(), "blink_reference": request.blink_reference})
+
+
+@transaction.atomic
+def request_send_extension(*, request, actor, sent_at=None, now=None):
+    """The extension request went to Blink; it must reach Blink before the expiry date."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "send_extension")
+    _check_actor(request, actor)
+    sent_at = sent_at or now
+    if sent_at > now:
+        _refuse(_("The sending time is in the future."), "date_in_future", field="sent_at")
+    sent_on = deadlines.local_date(sent_at, request.agency.time_zone)
+    _not_before(sent_on, request.received_on, "sent_at",
+                _("The extension cannot be sent before Blink received the request (%(date)s)."))
+    if sent_on > request.expires_on:
+        _refuse(_("The preservation expired on %(date)s; an extension must reach Blink before expiry."),
+                "after_expiry", {"date": request.expires_on.isoformat()}, field="sent_at")
+    request.extension_sent_at = sent_at
+    return _transition(request, actor=actor, now=now, to_state=S.EXTENSION_REQUESTED)
+
+
+@transaction.atomic
+def request_record_extension_receipt(*, request, actor, received_on, now=None):
+    """Blink confirmed the extension: preservation runs to received_on + 180 days."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "record_extension_receipt")
+    _check_actor(request, actor)
+    _not_in_future(received_on, request, now, "received_on")
+    _not_before(received_on, deadlines.local_date(request.extension_sent_at, request.agency.time_zone),
+                "received_on", _("Blink cannot have received the extension before it was sent (%(date)s)."))
+    request.extension_received_on = received_on
+    return _transition(request, actor=actor, now=now, to_state=S.EXTENDED,
+                       data={"received_on": received_on.isoformat()})
+
+
+def _effective_expiry(request):
+    return request.final_expires_on or request.expires_on
+
+
+@transaction.atomic
+def request_record_legal_process(*, request, actor, process_type, served_on, now=None):
+    """Legal process was served on Amazon: the race is over, deadline reminders stop."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "record_legal_process")
+    _check_actor(request, actor)
+    if process_type not in LegalProcessType.values:
+        _refuse(_("Choose the kind of legal process served."), "invalid_choice", field="process_type")
+    _not_in_future(served_on, request, now, "served_on")
+    _not_before(served_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
+                "served_on", _("Legal process for this preservation cannot predate sending it (%(date)s)."))
+    expiry = _effective_expiry(request)
+    if expiry and request.received_on and served_on > expiry:
+        _refuse(_("The preservation expired on %(date)s, before this legal process was served."),
+                "after_expiry", {"date": expiry.isoformat()}, field="served_on")
+    request.legal_process_type = process_type
+    request.legal_process_served_on = served_on
+    return _transition(request, actor=actor, now=now, to_state=S.LEGAL_PROCESS_SERVED,
+                       data={"process_type": process_type, "served_on": served_on.isoformat()})
+
+
+@transaction.atomic
+def request_close(*, request, actor, outcome, reason="", now=None):
+    """Close a finished request with its outcome (produced or no data after legal process;
+    lapsed after a lapse)."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "close")
+    _check_actor(request, actor)
+    allowed = [Outcome.LAPSED] if request.state == S.LAPSED else [Outcome.PRODUCED, Outcome.NO_DATA]
+    if outcome not in allowed:
+        _refuse(_("Choose one of: %(choices)s."), "invalid_choice",
+                {"choices": ", ".join(str(Outcome(o).label) for o in allowed)}, field="outcome")
+    request.outcome = outcome
+    request.closed_at = now
+    return _transition(request, actor=actor, now=now, to_state=S.CLOSED, reason=reason,
+                       data={"outcome": outcome})
+
+
+@transaction.atomic
+def request_withdraw(*, request, actor, reason, now=None):
+    """Withdraw an open request; the reason is required and kept in the history."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "withdraw")
+    _check_actor(request, actor)
+    if not (reason or "").strip():
+        _refuse(_("Say why the request is withdrawn."), "required", field="reason")
+    request.outcome = Outcome.WITHDRAWN
+    request.closed_at = now
+    return _transition(request, actor=actor, now=now, to_state=S.WITHDRAWN, reason=reason.strip())
+
+
+@transaction.atomic
+def request_lapse(*, request, now=None):
+    """The expiry passed with no extension or legal process: preservation has lapsed."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_allowed(request, "lapse")
+    expiry = _effective_expiry(request)
+    if expiry is None or _today(request, now) <= expiry:
+        _refuse(_("The preservation has not expired yet."), "not_expired")
+    return _transition(request, actor=None, now=now, to_state=S.LAPSED,
+                       reason=_("Expired on %(date)s with no extension or legal process.") % {"date": expiry.isoformat()})
+
+
+def requests_lapse_due(*, now):
+    """Lapse every request whose expiry passed (in its agency's zone). Returns the lapsed ids."""
+    # A system sweep over every agency (tenancy guard opt-out, see scoping.py).
+    candidates = PreservationRequest.objects.across_agencies().filter(
+        state__in=CLOCK_STATES, next_deadline_on__lt=deadlines.local_date(now, "Pacific/Kiritimati")
+    ).values_list("pk", flat=True)
+    lapsed = []
+    for pk in candidates:
+        request = PreservationRequest.objects.across_agencies().select_related("agency").get(pk=pk)
+        try:
+            request_lapse(request=request, now=now)
+        except ValidationError:
+            continue  # not expired in its own zone yet, or changed meanwhile
+        lapsed.append(pk)
+    return lapsed

@@ -1,0 +1,131 @@
+"""What a request needs before it can be sent to Blink.
+
+Drafts may be saved incomplete so that nothing typed is lost; these checks run when the
+request is sent (from the web, the API or a service call) and name every problem by field.
+"""
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from preservation.rules import deadlines, serials
+
+LONG_WINDOW = timedelta(days=365)
+
+
+def _required(request, errors, field, message):
+    if not getattr(request, field):
+        errors.setdefault(field, []).append(ValidationError(message, code="required"))
+
+
+def _check_contact(request, errors):
+    _required(request, errors, "requester_name", _("Enter the requester's name."))
+    _required(request, errors, "requester_email", _("Enter the requester's email address."))
+    if request.requester_email:
+        try:
+            validate_email(request.requester_email)
+        except ValidationError as exc:
+            errors.setdefault("requester_email", []).append(exc)
+
+
+def _check_window(request, errors, now):
+    start, end = request.window_start, request.window_end
+    _required(request, errors, "window_start", _("Enter when the time window starts."))
+    _required(request, errors, "window_end", _("Enter when the time window ends."))
+    if start and end and end <= start:
+        errors.setdefault("window_end", []).append(
+            ValidationError(_("The window must end after it starts."), code="end_before_start")
+        )
+    if end and end > now:
+        errors.setdefault("window_end", []).append(
+            ValidationError(
+                _("The window cannot end in the future: preservation covers data that already exists."),
+                code="end_in_future",
+            )
+        )
+
+
+def _check_data_types(request, errors):
+    known = {code for code, _label, _help in deadlines.DATA_TYPES}
+    chosen = set(request.data_types or [])
+    if not chosen:
+        errors.setdefault("data_types", []).append(
+            ValidationError(_("Choose at least one type of data to preserve."), code="required")
+        )
+    elif chosen - known:
+        errors.setdefault("data_types", []).append(
+            ValidationError(
+                _("Unknown data type: %(codes)s."),
+                code="invalid_choice",
+                params={"codes": ", ".join(sorted(chosen - known))},
+            )
+        )
+
+
+def serial_errors(raw_values):
+    """Errors for a list of typed serials: each invalid one, and any duplicates by name."""
+    errors = []
+    results = [serials.parse_serial(raw) for raw in raw_values]
+    for result in results:
+        if not result.valid:
+            errors.append(
+                ValidationError(
+                    _("“%(serial)s”: %(problem)s"),
+                    code=result.error_code,
+                    params={"serial": result.input, "problem": result.error},
+                )
+            )
+    for normalized, inputs in serials.find_duplicates(r for r in results if r.valid).items():
+        errors.append(
+            ValidationError(
+                _("The serial %(serial)s is listed more than once (typed as %(inputs)s)."),
+                code="duplicate_serial",
+                params={
+                    "serial": serials.parse_serial(normalized).display,
+                    "inputs": ", ".join("“%s”" % raw for raw in inputs),
+                },
+            )
+        )
+    return errors
+
+
+def _check_identifiers(request, errors, raw_serials):
+    if not raw_serials and not request.account_email:
+        errors.setdefault("__all__", []).append(
+            ValidationError(
+                _("Give at least one account identifier: a device serial number or the account email."),
+                code="no_identifier",
+            )
+        )
+    found = serial_errors(raw_serials)
+    if found:
+        errors.setdefault("serials", []).extend(found)
+
+
+def sending_errors(request, *, now, raw_serials=None):
+    """Every reason the request cannot be sent yet, keyed by field (empty when ready)."""
+    if raw_serials is None:
+        raw_serials = [s.raw for s in request.serials.all()]
+    errors = {}
+    try:
+        request.full_clean(exclude=["created_by", "agency"])
+    except ValidationError as exc:
+        for field, field_errors in exc.error_dict.items():
+            errors.setdefault(field, []).extend(field_errors)
+    _check_contact(request, errors)
+    _check_window(request, errors, now)
+    _check_data_types(request, errors)
+    _check_identifiers(request, errors, raw_serials)
+    return errors
+
+
+def sending_warnings(request):
+    """Things worth a second look that do not stop sending."""
+    warnings = []
+    if request.window_start and request.window_end:
+        if request.window_end - request.window_start > LONG_WINDOW:
+            warnings.append(
+                _("The time window is longer than a year; Blink may ask you to narrow it.")
+            )
+    return warnings
