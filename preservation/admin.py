@@ -319,6 +319,3 @@ class EvidenceFileAdmin(CaseDataAdmin):
         # named on each row is read without its CSV and PDF bytes.
         return (super().get_queryset(request).across_agencies().select_related("manifest__request")
                 .defer("manifest__csv_content", "manifest__pdf_content"))
-
-# Correspondence (docs/correspondence.md): agency mail addresses, the log and received mail.
-from .correspondence import admin as correspondence_admin  # noqa: E402,F401

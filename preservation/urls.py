@@ -67,6 +67,6 @@ urlpatterns += [
 ]
 
 # Correspondence: the log of each request and the agency's mail inbox (docs/correspondence.md).
-from .correspondence import urls as correspondence_urls  # noqa: E402
+from preservation.correspondence import urls as correspondence_urls  # noqa: E402
 
 urlpatterns += correspondence_urls.urlpatterns

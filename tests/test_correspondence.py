@@ -7,7 +7,8 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from preservation import documents, services
+from preservation.documents import services as documents
+from preservation.requests import services
 from preservation.correspondence import services as correspondence
 from preservation.models import (
     AuditRecord,

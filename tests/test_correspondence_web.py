@@ -7,7 +7,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from preservation import services
+from preservation.requests import services
 from preservation.correspondence import services as correspondence
 from preservation.models import (
     CorrespondenceKind,
@@ -141,7 +141,7 @@ def test_the_api_lists_and_adds_correspondence_within_the_agency(sent):
 
 
 def test_the_case_sheet_lists_the_correspondence(sent):
-    from preservation import documents
+    from preservation.documents import services as documents
     from preservation.models import DocumentKind
     from tests.pdf_support import pdf_text
 

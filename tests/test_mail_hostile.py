@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from preservation import services
+from preservation.requests import services
 from preservation.correspondence import parsing
 from preservation.models import InboundMessage
 from tests.conftest import utc

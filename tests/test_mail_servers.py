@@ -17,7 +17,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from preservation import services
+from preservation.requests import services
 from preservation.correspondence import imap
 from preservation.correspondence import services as correspondence
 from preservation.correspondence.listener import MailController

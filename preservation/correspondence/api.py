@@ -8,12 +8,12 @@ from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from preservation import selectors
+from preservation.requests import selectors
 from preservation.api.serializers import BoundedDateField
 from preservation.api.views import ID_PARAMETER, HasAgency
 from preservation.models import CorrespondenceKind, PreservationRequest
 
-from . import services
+from preservation.correspondence import services
 
 
 class EntrySerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from preservation.forms import DateInput
+from preservation.requests.forms import DateInput
 
 
 class NoteForm(forms.Form):

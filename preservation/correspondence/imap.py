@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from preservation.models import InboundChannel
 
-from . import services
+from preservation.correspondence import services
 
 TAKEN_KEYWORD = "PreserveTaken"
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from preservation.models import AgencyMailAddress, InboundChannel
 
-from . import services
+from preservation.correspondence import services
 
 
 def agency_for_address(address):

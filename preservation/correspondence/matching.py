@@ -8,7 +8,7 @@ import re
 
 from django.db.models.functions import Lower
 
-from preservation import serials
+from preservation.rules import serials
 from preservation.models import (
     OPEN_STATES,
     CorrespondenceEntry,

@@ -1,7 +1,7 @@
 """What the pages say about a received message: its problems and whether its sender is known."""
 from django.utils.translation import gettext_lazy as _
 
-from . import parsing
+from preservation.correspondence import parsing
 
 PROBLEMS = {
     parsing.UNPARSABLE: _("This message could not be read. It is kept exactly as received; download it to inspect it."),

@@ -14,8 +14,10 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from preservation import deadlines, permissions, services
-from preservation.audit import audit_record
+from preservation.rules import deadlines
+from preservation.core import permissions
+from preservation.requests import services
+from preservation.core.audit import audit_record
 from preservation.models import (
     AgencyMailAddress,
     CorrespondenceEntry,
@@ -28,7 +30,7 @@ from preservation.models import (
     RequestState,
 )
 
-from . import matching, parsing
+from preservation.correspondence import matching, parsing
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from preservation.correspondence import views
 
 urlpatterns = [
     path("requests/<int:pk>/correspondence/<slug:action>/", views.correspondence_add, name="correspondence_add"),

@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from preservation import selectors
-from preservation.audit import audit_record
-from preservation.forms import add_service_errors
+from preservation.requests import selectors
+from preservation.core.audit import audit_record
+from preservation.requests.forms import add_service_errors
 from preservation.models import CorrespondenceEntry, InboundChannel, InboundMessage, PreservationRequest
-from preservation.views import _request_or_404, case_data
+from preservation.requests.access import case_data, request_or_404
 
-from . import forms, presentation, services
+from preservation.correspondence import forms, presentation, services
 
 
 def _message_or_404(user, pk):
@@ -93,7 +93,7 @@ ACTIONS = {
 @case_data
 @require_POST
 def correspondence_add(request, pk, action):
-    request_obj = _request_or_404(request.user, pk)
+    request_obj = request_or_404(request.user, pk)
     if action not in ACTIONS:
         raise Http404
     form_class, perform, done = ACTIONS[action]

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('preservation', '0011_notification_agency_required'),
+        ('preservation', '0004_manifest_immutable'),
     ]
 
     operations = [

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..scoping import AgencyScopedQuerySet
-from .core import Agency, PreservationRequest, RequestRowQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.models.core import Agency, PreservationRequest, RequestRowQuerySet
 
 __all__ = [
     "AgencyMailAddress", "CorrespondenceKind", "CorrespondenceEntry", "ImmutableEntryError",

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from preservation.core import permissions, presentation
 from preservation.documents import services as documents
+from preservation.correspondence.panel import correspondence_panel
 from preservation.documents.panel import documents_panel, is_stale, with_problem
 from preservation.models import DocumentKind, DocumentState, PreservationRequest, RequestState
 from preservation.requests import selectors, services
@@ -465,6 +466,7 @@ def _detail_context(request, preservation_request, bound_forms=None):
         "preservation_request": preservation_request,
         "report": report,
         "documents_panel": documents_panel(preservation_request, user=request.user, now=now),
+        "correspondence": correspondence_panel(preservation_request, user=request.user),
         "headline": presentation.urgency_headline(report.retention, now)
         if report and preservation_request.state == RequestState.DRAFT else "",
         "deadline_rows": presentation.deadline_rows(preservation_request, report),

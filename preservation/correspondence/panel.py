@@ -1,0 +1,19 @@
+"""What the request page shows of a request's correspondence
+(templates/preservation/partials/correspondence_panel.html)."""
+from preservation.core import permissions
+from preservation.correspondence import forms
+from preservation.models import CorrespondenceKind
+
+
+def correspondence_panel(preservation_request, *, user):
+    entries = list(preservation_request.correspondence.without_content()
+                   .select_related("actor", "inbound_message").order_by("at", "pk"))
+    return {
+        "entries": entries,
+        "corrected": {entry.corrects_id for entry in entries if entry.corrects_id},
+        "zone": preservation_request.agency.time_zone,
+        "references": [entry for entry in entries if entry.kind == CorrespondenceKind.REFERENCE],
+        "can_add": permissions.can_edit_request(user, preservation_request),
+        "forms": {"note": forms.NoteForm(), "attachment": forms.AttachmentForm(), "reference": forms.ReferenceForm(),
+                  "upload": forms.MessageUploadForm(), "email_letter": forms.EmailLetterForm()},
+    }
