@@ -37,7 +37,7 @@ def sent(make_request):
 
 
 def test_a_note_typed_on_the_request_page_appears_in_its_log(signed_in, sent):
-    response = signed_in.post(reverse("preservation:correspondence_add", args=[sent.pk, "note"]),
+    response = signed_in.post(reverse("preservation:correspondence_note", args=[sent.pk]),
                               {"text": "Called Blink's LE desk"})
     assert response.status_code == 302
     page = signed_in.get(reverse("preservation:request_detail", args=[sent.pk]))
@@ -45,17 +45,13 @@ def test_a_note_typed_on_the_request_page_appears_in_its_log(signed_in, sent):
 
 
 def test_an_empty_note_is_refused_with_the_form_kept(signed_in, sent):
-    response = signed_in.post(reverse("preservation:correspondence_add", args=[sent.pk, "note"]), {"text": ""})
+    response = signed_in.post(reverse("preservation:correspondence_note", args=[sent.pk]), {"text": ""})
     assert response.status_code == 400
-
-
-def test_an_unknown_action_is_a_404(signed_in, sent):
-    assert signed_in.post(reverse("preservation:correspondence_add", args=[sent.pk, "nope"])).status_code == 404
 
 
 def test_an_attachment_is_downloaded_never_shown_inline(signed_in, sent):
     upload = SimpleUploadedFile("x.html", b"<script>alert(1)</script>", content_type="text/html")
-    signed_in.post(reverse("preservation:correspondence_add", args=[sent.pk, "attachment"]), {"file": upload})
+    signed_in.post(reverse("preservation:correspondence_attachment", args=[sent.pk]), {"file": upload})
     entry = sent.correspondence.get(kind=CorrespondenceKind.ATTACHMENT)
     response = signed_in.get(reverse("preservation:correspondence_download", args=[entry.pk]))
     assert response["Content-Type"] == "application/octet-stream"
@@ -72,7 +68,7 @@ def test_another_agencys_attachment_message_and_request_are_404(client, sent):
                 reverse("preservation:mail_message", args=[message.pk]),
                 reverse("preservation:mail_raw", args=[message.pk])):
         assert stranger.get(url).status_code == 404
-    assert stranger.post(reverse("preservation:correspondence_add", args=[sent.pk, "note"]), {"text": "x"}).status_code == 404
+    assert stranger.post(reverse("preservation:correspondence_note", args=[sent.pk]), {"text": "x"}).status_code == 404
 
 
 def test_an_eml_uploaded_to_the_inbox_waits_and_is_attached_in_one_step(signed_in, sent):

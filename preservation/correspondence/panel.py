@@ -1,5 +1,7 @@
 """What the request page shows of a request's correspondence
 (templates/preservation/partials/correspondence_panel.html)."""
+from django.urls import reverse
+
 from preservation.core import permissions
 from preservation.correspondence import forms
 from preservation.models import CorrespondenceKind
@@ -14,6 +16,9 @@ def correspondence_panel(preservation_request, *, user):
         "zone": preservation_request.agency.time_zone,
         "references": [entry for entry in entries if entry.kind == CorrespondenceKind.REFERENCE],
         "can_add": permissions.can_edit_request(user, preservation_request),
-        "forms": {"note": forms.NoteForm(), "attachment": forms.AttachmentForm(), "reference": forms.ReferenceForm(),
-                  "upload": forms.MessageUploadForm(), "email_letter": forms.EmailLetterForm()},
+        "forms": [(action, form, reverse("preservation:correspondence_%s" % action, args=[preservation_request.pk]))
+                  for action, form in (("note", forms.NoteForm()), ("attachment", forms.AttachmentForm()),
+                                       ("reference", forms.ReferenceForm()), ("upload", forms.MessageUploadForm()),
+                                       ("email_letter", forms.EmailLetterForm()))],
+        "correct_url": reverse("preservation:correspondence_correct", args=[preservation_request.pk]),
     }

@@ -3,7 +3,10 @@ from django.urls import path
 from preservation.correspondence import views
 
 urlpatterns = [
-    path("requests/<int:pk>/correspondence/<slug:action>/", views.correspondence_add, name="correspondence_add"),
+    path("requests/<int:pk>/correspondence/%s/" % action.replace("_", "-"), views.correspondence_add,
+         {"action": action}, name="correspondence_%s" % action)
+    for action in views.ACTIONS
+] + [
     path("correspondence/<int:pk>/download/", views.entry_download, name="correspondence_download"),
     path("mail/", views.inbox, name="mail_inbox"),
     path("mail/upload/", views.inbox_upload, name="mail_upload"),

@@ -94,8 +94,6 @@ ACTIONS = {
 @require_POST
 def correspondence_add(request, pk, action):
     request_obj = request_or_404(request.user, pk)
-    if action not in ACTIONS:
-        raise Http404
     form_class, perform, done = ACTIONS[action]
     form = form_class(request.POST, request.FILES)
     if form.is_valid():
