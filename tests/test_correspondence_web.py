@@ -147,3 +147,38 @@ def test_the_case_sheet_lists_the_correspondence(sent):
     document = documents.document_generate(request=sent, kind=DocumentKind.CASE_SHEET, actor=sent.created_by, now=NOW)
     text = pdf_text(bytes(document.content))
     assert "BL-4711" in text and "Phoned the LE desk" in text
+
+
+def test_the_letter_is_emailed_from_the_request_page_and_the_reply_threads_back(signed_in, sent, mailoutbox):
+    from preservation.documents import services as documents
+    from preservation.models import AgencyMailAddress, DocumentKind, MatchRule
+
+    AgencyMailAddress.objects.create(agency=sent.agency, from_address="le-desk@agency.example")
+    documents.document_generate(request=sent, kind=DocumentKind.REQUEST, actor=sent.created_by, now=NOW)
+    response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.pk]),
+                              {"to_address": "lawenforcement@provider.example"})
+    assert response.status_code == 302
+    sent_mail = mailoutbox[0]
+    assert sent_mail.from_email == "le-desk@agency.example" and sent.reference in sent_mail.subject
+    assert sent_mail.attachments[0][1].startswith(b"%PDF")
+    entry = sent.correspondence.get(kind=CorrespondenceKind.SENT)
+    assert "<%s>" % entry.message_id == sent_mail.extra_headers["Message-ID"]
+    reply = provider_reply(subject="Your letter", body="Thanks.", in_reply_to="<%s>" % entry.message_id, date=NOW)
+    signed_in.post(reverse("preservation:mail_upload"), {"message": SimpleUploadedFile("r.eml", reply)})
+    message = InboundMessage.objects.for_agency(sent.agency).get()
+    assert (message.request_id, message.match_rule) == (sent.pk, MatchRule.THREAD)
+
+
+def test_emailing_without_a_letter_says_to_generate_it_first(signed_in, sent):
+    response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.pk]),
+                              {"to_address": "lawenforcement@provider.example"})
+    assert response.status_code == 400 and "Generate the preservation letter first." in response.content.decode()
+
+
+def test_an_eml_uploaded_on_the_request_page_goes_to_that_request(signed_in, sent):
+    raw = provider_reply(subject="Hello", body="no reference", date=NOW)
+    response = signed_in.post(reverse("preservation:correspondence_upload", args=[sent.pk]),
+                              {"message": SimpleUploadedFile("m.eml", raw)})
+    assert response.status_code == 302
+    assert InboundMessage.objects.for_agency(sent.agency).get().request_id == sent.pk
+    assert sent.correspondence.get().kind == CorrespondenceKind.RECEIVED
