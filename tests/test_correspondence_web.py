@@ -99,6 +99,9 @@ def test_one_click_confirms_the_proposed_receipt(signed_in, sent):
     message = correspondence.message_ingest(
         agency=sent.agency, raw=provider_reply(subject="Re: %s" % sent.reference, date=utc(2026, 4, 21, 2, 30)),
         channel=InboundChannel.UPLOAD, now=NOW)
+    request_page = signed_in.get(reverse("preservation:request_detail", args=[sent.pk])).content.decode()
+    notice = request_page.split('data-testid="receipt-proposed"', 1)[1].split("</div>", 1)[0]
+    assert "20 April 2026 (America/New_York)" in " ".join(notice.split())
     page = signed_in.get(reverse("preservation:mail_message", args=[message.pk])).content.decode()
     assert 'value="2026-04-20"' in page and "Sender verified" in page
     response = signed_in.post(reverse("preservation:mail_confirm_receipt", args=[message.pk]),
