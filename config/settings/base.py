@@ -344,6 +344,10 @@ SPECTACULAR_SETTINGS = {
         "RequestStateEnum": "preservation.models.core.RequestState",
         "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
         "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
+        # Three "kind" fields: the documents' keeps the name it always had.
+        "KindEnum": "preservation.models.documents.DocumentKind",
+        "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
+        "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

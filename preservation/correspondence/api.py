@@ -33,8 +33,12 @@ class EntrySerializer(serializers.Serializer):
     corrects = serializers.IntegerField(source="corrects_id", allow_null=True)
 
 
+# What the API may add; files and mail come in through the web pages and the mail commands.
+NEW_ENTRY_KINDS = [CorrespondenceKind.NOTE, CorrespondenceKind.REFERENCE]
+
+
 class EntryInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[CorrespondenceKind.NOTE, CorrespondenceKind.REFERENCE])
+    kind = serializers.ChoiceField(choices=NEW_ENTRY_KINDS)
     text = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     reference = serializers.CharField(required=False, allow_blank=True, max_length=200)
     given_on = BoundedDateField(required=False)
