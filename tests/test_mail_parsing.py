@@ -2,6 +2,8 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from preservation.correspondence import matching, parsing
 from preservation.rules import deadlines
@@ -92,3 +94,19 @@ def test_serials_in_a_text(text, found):
 
 def test_a_lone_surrogate_or_nul_never_reaches_the_database():
     assert parsing.clean("a\udcff\x00b\tc\n", 100) == "a\ufffdb\tc\n"
+
+
+_HEADER_LINES = st.lists(st.tuples(st.sampled_from(["Subject", "From", "Date", "References", "Content-Type",
+                                                    "Authentication-Results", "X-Odd"]),
+                                   st.binary(max_size=200)), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(headers=_HEADER_LINES, body=st.binary(max_size=2000))
+def test_no_bytes_make_the_parser_raise_or_keep_unsafe_text(headers, body):
+    raw = b"".join(name.encode() + b": " + value + b"\r\n" for name, value in headers) + b"\r\n" + body
+    parsed = parsing.parse_message(raw)
+    for text in (parsed.subject, parsed.from_address, parsed.message_id, parsed.text, *parsed.thread_ids):
+        text.encode("utf-8")  # no lone surrogates
+        assert "\x00" not in text
+    assert parsed.sent_date is None or parsed.sent_date.tzinfo is not None
