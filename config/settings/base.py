@@ -294,7 +294,7 @@ PRESERVE_MAIL = {
 
 # Background jobs without Redis (preservation/jobs/queue.py): deferred jobs such as PDF renders
 # run on this many threads of the web process; more wait their turn.
-PRESERVE_JOBS = {"EMBEDDED_WORKERS": env.int("EMBEDDED_JOB_WORKERS", default=2)}
+PRESERVE_JOBS = {"EMBEDDED_WORKERS": 2}
 
 # REST API (preservation/api). Tokens only: a browser session never reaches the API, so a
 # stolen cookie or a password-only session cannot drive it.
