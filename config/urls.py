@@ -41,3 +41,8 @@ urlpatterns = [
     path("", include("preservation.accounts.urls")),
     path("", include("preservation.urls")),
 ]
+
+# Django's own error pages, except under /api/, where errors keep the API's JSON format.
+handler400 = "preservation.api.errors.handler400"
+handler404 = "preservation.api.errors.handler404"
+handler500 = "preservation.api.errors.handler500"

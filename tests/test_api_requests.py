@@ -65,7 +65,7 @@ def test_a_draft_created_through_the_api_reads_back_with_serials_deadlines_and_u
     assert {e["code"] for e in body["deadlines"]["explanations"]} >= {"retention"}
     assert body["urgency"]["code"] == "normal" and body["urgency"]["label"] == "Normal"
     assert body["sending_problems"] == {}
-    assert body["allowed_actions"] == ["send", "withdraw"]
+    assert body["allowed_actions"] == ["send", "withdraw", "approve"]
     stored = PreservationRequest.objects.for_agency(user.agency).get(public_id=body["id"])
     assert stored.events.get().action == RequestEvent.Action.CREATED
 

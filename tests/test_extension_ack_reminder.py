@@ -28,7 +28,7 @@ from preservation.models import (
 from preservation.models import (
     RequestState as S,
 )
-from preservation.reminders import sweep
+from preservation.reminders import sweep as reminder_sweep
 from preservation.reminders.rules import RECIPIENT_ROLES, Facts, Rules, plan, wants_email
 from preservation.reminders.texts import describe
 from preservation.requests import services
@@ -169,7 +169,7 @@ def ext_row(request):
 
 def sweep(frozen, at):
     frozen.move_to(at)
-    return sweep.reminders_send_due(now=at)
+    return reminder_sweep.reminders_send_due(now=at)
 
 
 def ext_messages(row):
@@ -251,7 +251,7 @@ def test_it_is_cancelled_when_the_preservation_lapses_first(frozen):
     row = ext_row(request)
     assert (row.due_at, row.lead_days) == (utc(2026, 4, 4, 12), 1)
     frozen.move_to(utc(2026, 4, 6, 15))
-    assert sweep.requests_detect_lapses(now=utc(2026, 4, 6, 15)) == [request.pk]
+    assert reminder_sweep.requests_detect_lapses(now=utc(2026, 4, 6, 15)) == [request.pk]
     row.refresh_from_db()
     assert row.state == D.CANCELLED
     sweep(frozen, utc(2026, 4, 8, 13))
@@ -296,7 +296,7 @@ def test_it_reaches_the_same_people_as_acknowledgement_missing(frozen):
 
     def people(kind):
         row = Reminder(request=request, kind=kind, lead_days=3)
-        return [(r.email, r.user) for r in sweep.reminder_recipients(row)]
+        return [(r.email, r.user) for r in reminder_sweep.reminder_recipients(row)]
 
     assert people(EXT) == people(K.ACK_MISSING)
     assert request.created_by.email in {email for email, _user in people(EXT)}

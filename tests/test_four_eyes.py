@@ -248,3 +248,25 @@ def test_the_api_refuses_the_supervisor_who_edited_the_draft_through_it(people):
     assert refused.status_code == 400
     assert refused.json()["fields"]["non_field_errors"][0]["code"] == "own_request"
     assert api_approve(people["admin"], draft).status_code == 200
+
+
+# --- The same rules over rows loaded for a whole page (services.approval_over) ------------------
+
+
+def _row(at, pk=1, actor_id=None):
+    return SimpleNamespace(at=utc(2026, 3, 2, at, 0), pk=pk, actor_id=actor_id)
+
+
+@pytest.mark.parametrize(("approvals", "edits", "approved_at", "editors"), [
+    ([], [], None, set()),
+    ([], [_row(9, actor_id=1)], None, {1}),
+    ([_row(10)], [_row(9, actor_id=1)], 10, set()),
+    ([_row(10)], [_row(9, actor_id=1), _row(11, actor_id=2)], None, {2}),
+    ([_row(10)], [_row(10, actor_id=1)], 10, set()),  # an edit at the approval's instant is covered
+    ([_row(8, pk=1), _row(12, pk=2)], [_row(9, actor_id=1), _row(11, actor_id=2)], 12, set()),
+    ([_row(8)], [_row(9, actor_id=None), _row(11, actor_id=3)], None, {3}),  # system edits name nobody
+])
+def test_approval_over_loaded_rows(approvals, edits, approved_at, editors):
+    valid, editor_ids = services.approval_over(approvals, edits)
+
+    assert (valid.at.hour if valid else None, editor_ids) == (approved_at, editors)

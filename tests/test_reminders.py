@@ -25,7 +25,8 @@ from preservation.models import (
 from preservation.models import (
     RequestState as S,
 )
-from preservation.reminders import sweep, texts
+from preservation.reminders import sweep as reminder_sweep
+from preservation.reminders import texts
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
@@ -70,7 +71,7 @@ def receive(request, on=dt.date(2026, 1, 5), now=RECEIVED_AT):
 
 def sweep(frozen, at):
     frozen.move_to(at)
-    return sweep.reminders_send_due(now=at)
+    return reminder_sweep.reminders_send_due(now=at)
 
 
 # --- Rows follow the deadlines -----------------------------------------------------------------
@@ -267,9 +268,9 @@ def test_sending_creates_one_in_app_notification_per_user_recipient(sent, frozen
 def test_two_sweeps_claim_disjoint_rows(sent, frozen):
     frozen.move_to(utc(2026, 1, 7, 13))
     due = {"due_at__lte": utc(2026, 1, 7, 13)}
-    with sweep.scoping.all_agencies():
-        first, _lease = sweep._claim(Reminder, due, 10)
-        second, _lease = sweep._claim(Reminder, due, 10)
+    with reminder_sweep.scoping.all_agencies():
+        first, _lease = reminder_sweep._claim(Reminder, due, 10)
+        second, _lease = reminder_sweep._claim(Reminder, due, 10)
     assert len(first) == 1 and second == []
 
 
@@ -279,7 +280,7 @@ def test_two_sweeps_claim_disjoint_rows(sent, frozen):
 def test_a_lapse_is_detected_and_everyone_on_the_request_is_told(sent, frozen, staff):
     request = receive(sent)
     frozen.move_to(utc(2026, 4, 6, 13))  # 09:00 EDT the day after expiry
-    assert sweep.requests_detect_lapses(now=utc(2026, 4, 6, 13)) == [request.pk]
+    assert reminder_sweep.requests_detect_lapses(now=utc(2026, 4, 6, 13)) == [request.pk]
     request.refresh_from_db()
     assert request.state == S.LAPSED
     lapsed = rows(request)[(K.LAPSED, 0)]
@@ -292,10 +293,10 @@ def test_a_lapse_is_detected_and_everyone_on_the_request_is_told(sent, frozen, s
 def test_the_digest_goes_to_paralegals_and_supervisors_once_each_morning(sent, frozen, staff):
     receive(sent)
     frozen.move_to(utc(2026, 3, 20, 11, 59))  # 07:59 EDT
-    assert sweep.digest_send(now=utc(2026, 3, 20, 11, 59)) == 0
+    assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 11, 59)) == 0
     frozen.move_to(utc(2026, 3, 20, 12))
-    assert sweep.digest_send(now=utc(2026, 3, 20, 12)) == 2
-    assert sweep.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
+    assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12)) == 2
+    assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in staff.values())
     assert all(sent.reference in m.body for m in mail.outbox)
     assert all(m.alternatives[0].mimetype == "text/html" for m in mail.outbox)
@@ -305,7 +306,7 @@ def test_no_digest_when_nothing_is_due_or_when_it_is_turned_off(sent, frozen, st
     ReminderPreference.objects.create(user=staff["supervisor"], digest_enabled=False)
     receive(sent)
     frozen.move_to(utc(2026, 1, 20, 14))  # nothing due within 14 days
-    assert sweep.digest_send(now=utc(2026, 1, 20, 14)) == 0
+    assert reminder_sweep.digest_send(now=utc(2026, 1, 20, 14)) == 0
     assert mail.outbox == []
     assert set(DigestDelivery.objects.values_list("user_id", "state")) == {(staff["paralegal"].pk, D.CANCELLED)}
 

@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -216,7 +217,7 @@ def _entries(root):
 
 
 def _contents(paths):
-    return {path: open(path, "rb").read() for path in paths if os.path.isfile(path)}
+    return {path: Path(path).read_bytes() for path in paths if os.path.isfile(path)}
 
 
 def _metadata(paths):

@@ -334,16 +334,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema proper, so "null" is a type of its own and nullability is exact.
+    "OAS_VERSION": "3.1.0",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "preservation.api.errors.document_error_responses",
         "preservation.api.errors.blank_strings_any_of",
+        "preservation.api.errors.require_response_fields",
+        "preservation.api.errors.drop_unused_components",
+        "preservation.api.errors.add_servers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "preservation.models.core.RequestState",
         "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
         "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
+        "ModelEnum": "preservation.rules.serials.DEVICE_MODELS",
         # Three "kind" fields: the documents' keeps the name it always had.
         "KindEnum": "preservation.models.documents.DocumentKind",
         "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",

@@ -1,6 +1,8 @@
 """API representations. Rules live elsewhere: serials.parse_serial reads serials,
 services.* change requests (and validation.sending_errors decides what may be sent),
 deadlines.compute_report computes dates; this module only maps JSON to and from them."""
+from zoneinfo import ZoneInfo
+
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,8 @@ from preservation.models import (
     validate_country,
     validate_time_zone,
 )
+from preservation.api.errors import django_fields
+from preservation.core import permissions as roles
 from preservation.requests import services
 from preservation.rules import deadlines, serials
 from preservation.rules.validation import sending_errors, sending_warnings
@@ -29,6 +33,8 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
 _OUT_OF_RANGE = _("Enter a date between the years %(first)d and %(last)d.")
 DATA_TYPE_CODES = [code for code, _label, _text in deadlines.DATA_TYPES]
 MAX_SERIALS = 100
+NOTES_MAX_LENGTH = 10_000
+PHONE_MAX_LENGTH = 128  # the model field's
 URGENCY_CODES = [u.value for u in deadlines.Urgency]
 
 
@@ -59,6 +65,13 @@ class BoundedDateField(serializers.DateField):
 class BoundedAwareDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         return _check_year(super().to_internal_value(value))
+
+
+def _in_own_zone(value, zone):
+    """An aware instant as ISO 8601 in ``zone`` with its offset, such as 2026-04-20T09:00:00-04:00."""
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(zone or "UTC")).isoformat()
 
 
 def _in_zone(value, zone):
@@ -96,9 +109,20 @@ class DeviceSerialSerializer(serializers.Serializer):
         max_length=serials.MAX_INPUT_LENGTH, trim_whitespace=False,
         help_text=_("The serial as typed; any spacing, hyphens or case."),
     )
-    model = serializers.ChoiceField(choices=serials.DEVICE_MODELS, required=False, allow_blank=True)
+    model = serializers.ChoiceField(
+        choices=serials.DEVICE_MODELS, required=False, allow_blank=True,
+        help_text=_("In responses: the model entered or, when none was, the serial's model hint "
+                    "(see model_entered and model_from_hint)."),
+    )
     warnings_acknowledged = serializers.BooleanField(required=False, default=False)
     model_label = serializers.CharField(read_only=True)
+    model_entered = serializers.ChoiceField(
+        choices=serials.DEVICE_MODELS, allow_blank=True, read_only=True,
+        help_text=_("The model the user entered; empty when they entered none."),
+    )
+    model_from_hint = serializers.BooleanField(
+        read_only=True, help_text=_("“model” was not entered but taken from the serial's model hint."),
+    )
     reading = SerialReadingSerializer(read_only=True)
 
     def to_representation(self, instance):
@@ -108,6 +132,8 @@ class DeviceSerialSerializer(serializers.Serializer):
             "raw": instance.raw,
             "model": instance.model,
             "model_label": serials.model_label(instance.model) if instance.model else "",
+            "model_entered": "" if instance.model_from_hint else instance.model,
+            "model_from_hint": instance.model_from_hint,
             "warnings_acknowledged": instance.warnings_acknowledged,
             "reading": reading,
         }
@@ -237,6 +263,22 @@ class RequestDeadlinesSerializer(_DeadlinesSerializer):
 class FieldProblemSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
+    index = serializers.IntegerField(
+        allow_null=True, min_value=0,
+        help_text=_("For a problem with one serial: its position in “serials”, from 0; otherwise null."),
+    )
+    value = serializers.CharField(
+        allow_null=True, help_text=_("For a problem with one serial: the serial as typed; otherwise null."),
+    )
+
+
+class ApprovalSerializer(serializers.Serializer):
+    required = serializers.BooleanField(
+        help_text=_("The agency requires a supervisor's approval before a draft is sent."))
+    approved = serializers.BooleanField(
+        help_text=_("A supervisor approved the request as it stands (an edit after approval voids it)."))
+    approved_by = serializers.CharField(allow_null=True, help_text=_("Who gave that approval; null when none."))
+    approved_at = serializers.DateTimeField(allow_null=True, help_text=_("When; null when none."))
 
 
 class RequestSerializer(serializers.ModelSerializer):
@@ -249,7 +291,7 @@ class RequestSerializer(serializers.ModelSerializer):
                                       help_text=_("ISO 8601; read in window_zone unless it has an offset."))
     window_end = LocalDateTimeField(required=False, allow_null=True,
                                     help_text=_("ISO 8601; read in window_zone unless it has an offset."))
-    requester_phone = PhoneNumberField(required=False, allow_blank=True)
+    requester_phone = PhoneNumberField(required=False, allow_blank=True, max_length=PHONE_MAX_LENGTH)
     serials = DeviceSerialSerializer(many=True, required=False, max_length=MAX_SERIALS)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
@@ -258,6 +300,10 @@ class RequestSerializer(serializers.ModelSerializer):
     urgency = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
+    caller_actions = serializers.SerializerMethodField()
+    approval = serializers.SerializerMethodField()
+    window_start_local = serializers.SerializerMethodField()
+    window_end_local = serializers.SerializerMethodField()
     sending_problems = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
 
@@ -270,7 +316,9 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
         fields = read_only_fields + services.DRAFT_FIELDS + [
             "serials", "urgency", "deadlines", "allowed_actions", "sending_problems", "warnings",
+            "caller_actions", "approval", "window_start_local", "window_end_local",
         ]
+        extra_kwargs = {"notes": {"max_length": NOTES_MAX_LENGTH}}
 
     @extend_schema_field(UrgencySerializer(allow_null=True))
     def get_urgency(self, obj):
@@ -291,25 +339,87 @@ class RequestSerializer(serializers.ModelSerializer):
         }
         return data
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    @extend_schema_field(serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("The actions (the last part of their URL) the request's state allows, whoever calls; "
+                    "“approve” is listed for every draft. See caller_actions for what you may do."),
+    ))
     def get_allowed_actions(self, obj):
-        return [name.replace("_", "-") for name in services.allowed_actions(obj)]
+        names = [name.replace("_", "-") for name in services.allowed_actions(obj)]
+        return [*names, "approve"] if obj.state == RequestState.DRAFT else names
 
-    @extend_schema_field(serializers.DictField(child=FieldProblemSerializer(many=True), allow_null=True))
+    @extend_schema_field(serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("The actions of allowed_actions that the token's user may take now: their role "
+                    "permits it, “send” only once a required approval is given, and “approve” only "
+                    "for a supervisor who did not write the draft. “send” can still be refused for "
+                    "what sending_problems lists."),
+    ))
+    def get_caller_actions(self, obj):
+        user = self.context["request"].user
+        names = []
+        if obj.state == RequestState.DRAFT and self._may_approve(user, obj):
+            names.append("approve")
+        if roles.can_edit_request(user, obj):
+            for name in services.allowed_actions(obj):
+                if name == "send" and obj.agency.requires_supervisor_approval and not self._approval(obj)["approved"]:
+                    continue
+                names.append(name.replace("_", "-"))
+        return names
+
+    def _may_approve(self, user, obj):
+        approval = self._approval(obj)
+        if not roles.can_approve_request(user, obj) or approval["approved"]:
+            return False
+        return not roles.approves_own_work(user, obj, editor_ids=approval["editor_ids"])
+
+    @extend_schema_field(ApprovalSerializer)
+    def get_approval(self, obj):
+        return {name: value for name, value in self._approval(obj).items() if name != "editor_ids"}
+
+    def _approval(self, obj):
+        cache = self.context.setdefault("_approvals", {})
+        if obj.pk not in cache:
+            # Loaded with the page (views.RequestViewSet.get_queryset), else read here.
+            edits = getattr(obj, "edit_events", None)
+            if edits is None:
+                edits = list(obj.events.filter(action__in=services.EDIT_ACTIONS))
+            valid, editor_ids = services.approval_over(obj.approvals.all(), edits)
+            cache[obj.pk] = {
+                "required": obj.agency.requires_supervisor_approval,
+                "approved": valid is not None,
+                "approved_by": valid.approved_by.get_username() if valid else None,
+                "approved_at": valid.at if valid else None,
+                "editor_ids": editor_ids,
+            }
+        return cache[obj.pk]
+
+    @extend_schema_field(serializers.DateTimeField(
+        allow_null=True, help_text=_("window_start in window_zone, with that zone's offset."),
+    ))
+    def get_window_start_local(self, obj):
+        return _in_own_zone(obj.window_start, obj.window_zone)
+
+    @extend_schema_field(serializers.DateTimeField(
+        allow_null=True, help_text=_("window_end in window_zone, with that zone's offset."),
+    ))
+    def get_window_end_local(self, obj):
+        return _in_own_zone(obj.window_end, obj.window_zone)
+
+    @extend_schema_field(serializers.DictField(
+        child=FieldProblemSerializer(many=True), allow_null=True,
+        help_text=_("What stops a draft from being sent, keyed by field: {} when nothing does (and for "
+                    "every request that is no longer a draft); null in lists and searches, where it is "
+                    "not checked: read the request for it."),
+    ))
     def get_sending_problems(self, obj):
-        """What stops a draft from being sent, keyed by field; empty when it is ready.
-        Null in lists (checking every draft of a page is too slow): read the request."""
         if self.context.get("listing"):
             return None
         if obj.state != RequestState.DRAFT:
             return {}
-        errors = sending_errors(obj, now=self.context.get("now") or timezone.now())
-        return {
-            ("non_field_errors" if field == "__all__" else field): [
-                {"code": error.code or "invalid", "message": str(next(iter(error)))} for error in field_errors
-            ]
-            for field, field_errors in errors.items()
-        }
+        problems = django_fields(sending_errors(obj, now=self.context.get("now") or timezone.now()))
+        return {field: [{"index": None, "value": None, **problem} for problem in found]
+                for field, found in problems.items()}
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, obj):

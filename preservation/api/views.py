@@ -1,20 +1,22 @@
 """API endpoints: thin. Reads go through selectors (agency-scoped), writes through services."""
 import uuid
 
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from preservation.api import idempotency
 from preservation.api import serializers as s
 from preservation.core import permissions as roles
 from preservation.documents import services as documents
-from preservation.models import DocumentState, GeneratedDocument, Reminder
+from preservation.models import DocumentState, GeneratedDocument, Reminder, RequestEvent
 from preservation.requests import selectors, services
 
 
@@ -38,6 +40,19 @@ class CanChangeRequest(permissions.BasePermission):
         return roles.can_edit_request(request.user, obj)
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER, type=str, location=OpenApiParameter.HEADER, required=False,
+    description=_("Up to 255 visible ASCII characters, unique per create, such as a UUID (docs/api.md)."),
+)
+CREATE_EXAMPLE = OpenApiExample(
+    "A draft", request_only=True,
+    value={
+        "requester_name": "Dana Reyes", "requester_email": "d.reyes@pd.example.gov", "case_number": "24-001234",
+        "data_types": ["video_clips", "subscriber"], "window_start": "2026-04-20T09:00:00",
+        "window_end": "2026-04-20T18:00:00", "window_zone": "America/New_York",
+        "serials": [{"raw": "G8T1-9412-3135-0JD5"}],
+    },
+)
 ID_PARAMETER = OpenApiParameter("id", type=uuid.UUID, location=OpenApiParameter.PATH,
                                 description=_("The request's id (a UUID)."))
 
@@ -46,7 +61,14 @@ ID_PARAMETER = OpenApiParameter("id", type=uuid.UUID, location=OpenApiParameter.
     list=extend_schema(summary=_("List the agency's requests, most urgent first"),
                        parameters=[s.RequestFilterSerializer]),
     retrieve=extend_schema(summary=_("One request"), parameters=[ID_PARAMETER]),
-    create=extend_schema(summary=_("Create a draft (complete or not)")),
+    create=extend_schema(
+        summary=_("Create a draft (complete or not)"),
+        description=_("Send an Idempotency-Key to make retries safe: a retry with the same key and body "
+                      "returns the request the first call created (with the header Idempotent-Replayed: "
+                      "true) instead of creating a second one."),
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[CREATE_EXAMPLE],
+    ),
     update=extend_schema(summary=_("Replace a draft's fields"), parameters=[ID_PARAMETER]),
     partial_update=extend_schema(summary=_("Change some of a draft's fields"), parameters=[ID_PARAMETER]),
 )
@@ -63,7 +85,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return (
             selectors.requests_for_user(self.request.user)
             .select_related("agency", "created_by")
-            .prefetch_related("serials")
+            # What the approval state needs, for a whole page in three queries (services.approval_over).
+            .prefetch_related("serials", "approvals__approved_by", Prefetch(
+                "events", queryset=RequestEvent.objects.filter(action__in=services.EDIT_ACTIONS).only(
+                    "request_id", "at", "actor_id"), to_attr="edit_events"))
             .order_by("urgency_rank", "next_deadline_on", "-created_at", "-pk")
         )
 
@@ -99,11 +124,21 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def create(self, request, *args, **kwargs):
         if not roles.can_create_request(request.user):
             raise exceptions.PermissionDenied()
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        created = serializer.save_draft(agency=request.user.agency, actor=request.user)
+        key = idempotency.read_key(request)
+
+        def create_draft():
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return serializer.save_draft(agency=request.user.agency, actor=request.user)
+
+        created, replayed = idempotency.create_once(
+            user=request.user, key=key, fingerprint=idempotency.fingerprint(request.path, request.data),
+            create=create_draft,
+        )
         response = self._represent(created, status.HTTP_201_CREATED)
         response["Location"] = reverse("api:request-detail", kwargs={"id": created.public_id})
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
         return response
 
     def update(self, request, *args, partial=False, **kwargs):
@@ -218,7 +253,14 @@ class DocumentViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, id=None):
         return Response(s.DocumentSerializer(self._get(id, with_content=False)).data)
 
-    @extend_schema(summary=_("The document's PDF"), responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @extend_schema(
+        summary=_("The document's PDF"),
+        description=_("The PDF's bytes, as application/pdf; as application/octet-stream when the Accept "
+                      "header asks for that and not for application/pdf. Compare their SHA-256 with the "
+                      "document's sha256."),
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY,
+                   (200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
     @action(detail=True, methods=["get"])
     def download(self, request, id=None):
         document = self._get(id, with_content=True)
@@ -226,7 +268,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
             raise exceptions.NotFound(_("The document is not ready: its state is “%(state)s”.")
                                       % {"state": document.get_state_display()}, code="not_ready")
         documents.document_record_download(document=document, actor=request.user, http_request=request._request)
-        response = HttpResponse(bytes(document.content), content_type="application/pdf")
+        response = HttpResponse(bytes(document.content), content_type=_download_type(request))
         response["Content-Disposition"] = 'attachment; filename="%s"' % document.filename
         return response
 
@@ -236,6 +278,16 @@ class DocumentViewSet(viewsets.GenericViewSet):
         if document is None:
             raise exceptions.NotFound()
         return document
+
+
+def _download_type(request):
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if OCTET_STREAM in accept and "application/pdf" not in accept:
+        return OCTET_STREAM
+    return "application/pdf"
+
+
+OCTET_STREAM = "application/octet-stream"
 
 
 class SerialValidateView(APIView):

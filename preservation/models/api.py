@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from preservation.core.scoping import AgencyScopedQuerySet
 
-__all__ = ["ApiToken"]
+__all__ = ["ApiToken", "IdempotencyKey"]
 
 TOKEN_SCHEME = "pv"
 PREFIX_BYTES = 6  # 8 url-safe characters
@@ -90,3 +90,25 @@ class ApiToken(models.Model):
 
     def is_active(self, now):
         return self.revoked_at is None and self.expires_at > now and self.user.is_active
+
+
+class IdempotencyKeyQuerySet(AgencyScopedQuerySet):
+    scope_fields = ("user",)
+    scope_hint = "Read a user's idempotency keys with .filter(user=user)."
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` a user sent with a create, and what it created: a retry with the
+    same key and body gets that request back instead of a second one (docs/api.md §5)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the body as parsed JSON with sorted keys: the same input, however spaced.
+    fingerprint = models.CharField(max_length=64)
+    request = models.ForeignKey("preservation.PreservationRequest", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    objects = IdempotencyKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]

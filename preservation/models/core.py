@@ -396,6 +396,9 @@ class DeviceSerial(models.Model):
         _("device model"), max_length=30, blank=True, choices=serials.DEVICE_MODELS
     )
     warnings_acknowledged = models.BooleanField(_("warnings checked"), default=False)
+    # No model was entered: ``model`` is the serial's model hint (rules/serials), kept apart so
+    # the API can tell the two (docs/api.md §6).
+    model_from_hint = models.BooleanField(_("model taken from the serial's hint"), default=False)
 
     objects = RequestRowQuerySet.as_manager()
 

@@ -272,6 +272,7 @@ def _replace_serials(request, serial_rows):
             normalized=parsed.normalized if parsed.valid else "",
             generation=parsed.generation or "",
             model=row.get("model") or parsed.model_hint or "",
+            model_from_hint=not row.get("model") and bool(parsed.model_hint),
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
     DeviceSerial.objects.bulk_create(rows)
@@ -337,6 +338,19 @@ def request_is_approved(request):
         return False
     last_edit = request_last_edited_at(request)
     return last_edit is None or approval.at >= last_edit
+
+
+def approval_over(approvals, edits):
+    """``request_is_approved`` and ``request_editor_ids`` over rows already loaded (a page of
+    requests at once): ``approvals`` are one request's approvals, ``edits`` its creation and
+    edit events. Returns the approval that covers the request as it stands (or None) and the
+    ids of the people an approval now would cover."""
+    latest = max(approvals, key=lambda approval: (approval.at, approval.pk), default=None)
+    last_edit = max((event.at for event in edits), default=None)
+    valid = latest if latest is not None and (last_edit is None or latest.at >= last_edit) else None
+    editors = {event.actor_id for event in edits
+               if event.actor_id is not None and (latest is None or event.at > latest.at)}
+    return valid, editors
 
 
 @transaction.atomic

@@ -67,16 +67,24 @@ def serial_errors(raw_values):
     """Errors for a list of typed serials: each invalid one, and any duplicates by name."""
     errors = []
     results = [serials.parse_serial(raw) for raw in raw_values]
-    for result in results:
+    # ``index`` (from 0) and ``value`` say which serial of the list a problem is about; the
+    # messages do not use them (the API reports them, docs/api.md §6).
+    for index, result in enumerate(results):
         if not result.valid:
             errors.append(
                 ValidationError(
                     _("“%(serial)s”: %(problem)s"),
                     code=result.error_code,
-                    params={"serial": result.input, "problem": result.error},
+                    params={"serial": result.input, "problem": result.error, "index": index, "value": result.input},
                 )
             )
+    seen, repeats = set(), {}
+    for index, result in enumerate(results):
+        if result.valid and result.normalized in seen:
+            repeats.setdefault(result.normalized, index)
+        seen.add(result.normalized)
     for normalized, inputs in serials.find_duplicates(r for r in results if r.valid).items():
+        first_repeat = repeats[normalized]
         errors.append(
             ValidationError(
                 _("The serial %(serial)s is listed more than once (typed as %(inputs)s)."),
@@ -84,6 +92,7 @@ def serial_errors(raw_values):
                 params={
                     "serial": serials.parse_serial(normalized).display,
                     "inputs": ", ".join("“%s”" % raw for raw in inputs),
+                    "index": first_repeat, "value": results[first_repeat].input,
                 },
             )
         )
