@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('preservation', '0004_manifest_immutable'),
+        ('preservation', '0160_api_idempotency_serial_model_source'),
     ]
 
     operations = [
