@@ -73,3 +73,8 @@ urlpatterns += [
     path("evidence/<uuid:public_id>/manifest.pdf", evidence_views.manifest_download, {"fmt": "pdf"},
          name="manifest_pdf"),
 ]
+
+# Correspondence: the log of each request and the agency's mail inbox (docs/correspondence.md).
+from preservation.correspondence import urls as correspondence_urls  # noqa: E402
+
+urlpatterns += correspondence_urls.urlpatterns

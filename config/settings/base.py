@@ -310,6 +310,26 @@ PRESERVE_PDF = {
     "MAX_PENDING_PER_AGENCY": 10,
 }
 
+# Correspondence (docs/correspondence.md): limits on what strangers' mail may make us do.
+PRESERVE_MAIL = {
+    "MAX_MESSAGE_BYTES": env.int("MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024),
+    "MAX_ATTACHMENTS": 50,
+    "MAX_PARTS": 200,
+    "MAX_DEPTH": 5,
+    "MAX_HEADER_CHARS": 64 * 1024,
+    "MAX_TEXT_CHARS": 200_000,
+    "MAX_ARCHIVE_ENTRIES": 1000,
+    "MAX_ARCHIVE_BYTES": 200 * 1024 * 1024,
+    "MAX_ARCHIVE_RATIO": 100,
+    # Attachments to a request's correspondence log (uploaded by a user).
+    "MAX_ATTACHMENT_BYTES": env.int("MAIL_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024),
+    # authserv-ids whose Authentication-Results header is read (the agency's own mail servers);
+    # empty: the topmost header, which the last receiving server added.
+    "AUTHSERV_IDS": env.list("MAIL_AUTHSERV_IDS", default=[]),
+    # The domain of the Message-IDs of letters sent by email.
+    "MESSAGE_ID_DOMAIN": env("MAIL_MESSAGE_ID_DOMAIN", default="preserve.invalid"),
+}
+
 # Background jobs without Redis (preservation/jobs/queue.py): deferred jobs such as PDF renders
 # run on this many threads of the web process; more wait their turn.
 PRESERVE_JOBS = {"EMBEDDED_WORKERS": 2}
@@ -370,6 +390,10 @@ SPECTACULAR_SETTINGS = {
         "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
         "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
         "ModelEnum": "preservation.rules.serials.DEVICE_MODELS",
+        # Three "kind" fields: the documents' keeps the name it always had.
+        "KindEnum": "preservation.models.documents.DocumentKind",
+        "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
+        "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

@@ -433,6 +433,8 @@ def _case_sheet_context(request, now):
         "timeline": _timeline(request),
         "events": request.events.select_related("actor").order_by("at", "pk"),
         "reminders": _sent_reminders(request),
+        "correspondence": request.correspondence.without_content().select_related("actor", "inbound_message")
+        .order_by("at", "pk"),
     }
 
 

@@ -27,6 +27,7 @@ from preservation.core import permissions, presentation
 from preservation.core.audit import audit_record, search_summary
 from preservation.core.spreadsheet import safe_cell
 from preservation.documents import services as documents
+from preservation.correspondence.panel import correspondence_panel
 from preservation.documents.panel import documents_panel, is_stale, with_problem
 from preservation.models import DocumentKind, DocumentState, RequestState
 from preservation.requests import selectors, services
@@ -569,6 +570,7 @@ def _detail_context(request, preservation_request, bound_forms=None):
         # Cancelled reminders (a daily one for each day the draft waited) are folded away.
         "reminders_active": [r for r in reminders if r.state != "cancelled"],
         "reminders_cancelled": [r for r in reminders if r.state == "cancelled"],
+        "correspondence": correspondence_panel(preservation_request, user=request.user),
         "headline": presentation.urgency_headline(report.retention, now, preservation_request.window_zone)
         if report and preservation_request.state == RequestState.DRAFT else "",
         "deadline_rows": presentation.deadline_rows(preservation_request, report),
