@@ -277,9 +277,10 @@ PRESERVE = {
     "URGENCY_CRITICAL_DAYS": 3,
     "URGENCY_HIGH_DAYS": 7,
     "URGENCY_ELEVATED_DAYS": 14,
-    "PRESERVATION_DAYS": 90,
+    # How many days before the expiry the extension should be sent. The preservation periods
+    # themselves (90 + 90 days under § 2703(f), 60 + 30 under the EPOC-PR...) are the law's, kept
+    # with their sources in the catalogue (preservation/rules/catalogue.py, docs/providers.md).
     "EXTENSION_LEAD_DAYS": 7,
-    "MAX_EXTENSIONS": 1,
     "REMINDER_HOUR": 8,
     # Reminders (docs/deadlines.md "Reminders"; README "Reminders").
     "REMINDER_LEAD_DAYS": [30, 14, 7, 3, 1],

@@ -33,7 +33,7 @@ from preservation.models import (
     User,
 )
 from preservation.reminders import scheduling
-from preservation.requests.selectors import basis_policy, provider_policy, request_clock_terms
+from preservation.requests.selectors import basis_policy, provider_policy, request_clock, request_clock_terms
 from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import sending_errors
 
@@ -713,12 +713,7 @@ MOVING_FIELDS = ("first_loss_at", "total_loss_at", "extension_send_by", "expires
 
 def _clock_of(request):
     """The preservation clock the request's recorded receipt gives (None before receipt)."""
-    if request.received_on is None:
-        return None
-    return deadlines.preservation_clock(
-        received_on=request.received_on, sent_on=None, extended=bool(request.extension_received_on),
-        preservation_days=_setting("PRESERVATION_DAYS"), lead_days=_setting("EXTENSION_LEAD_DAYS"),
-    )
+    return request_clock(request)
 
 
 def recorded_fact_errors(request, *, now):

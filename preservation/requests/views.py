@@ -800,11 +800,8 @@ def _extension_context(request, preservation_request, form):
     ]
     now = timezone.now()
     can_edit = permissions.can_edit_request(request.user, preservation_request)
-    extended_until = preservation_request.received_on and deadlines.preservation_clock(
-        received_on=preservation_request.received_on, sent_on=None, extended=True,
-        preservation_days=settings.PRESERVE["PRESERVATION_DAYS"],
-        lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"],
-    ).final_expires_on
+    clock = selectors.request_clock(preservation_request, extensions_received=1)
+    extended_until = clock and clock.final_expires_on
     return {
         "preservation_request": preservation_request, "zone": agency.time_zone, "form": form,
         "fields": [{"code": code, "label": label, "value": value or ""} for code, label, value in fields],

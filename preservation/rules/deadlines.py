@@ -576,7 +576,7 @@ def preservation_clock(
 
 
 def us_2703f(days: int = 90) -> catalogue.LegalBasis:
-    """§ 2703(f) with its period set (the PRESERVATION_DAYS setting; 90 in the statute)."""
+    """§ 2703(f) with its period set (90 days in the statute; other periods for "what if")."""
     return replace(catalogue.legal_basis(catalogue.US_2703F), preservation_days=days, extension_days=days)
 
 
