@@ -26,7 +26,8 @@
 # Settings (environment): PGHOST, PGPORT (127.0.0.1:5432), IMAGE_CHECK_PG_SUPERUSER (postgres,
 # only to create and drop the check's role and database), IMAGE_CHECK_REDIS_URL (a Redis
 # database it may flush), IMAGE_CHECK_CA_BUNDLE, IMAGE_CHECK_DEBIAN_MIRROR, IMAGE_CHECK_CACHE,
-# IMAGE_CHECK_KEEP=1 (keep the containers and logs for a look afterwards).
+# IMAGE_CHECK_PYTHON (a Python with aiosmtpd; .venv/bin/python), IMAGE_CHECK_KEEP=1 (keep the
+# containers and logs for a look afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,7 @@ CACHE=${IMAGE_CHECK_CACHE:-/var/cache/preserve-image-check}
 IMAGE=localhost/preserve:image-check
 DB_NAME=preserve_image_check
 DB_ROLE=preserve_image_check
-PY=.venv/bin/python
+PY=${IMAGE_CHECK_PYTHON:-.venv/bin/python}
 APP_UID=10001
 WORK=$(mktemp -d /tmp/preserve-image-check.XXXXXX)
 CONTAINERS=()
