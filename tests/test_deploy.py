@@ -24,7 +24,6 @@ APP_SERVICES = ("migrate", "web", "worker", "beat")
 # Read by the settings but deliberately not passed by compose: the image fixes them.
 FIXED_IN_IMAGE = {"DJANGO_DEBUG", "DJANGO_SETTINGS_MODULE", "PORT"}
 # Read only when REDIS_URL is unset; compose always runs Redis, so they do not apply there.
-WITHOUT_REDIS_ONLY = {"EMBEDDED_JOB_WORKERS"}
 
 
 def read(name):
@@ -239,7 +238,7 @@ def test_every_variable_the_app_reads_is_documented_and_passed_by_compose():
     read_by_app = settings_variables()
     assert read_by_app - readme_variables() == set()
     passed = set(compose()["services"]["web"]["environment"])
-    assert read_by_app - passed - FIXED_IN_IMAGE - WITHOUT_REDIS_ONLY == set()
+    assert read_by_app - passed - FIXED_IN_IMAGE == set()
 
 
 def test_compose_requires_every_secret_instead_of_defaulting_it():
