@@ -23,7 +23,6 @@ ROOT = Path(settings.BASE_DIR)
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 # Read by the settings but deliberately not passed by compose: the image fixes them.
 FIXED_IN_IMAGE = {"DJANGO_DEBUG", "DJANGO_SETTINGS_MODULE", "PORT"}
-# Read only when REDIS_URL is unset; compose always runs Redis, so they do not apply there.
 
 
 def read(name):
