@@ -174,7 +174,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def send(self, request, id=None):
         return self._change(request, s.SendSerializer)
 
-    @extend_schema(summary=_("Record Blink's receipt (starts the 90-day clock)"), request=s.RecordReceiptSerializer,
+    @extend_schema(summary=_("Record Blink's receipt (starts the preservation clock)"), request=s.RecordReceiptSerializer,
                    parameters=[ID_PARAMETER])
     @action(detail=True, methods=["post"], url_path="record-receipt")
     def record_receipt(self, request, id=None):

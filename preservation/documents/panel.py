@@ -12,7 +12,7 @@ from preservation.models import DocumentKind, DocumentState
 
 DESCRIPTIONS = {
     DocumentKind.REQUEST: _("The letter to Blink, to sign and send."),
-    DocumentKind.EXTENSION: _("Asks Blink for the further 90 days before the preservation expires."),
+    DocumentKind.EXTENSION: _("Asks Blink to extend the preservation before it expires."),
     DocumentKind.CASE_SHEET: _("For the case file: deadlines, timeline, history and reminders."),
     DocumentKind.EPOC_PR_CERTIFICATE: _("The fields of the certificate in Annex II of Regulation (EU) "
                                         "2023/1543, filled from this request, for the issuing authority "

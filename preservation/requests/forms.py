@@ -334,7 +334,7 @@ class ReceiptForm(ActionForm):
     service = staticmethod(services.request_record_receipt)
     received_on = forms.DateField(
         label=_("Received by Blink on"), widget=DateInput(),
-        help_text=_("The date on Blink's acknowledgement: the 90-day clock starts here."),
+        help_text=_("The date on Blink's acknowledgement: the preservation clock starts here."),
     )
     blink_reference = forms.CharField(label=_("Blink's reference"), required=False, max_length=100)
 

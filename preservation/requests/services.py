@@ -526,7 +526,7 @@ def request_assign(*, request, actor, assignee, now=None):
 
 @transaction.atomic
 def request_record_receipt(*, request, actor, received_on, blink_reference="", now=None):
-    """Blink acknowledged receipt: the 90-day clock now runs from ``received_on``."""
+    """The provider acknowledged receipt: the preservation clock now runs from ``received_on``."""
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_receipt")
@@ -564,7 +564,7 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
 
 @transaction.atomic
 def request_record_extension_receipt(*, request, actor, received_on, now=None):
-    """Blink confirmed the extension: preservation runs to received_on + 180 days."""
+    """The provider confirmed the extension: the preservation runs on, counted from ``received_on``."""
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_extension_receipt")

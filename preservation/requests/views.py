@@ -478,7 +478,7 @@ def _draft_report(post, start, end, zone):
 ACTIONS = {
     "record_receipt": {
         "url": "preservation:request_record_receipt", "title": _("Record Blink's receipt"),
-        "confirm": _("Record that Blink received this request? The 90-day clock counts from this date."),
+        "confirm": _("Record that Blink received this request? The preservation clock counts from this date."),
         "style": "primary",
     },
     "send_extension": {
@@ -488,7 +488,7 @@ ACTIONS = {
     "record_extension_receipt": {
         "url": "preservation:request_record_extension_receipt", "title": _("Record the extension's receipt"),
         "confirm": _("Record that Blink received the extension? The extended preservation counts from Blink's "
-                     "receipt of the original request (180 days in all), not from the extension's receipt."),
+                     "receipt of the original request, not from the extension's receipt."),
         "style": "primary",
     },
     "record_legal_process": {
