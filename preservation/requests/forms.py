@@ -15,14 +15,13 @@ from phonenumber_field.formfields import PhoneNumberField
 from preservation.core import presentation
 from preservation.models import (
     KNOWN_TIME_ZONES,
-    Provider,
     LegalProcessType,
     Outcome,
     PreservationRequest,
     RequestState,
     validate_country,
 )
-from preservation.requests import services
+from preservation.requests import selectors, services
 from preservation.rules import catalogue, deadlines, identifiers, serials
 
 MAX_SERIALS = 100
@@ -135,7 +134,7 @@ class RequestForm(forms.ModelForm):
         self.data_type_help = {code: text for code, _label, text in deadlines.DATA_TYPES}
         # docs/providers.md: the live catalogue's providers; the agency's default basis.
         self.fields["provider"] = forms.ChoiceField(
-            label=_("Provider"), required=False, choices=[(p.code, _(p.name)) for p in Provider.objects.all()])
+            label=_("Provider"), required=False, choices=selectors.provider_choices())
         self.fields["legal_basis"].required = False
         self.fields["legal_basis"].help_text = _("The law you act under decides the preservation clock.")
         if not self.instance.pk:
