@@ -145,6 +145,19 @@ class AgencySettingsForm(forms.ModelForm):
                   "default_legal_basis", "national_order_days", "national_order_renewals",
                   "allows_emergency_send"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out of a form posted before these settings existed: keep the stored values.
+        for name in ("national_order_days", "national_order_renewals"):
+            self.fields[name].required = False
+
+    def clean_national_order_days(self):
+        return self.cleaned_data["national_order_days"] or self.instance.national_order_days
+
+    def clean_national_order_renewals(self):
+        renewals = self.cleaned_data["national_order_renewals"]
+        return self.instance.national_order_renewals if renewals is None else renewals
+
 
 class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), max_length=50, required=False)

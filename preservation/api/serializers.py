@@ -19,7 +19,6 @@ from preservation.models import (
     LegalProcessType,
     Outcome,
     PreservationRequest,
-    Provider,
     RequestState,
     validate_country,
     validate_time_zone,
@@ -495,7 +494,7 @@ class RequestSerializer(serializers.ModelSerializer):
         return attrs
 
     def validate_provider(self, value):
-        if not Provider.objects.filter(code=value).exists():
+        if value not in dict(selectors.provider_choices()):
             raise serializers.ValidationError(_("Unknown provider: %(code)s.") % {"code": value}, code="invalid_choice")
         return value
 

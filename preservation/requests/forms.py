@@ -17,7 +17,6 @@ from preservation.models import (
     DocumentKind,
     KNOWN_TIME_ZONES,
     TEXT_LIMITS,
-    Provider,
     LegalProcessType,
     Outcome,
     PreservationRequest,
@@ -25,7 +24,7 @@ from preservation.models import (
     User,
     validate_country,
 )
-from preservation.requests import services
+from preservation.requests import selectors, services
 from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import WINDOW_IN_FUTURE
 
@@ -150,7 +149,7 @@ class RequestForm(forms.ModelForm):
         self.data_type_help = {code: text for code, _label, text in deadlines.DATA_TYPES}
         # docs/providers.md: the live catalogue's providers; the agency's default basis.
         self.fields["provider"] = forms.ChoiceField(
-            label=_("Provider"), required=False, choices=[(p.code, _(p.name)) for p in Provider.objects.all()])
+            label=_("Provider"), required=False, choices=selectors.provider_choices())
         self.fields["legal_basis"].required = False
         self.fields["legal_basis"].help_text = _("The law you act under decides the preservation clock.")
         if not self.instance.pk:

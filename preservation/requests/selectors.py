@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from preservation.core import permissions
 from preservation.models import (
@@ -272,6 +273,14 @@ def provider_policy(code, other_name=""):
     row = Provider.objects.filter(code=code).first()
     policy = row.as_policy() if row else catalogue.PROVIDERS_BY_CODE.get(code, catalogue.OTHER)
     return replace(policy, name=other_name) if other_name and code == catalogue.OTHER.code else policy
+
+
+def provider_choices():
+    """(code, name) of every provider: the shipped catalogue's, as corrected in the database,
+    then any that platform staff added."""
+    rows = {row.code: row.name for row in Provider.objects.all()}
+    shipped = [(p.code, _(rows.pop(p.code)) if p.code in rows else p.name) for p in catalogue.PROVIDERS]
+    return shipped + [(code, name) for code, name in rows.items()]
 
 
 def basis_policy(code):
