@@ -116,7 +116,7 @@ def rows_cost(user, repeat):
     from django.utils import timezone
 
     from preservation.requests import dashboard_rows, selectors
-    from preservation.requests.views import DASHBOARD_COLUMNS, PAGE_SIZE
+    from preservation.requests.views.dashboard import DASHBOARD_COLUMNS, PAGE_SIZE
 
     people = list(selectors.agency_members(user))
     today = selectors.agency_today(user)
