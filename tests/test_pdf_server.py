@@ -107,3 +107,24 @@ def test_the_server_exits_when_its_owner_closes_the_control_socket():
     server.stop()
     assert server.process.returncode is not None
     assert _renders_again()
+
+
+def test_a_worker_process_forked_after_the_server_started_gets_its_own():
+    # A Celery prefork child is forked from a parent that may hold a server: it must not share
+    # the parent's control socket (two processes writing one stream), but start its own.
+    parent_server = pdf.render_server()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        ok = b"0"
+        try:
+            server = pdf.render_server()
+            ok = b"1" if _renders_again() and server.process.pid != parent_server.process.pid else b"0"
+        finally:
+            os.write(write, ok)
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read, "rb") as answer:
+        assert answer.read() == b"1"
+    assert pdf.render_server() is parent_server and _renders_again()
