@@ -400,6 +400,7 @@ SPECTACULAR_SETTINGS = {
         "KindEnum": "preservation.models.documents.DocumentKind",
         "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
         "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
+        "IdentifierKindEnum": "preservation.rules.catalogue.IDENTIFIER_TYPES",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.
