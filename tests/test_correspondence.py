@@ -203,3 +203,14 @@ def test_a_request_that_already_has_its_receipt_proposes_nothing(sent):
     services.request_record_receipt(request=sent, actor=sent.created_by, received_on=dt.date(2026, 4, 20), now=NOW)
     message = ingest(sent.agency, provider_reply(subject="Re: %s" % sent.reference, date=NOW))
     assert correspondence.receipt_proposal(message) is None
+
+
+def test_a_reference_is_proposed_only_where_the_catalogue_knows_the_providers_pattern(sent):
+    from preservation.models import Provider
+    from preservation.rules import catalogue
+
+    raw = provider_reply(subject="Re: %s" % sent.reference, body="Our case LE-123456 is open.", date=NOW)
+    assert correspondence.receipt_proposal(ingest(sent.agency, raw))["reference"] == ""
+    Provider.objects.update_or_create(code=catalogue.BLINK.code, defaults={
+        **Provider.fields_from_policy(catalogue.BLINK), "reference_pattern": r"\bLE-\d{6}\b"})
+    assert correspondence.receipt_proposal(ingest(sent.agency, raw))["reference"] == "LE-123456"

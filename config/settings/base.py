@@ -183,6 +183,11 @@ REQUEST_BODY_LIMITS = {
     "/api/": 1024 * 1024,
     # The logo form answers a too-large file with its own message (up to LOGO_MAX_BYTES).
     "/agency/letterhead/": 8 * 1024 * 1024,
+    # Files added to a request's correspondence, and saved emails (docs/correspondence.md); the
+    # forms answer a file above its own limit with their message.
+    "/correspondence/": max(env.int("MAIL_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024),
+                            env.int("MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)) + 64 * 1024,
+    "/mail/": env.int("MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024) + 64 * 1024,
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -395,6 +400,7 @@ SPECTACULAR_SETTINGS = {
         "KindEnum": "preservation.models.documents.DocumentKind",
         "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
         "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
+        "IdentifierKindEnum": "preservation.rules.catalogue.IDENTIFIER_TYPES",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

@@ -5,6 +5,7 @@ in one transaction and writes an audit record. Received mail goes through ``mess
 whichever way it came (upload, IMAP, the SMTP/LMTP listener).
 """
 import logging
+import re
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from preservation.rules import deadlines
 from preservation.core import permissions
-from preservation.requests import services
+from preservation.requests import selectors, services
 from preservation.core.audit import audit_record
 from preservation.models import (
     AgencyMailAddress,
@@ -212,9 +213,17 @@ def message_attach(*, message, request, actor, now=None):
 # --- One-click receipt --------------------------------------------------------------------------
 
 
-# Every request goes to Blink today (models.core). A reference is proposed only where the
-# provider's reference format is known; Blink's is not published, so none is guessed.
-PROVIDER_REFERENCE_PATTERNS = {"blink": None}
+# The provider catalogue's reference pattern (docs/providers.md): a reference is proposed only
+# where the provider publishes its format; otherwise none is guessed.
+def _proposed_reference(request, message):
+    pattern = selectors.provider_policy(request.provider).reference_pattern
+    if not pattern:
+        return ""
+    try:
+        found = re.search(pattern, "%s\n%s" % (message.subject, message.text))
+    except re.error:
+        return ""
+    return found.group(0)[:100] if found else ""
 
 
 def receipt_proposal(message):
@@ -224,11 +233,9 @@ def receipt_proposal(message):
     if request is None or request.state != RequestState.SUBMITTED:
         return None
     moment = message.sent_date or message.received_at
-    pattern = PROVIDER_REFERENCE_PATTERNS["blink"]
-    found = pattern.search("%s\n%s" % (message.subject, message.text)) if pattern else None
     return {
         "received_on": deadlines.local_date(moment, request.agency.time_zone),
-        "reference": found.group(0) if found else "",
+        "reference": _proposed_reference(request, message),
         "zone": request.agency.time_zone,
     }
 

@@ -3,7 +3,7 @@ from django.urls import path
 from preservation.correspondence import views
 
 urlpatterns = [
-    path("requests/<int:pk>/correspondence/%s/" % action.replace("_", "-"), views.correspondence_add,
+    path("correspondence/requests/<int:pk>/%s/" % action.replace("_", "-"), views.correspondence_add,
          {"action": action}, name="correspondence_%s" % action)
     for action in views.ACTIONS
 ] + [
