@@ -16,6 +16,9 @@ keepalive = 5
 # Recycle each worker now and then so a slow leak never takes a container down.
 max_requests = 2000
 max_requests_jitter = 200
+# No control socket (gunicornc): the orchestrator starts, stops and scales containers, and the
+# image's user has no home directory to put the socket in.
+control_socket_disable = True
 # Heartbeat files in memory: the container's filesystem is read-only.
 worker_tmp_dir = "/dev/shm"
 # "-" is standard output; an empty value turns the access log off.

@@ -34,8 +34,10 @@ from preservation.models import (
     EvidenceFile,
     EvidenceManifest,
     GeneratedDocument,
+    LegalBasis,
     Notification,
     PreservationRequest,
+    Provider,
     Reminder,
     RequestEvent,
     User,
@@ -341,3 +343,39 @@ class EvidenceFileAdmin(CaseDataAdmin):
         # named on each row is read without its CSV and PDF bytes.
         return (super().get_queryset(request).across_agencies().select_related("manifest__request")
                 .defer("manifest__csv_content", "manifest__pdf_content"))
+
+
+class CatalogueAdmin(admin.ModelAdmin):
+    """The provider catalogue and the legal bases (docs/providers.md): platform staff correct a
+    fact with its source and date; each change is an audit record naming the fields changed."""
+
+    readonly_fields = ["code", "updated_at"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # requests refer to the code; a provider that stops is corrected, not removed
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["updated_at"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        action = "catalogue_changed" if change else "catalogue_added"
+        audit_record(action=action, actor=request.user, obj=obj, request=request,
+                     message="%s %s: %s" % (obj._meta.model_name, obj.code, ", ".join(form.changed_data)))
+
+
+@admin.register(Provider)
+class ProviderAdmin(CatalogueAdmin):
+    list_display = [column("name", _("Name")), column("code", _("Code")),
+                    column("preservation_days", _("Own preservation period (days)")),
+                    column("updated_at", _("Updated"))]
+
+
+@admin.register(LegalBasis)
+class LegalBasisAdmin(CatalogueAdmin):
+    list_display = [column("name", _("Name")), column("code", _("Code")),
+                    column("preservation_days", _("Preservation (days)")),
+                    column("verified_on", _("Last verified"))]

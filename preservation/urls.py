@@ -2,36 +2,44 @@ from django.urls import path
 
 from preservation.api import token_views
 from preservation.reminders import views as notification_views
-from preservation.requests import views
+from preservation.requests.views import dashboard, detail, intake, sending
 
 app_name = "preservation"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("requests/search/", views.dashboard_search, name="dashboard_search"),
-    path("requests/export.csv", views.dashboard_csv, name="dashboard_csv"),
-    path("requests/new/", views.request_new, name="request_new"),
-    path("requests/check-serial/", views.serial_check, name="serial_check"),
-    path("requests/check-urgency/", views.urgency_check, name="urgency_check"),
-    path("requests/<int:pk>/", views.request_detail, name="request_detail"),
-    path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
-    path("requests/<int:pk>/send/", views.request_send, name="request_send"),
-    path("requests/<int:pk>/approve/", views.request_action, {"action": "approve"}, name="request_approve"),
-    path("requests/<int:pk>/sent/", views.request_action, {"action": "send"}, name="request_record_sending"),
-    path("requests/<int:pk>/receipt/", views.request_action, {"action": "record_receipt"},
+    path("", dashboard.dashboard, name="dashboard"),
+    path("requests/search/", dashboard.dashboard_search, name="dashboard_search"),
+    path("requests/export.csv", dashboard.dashboard_csv, name="dashboard_csv"),
+    path("requests/new/", intake.request_new, name="request_new"),
+    path("requests/check-serial/", intake.serial_check, name="serial_check"),
+    path("requests/check-urgency/", intake.urgency_check, name="urgency_check"),
+    path("requests/<int:pk>/", detail.request_detail, name="request_detail"),
+    path("requests/<int:pk>/edit/", intake.request_edit, name="request_edit"),
+    path("requests/<int:pk>/send/", sending.request_send, name="request_send"),
+    path("requests/<int:pk>/approve/", detail.request_action, {"action": "approve"}, name="request_approve"),
+    path("requests/<int:pk>/ask-approval/", detail.request_action, {"action": "ask_approval"},
+         name="request_ask_approval"),
+    path("requests/<int:pk>/review-emergency/", detail.request_action, {"action": "review_emergency"},
+         name="request_review_emergency"),
+    path("requests/<int:pk>/assign/", detail.request_action, {"action": "assign"}, name="request_assign"),
+    path("requests/<int:pk>/extension/send/", sending.request_extension_page, name="request_extension_page"),
+    path("requests/bulk/", dashboard.requests_bulk, name="requests_bulk"),
+    path("requests/<int:pk>/sent/", detail.request_action, {"action": "send"}, name="request_record_sending"),
+    path("requests/<int:pk>/receipt/", detail.request_action, {"action": "record_receipt"},
          name="request_record_receipt"),
-    path("requests/<int:pk>/extension/", views.request_action, {"action": "send_extension"},
+    path("requests/<int:pk>/extension/", detail.request_action, {"action": "send_extension"},
          name="request_send_extension"),
-    path("requests/<int:pk>/extension-receipt/", views.request_action,
+    path("requests/<int:pk>/extension-receipt/", detail.request_action,
          {"action": "record_extension_receipt"}, name="request_record_extension_receipt"),
-    path("requests/<int:pk>/legal-process/", views.request_action, {"action": "record_legal_process"},
+    path("requests/<int:pk>/legal-process/", detail.request_action, {"action": "record_legal_process"},
          name="request_record_legal_process"),
-    path("requests/<int:pk>/close/", views.request_action, {"action": "close"}, name="request_close"),
-    path("requests/<int:pk>/withdraw/", views.request_action, {"action": "withdraw"},
+    path("requests/<int:pk>/correct/", detail.request_action, {"action": "correct"}, name="request_correct"),
+    path("requests/<int:pk>/close/", detail.request_action, {"action": "close"}, name="request_close"),
+    path("requests/<int:pk>/withdraw/", detail.request_action, {"action": "withdraw"},
          name="request_withdraw"),
 ]
 
-# Reminders: notifications, preferences and calendar feeds (notification_views.py).
+# Reminders: notifications, preferences and calendar feeds (preservation/reminders/views.py).
 urlpatterns += [
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification_read"),
@@ -45,7 +53,7 @@ urlpatterns += [
     path("account/api-tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
 ]
 
-# Documents: generate, progress, download, agency letterhead (document_views.py).
+# Documents: generate, progress, download, agency letterhead (preservation/documents/views.py).
 from preservation.documents import views as document_views  # noqa: E402
 
 urlpatterns += [
@@ -65,3 +73,8 @@ urlpatterns += [
     path("evidence/<uuid:public_id>/manifest.pdf", evidence_views.manifest_download, {"fmt": "pdf"},
          name="manifest_pdf"),
 ]
+
+# Correspondence: the log of each request and the agency's mail inbox (docs/correspondence.md).
+from preservation.correspondence import urls as correspondence_urls  # noqa: E402
+
+urlpatterns += correspondence_urls.urlpatterns

@@ -64,9 +64,9 @@ def command_report(*args):
       "legacy": True, "auto_delete_days": 14, "now": "2026-01-25T00:00:00Z"},
      ["--start", "2026-01-05T00:00:00Z", "--end", "2026-01-06T00:00:00Z", "--received", "2026-01-20",
       "--extended", "--legacy", "--auto-delete-days", "14", "--now", "2026-01-25T00:00:00Z"]),
-    ({"start": "2026-03-08T01:30", "end": "2026-03-08T02:30", "tz": "America/New_York", "non_content_only": True,
+    ({"start": "2026-03-08T01:30", "end": "2026-03-08T03:30", "tz": "America/New_York", "non_content_only": True,
       "now": "2026-03-09T00:00"},
-     ["--start", "2026-03-08T01:30", "--end", "2026-03-08T02:30", "--tz", "America/New_York",
+     ["--start", "2026-03-08T01:30", "--end", "2026-03-08T03:30", "--tz", "America/New_York",
       "--non-content-only", "--now", "2026-03-09T00:00"]),
 ])
 def test_the_calculator_answers_exactly_as_the_deadlines_command(api, body, arguments):
@@ -83,6 +83,9 @@ def test_the_calculator_answers_exactly_as_the_deadlines_command(api, body, argu
     ({"start": "0001-01-01T00:00", "end": "2026-02-01T09:00"}, "start", "out_of_range"),
     ({"start": "2026-02-01T08:00", "end": "9999-12-31T23:59"}, "end", "out_of_range"),
     ({"start": "2026-02-29T08:00", "end": "2026-03-01T09:00"}, "start", "invalid"),
+    # Clock changes are named, not guessed (docs/dates.md): 02:30 is skipped, 01:30 repeated.
+    ({"start": "2026-03-08T01:30", "end": "2026-03-08T02:30", "tz": "America/New_York"}, "end", "time_skipped"),
+    ({"start": "2026-11-01T01:30", "end": "2026-11-01T05:00", "tz": "America/New_York"}, "start", "time_ambiguous"),
     ({"start": "2026-02-01T08:00", "end": "2026-02-01T09:00", "country": "Germany"}, "country", "max_length"),
     ({"start": "2026-02-01T08:00", "end": "2026-02-01T09:00", "auto_delete_days": 1}, "auto_delete_days",
      "invalid_choice"),

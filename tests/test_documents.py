@@ -94,7 +94,7 @@ def test_the_request_pdf_carries_every_field_of_the_request(officer):
         "America/Chicago", "1 March 2026, 00:00", "1 March 2026, 06:00",
         "1 March 2026, 23:59", "2 March 2026, 05:59",
         "18 U.S.C. § 2703(f)", request.reference, "Signature", "Page 1 of",
-        "Generated on 20 March 2026, 10:30 (America/Chicago)",
+        "Generated on 20 March 2026, 10:30 CDT (America/Chicago)",
     ]
     missing = [value for value in expected if value not in text]
     assert missing == []

@@ -129,7 +129,7 @@ def test_its_text_names_the_request_the_days_waited_and_the_expiry_at_stake():
     subject, summary = describe(kind=EXT, lead_days=3, deadline_on=dt.date(2026, 4, 5),
                                 reference="PR-000042", case_number="CR-1")
     assert "PR-000042" in subject and "extension" in subject
-    assert all(part in summary for part in ("PR-000042", "CR-1", "3 days", "2026-04-05"))
+    assert all(part in summary for part in ("PR-000042", "CR-1", "3 days", "5 April 2026"))
 
 
 # --- Rows and sending through the services --------------------------------------------------------
@@ -327,7 +327,7 @@ def test_send_extension_then_the_sweep_command_sends_one_email_in_the_requesters
         subject, summary = describe(kind=EXT, lead_days=3, deadline_on=dt.date(2026, 4, 5),
                                     reference=request.reference, case_number=request.case_number)
     assert message.subject == subject
-    assert summary in message.body and "2026-04-05" in message.body
+    assert summary in message.body and "5. April 2026" in message.body
     assert row.state == D.SENT
     assert list(Notification.objects.filter(reminder=row).values_list("user", flat=True)) == [officer.pk]
     assert not Notification.objects.filter(user=paralegal).exists()

@@ -46,7 +46,7 @@ def test_the_list_names_the_request_and_its_deadline(client, user, notification)
     login(client, user)
     page = client.get(reverse("preservation:notifications")).content.decode()
     assert notification.reminder.request.reference in page
-    assert "CR-77" in page and "2026-03-29" in page
+    assert "CR-77" in page and "29 March 2026" in page
     assert "Unread" in page
 
 
@@ -142,7 +142,7 @@ def test_the_request_page_lists_its_reminders_in_the_agency_zone(client, user, n
     login(client, user)
     page = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
     assert "Extension due" in page
-    assert "2026-03-22 08:00" in page  # 12:00 UTC is 08:00 in New York (EDT)
+    assert "22 March 2026, 08:00 EDT" in page  # 12:00 UTC is 08:00 in New York (EDT)
     assert reverse("preservation:request_ics", args=[request.pk]) in page
 
 

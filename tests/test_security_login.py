@@ -304,3 +304,18 @@ def test_the_banner_shows_the_platform_admins_latest_text(client, officer):
     assert "Springfield notice 2026" in page and "Old notice" not in page
     response = client.post(reverse("accounts:banner"), {})
     assert "Tick the box" in response.content.decode()
+
+
+def test_a_right_code_during_the_pause_after_a_wrong_one_says_how_long_to_wait(client, officer):
+    sign_in(client, officer)
+    device = TOTPDevice.objects.get(user=officer)
+    with time_machine.travel(utc(2026, 5, 1, 9), tick=False):
+        right = code_for(device)
+        client.post(reverse("accounts:otp_verify"), {"token": "%06d" % ((int(right) + 1) % 1_000_000)})
+        response = client.post(reverse("accounts:otp_verify"), {"token": right})
+    content = response.content.decode()
+    assert "wait 1 second, then type the code your app shows" in content and "not right" not in content
+
+
+def test_the_sign_in_says_it_has_three_steps(client):
+    assert "Step 1 of 3" in client.get(reverse("login")).content.decode()

@@ -371,7 +371,7 @@ def test_results_cannot_be_changed_after_parsing():
           "camera.g8t1_sj02_3294_01vr"]),
         ("G8T1 SJ02 3294 01VR", ["G8T1 SJ02 3294 01VR"]),  # one serial copied with spaces
         ("G8T1 SJ02 3294 01VR\n638 241 420", ["G8T1 SJ02 3294 01VR", "638 241 420"]),
-        ("G8T1 SJ02 3294 01VR 638241420", ["G8T1", "SJ02", "3294", "01VR", "638241420"]),
+        ("G8T1 SJ02 3294 01VR 638241420", ["G8T1 SJ02 3294 01VR", "638241420"]),  # groups rejoined
         ("zzz, 638241420, zzz", ["zzz", "638241420", "zzz"]),  # order and repeats kept
     ],
 )

@@ -205,3 +205,15 @@ def test_a_paste_of_too_many_serials_is_refused_and_kept(signed_in, officer):
     assert response.status_code == 400
     assert response.context["form"].errors["paste"] == ["Paste at most 100 serials at once (found 101)."]
     assert response.context["form"]["paste"].value() == pasted
+
+
+def test_a_window_ending_in_the_future_is_refused_at_the_form_not_only_at_sending(signed_in):
+    response = signed_in.post(reverse("preservation:request_new"), form_data(
+        window_start="2026-04-20T07:00", window_end="2026-04-20T09:00"))  # 09:00 EDT is 13:00 UTC, after now
+    assert response.status_code == 400
+    assert "The window cannot end in the future" in response.content.decode()
+
+
+def test_every_page_names_its_icon(signed_in):
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in signed_in.get(
+        reverse("preservation:request_new")).content.decode()

@@ -40,7 +40,8 @@ def test_the_page_puts_the_request_in_the_context_for_other_features(signed_in, 
 
 def test_a_draft_shows_the_urgency_in_words_and_with_an_icon(signed_in, draft):
     content = detail(signed_in, draft).content.decode()
-    assert "30 April 2026, 00:00 UTC: 9 days left (Elevated)" in content
+    # In the request's zone with the abbreviation for that instant, UTC beside (docs/dates.md).
+    assert "29 April 2026, 20:00 EDT (30 April 2026, 00:00 UTC): 9 days left (Elevated)" in content
     assert 'data-urgency="elevated"' in content
     assert '<span aria-hidden="true">●</span> Elevated</span>' in content
 
@@ -73,19 +74,20 @@ def test_the_timeline_marks_the_window_its_deletion_and_today(signed_in, draft):
 def test_the_timeline_is_inline_svg_with_a_text_alternative(signed_in, draft):
     content = detail(signed_in, draft).content.decode()
     assert '<svg class="timeline-svg"' in content and 'role="img"' in content
-    assert "Oldest clip deleted: 30 Apr 2026" in content
+    assert "Oldest clip deleted: 29 April 2026" in content  # 20:00 EDT on 29 April
 
 
 def test_a_sent_request_shows_only_its_allowed_actions(signed_in, draft, user):
     services.request_send(request=draft, actor=user, now=NOW)
     names = [action["name"] for action in detail(signed_in, draft).context["actions"]]
-    assert names == ["record_receipt", "record_legal_process", "withdraw"]
+    # Correcting what was recorded (the sending time) is offered from the first recorded fact.
+    assert names == ["record_receipt", "record_legal_process", "withdraw", "correct"]
 
 
 def test_every_action_asks_for_confirmation(signed_in, draft, user):
     services.request_send(request=draft, actor=user, now=NOW)
     content = detail(signed_in, draft).content.decode()
-    assert content.count("data-confirm=") == 3
+    assert content.count("data-confirm=") == 4
 
 
 def test_recording_receipt_starts_the_clock_and_shows_the_expiry(signed_in, draft, user):
@@ -203,23 +205,24 @@ def test_a_history_entry_made_by_the_system_shows_as_such(client, user, make_req
     assert "the system" in response.content.decode()
 
 
-# Dates in the reader's language: its own order and words (config/formats for English).
+# Dates in the reader's language: its own order and words (config/formats for English), one
+# style per language on every page (docs/dates.md).
 DATES = [
-    ("en", "20 April 2026", lambda d: "%d %s %d" % (d.day, d.strftime("%b"), d.year)),
-    ("de", "20. April 2026", lambda d: d.strftime("%d.%m.%Y")),
-    ("fr", "20 avril 2026", lambda d: d.strftime("%d/%m/%Y")),
-    ("es", "20 de abril de 2026", lambda d: d.strftime("%d/%m/%Y")),
+    ("en", "20 April 2026", "12 July 2026"),
+    ("de", "20. April 2026", "12. Juli 2026"),
+    ("fr", "20 avril 2026", "12 juillet 2026"),
+    ("es", "20 de abril de 2026", "12 de julio de 2026"),
 ]
 
 
-@pytest.mark.parametrize("language, long, short", DATES, ids=[d[0] for d in DATES])
-def test_dates_are_written_as_the_readers_language_writes_them(client, user, draft, language, long, short):
+@pytest.mark.parametrize("language, long, due", DATES, ids=[d[0] for d in DATES])
+def test_dates_are_written_as_the_readers_language_writes_them(client, user, draft, language, long, due):
     services.request_send(request=draft, actor=user, sent_at=NOW, now=NOW)
     services.request_record_receipt(request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
     user.language = language
     user.save(update_fields=["language"])
     login(client, user)
     assert long in detail(client, draft).content.decode()  # the receipt date on the request page
-    due = reloaded(draft).next_deadline_on
+    assert reloaded(draft).next_deadline_on == dt.date(2026, 7, 12)
     dashboard = client.get(reverse("preservation:dashboard")).content.decode()
-    assert "<strong>%s</strong>" % short(due) in dashboard  # the dashboard's compact deadline date
+    assert "<strong>%s</strong>" % due in dashboard  # the same style as the request page

@@ -269,12 +269,18 @@ CELERY_ENABLE_UTC = True
 
 # Domain settings (docs/deadlines.md): every threshold and list is a setting.
 PRESERVE = {
+    # The address of Blink's online form for law-enforcement preservation requests, linked from
+    # the sending pages (docs/workday.md §7); empty: the pages say to ask the administrator.
+    "BLINK_FORM_URL": env("BLINK_FORM_URL", default=""),
+    # Alarms in each calendar event: Outlook honours only the first, so one by default.
+    "CALENDAR_ALARMS": env.int("CALENDAR_ALARMS", default=1),
     "URGENCY_CRITICAL_DAYS": 3,
     "URGENCY_HIGH_DAYS": 7,
     "URGENCY_ELEVATED_DAYS": 14,
-    "PRESERVATION_DAYS": 90,
+    # How many days before the expiry the extension should be sent. The preservation periods
+    # themselves (90 + 90 days under § 2703(f), 60 + 30 under the EPOC-PR...) are the law's, kept
+    # with their sources in the catalogue (preservation/rules/catalogue.py, docs/providers.md).
     "EXTENSION_LEAD_DAYS": 7,
-    "MAX_EXTENSIONS": 1,
     "REMINDER_HOUR": 8,
     # Reminders (docs/deadlines.md "Reminders"; README "Reminders").
     "REMINDER_LEAD_DAYS": [30, 14, 7, 3, 1],
@@ -303,6 +309,26 @@ PRESERVE_PDF = {
     # the Celery worker concurrency with it.
     "MAX_PENDING_PER_USER": 3,
     "MAX_PENDING_PER_AGENCY": 10,
+}
+
+# Correspondence (docs/correspondence.md): limits on what strangers' mail may make us do.
+PRESERVE_MAIL = {
+    "MAX_MESSAGE_BYTES": env.int("MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024),
+    "MAX_ATTACHMENTS": 50,
+    "MAX_PARTS": 200,
+    "MAX_DEPTH": 5,
+    "MAX_HEADER_CHARS": 64 * 1024,
+    "MAX_TEXT_CHARS": 200_000,
+    "MAX_ARCHIVE_ENTRIES": 1000,
+    "MAX_ARCHIVE_BYTES": 200 * 1024 * 1024,
+    "MAX_ARCHIVE_RATIO": 100,
+    # Attachments to a request's correspondence log (uploaded by a user).
+    "MAX_ATTACHMENT_BYTES": env.int("MAIL_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024),
+    # authserv-ids whose Authentication-Results header is read (the agency's own mail servers);
+    # empty: the topmost header, which the last receiving server added.
+    "AUTHSERV_IDS": env.list("MAIL_AUTHSERV_IDS", default=[]),
+    # The domain of the Message-IDs of letters sent by email.
+    "MESSAGE_ID_DOMAIN": env("MAIL_MESSAGE_ID_DOMAIN", default="preserve.invalid"),
 }
 
 # Background jobs without Redis (preservation/jobs/queue.py): deferred jobs such as PDF renders
@@ -365,6 +391,10 @@ SPECTACULAR_SETTINGS = {
         "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
         "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
         "ModelEnum": "preservation.rules.serials.DEVICE_MODELS",
+        # Three "kind" fields: the documents' keeps the name it always had.
+        "KindEnum": "preservation.models.documents.DocumentKind",
+        "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
+        "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

@@ -141,7 +141,22 @@ class RoleForm(forms.Form):
 class AgencySettingsForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval"]
+        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval",
+                  "default_legal_basis", "national_order_days", "national_order_renewals",
+                  "allows_emergency_send"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out of a form posted before these settings existed: keep the stored values.
+        for name in ("national_order_days", "national_order_renewals"):
+            self.fields[name].required = False
+
+    def clean_national_order_days(self):
+        return self.cleaned_data["national_order_days"] or self.instance.national_order_days
+
+    def clean_national_order_renewals(self):
+        renewals = self.cleaned_data["national_order_renewals"]
+        return self.instance.national_order_renewals if renewals is None else renewals
 
 
 class AuditFilterForm(forms.Form):

@@ -1,6 +1,7 @@
 """Account services: second-factor enrolment, backup codes, invitations, roles, deactivation,
 unlocking. Each change is one function, one transaction, one audit record."""
 import base64
+import math
 import secrets
 import time
 from datetime import timedelta
@@ -47,6 +48,17 @@ def totp_device_pending(*, user, session):
         key = session[PENDING_TOTP_KEY] = default_key()
     return TOTPDevice(user=user, key=key, name=str(_("Authenticator app")), confirmed=False)
 
+
+def totp_wait_seconds(user, *, now):
+    """Seconds before the user's authenticator accepts a code again after wrong ones (django-otp
+    throttles each failure longer), or 0. A right code typed meanwhile is refused too: the
+    person must be told to wait, not that the code is wrong."""
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        allowed, details = device.verify_is_allowed()
+        locked_until = (details or {}).get("locked_until")
+        if not allowed and locked_until and locked_until > now:
+            return math.ceil((locked_until - now).total_seconds())
+    return 0
 
 # --- Credential changes (docs/security.md "Credential changes") ---------------------------------
 
@@ -318,7 +330,8 @@ def user_is_locked(user):
 
 
 AGENCY_SETTINGS_FIELDS = ["name", "postal_address", "phone", "time_zone", "legal_basis",
-                          "requires_supervisor_approval"]
+                          "requires_supervisor_approval", "default_legal_basis", "national_order_days",
+                          "national_order_renewals", "allows_emergency_send"]
 
 
 @transaction.atomic

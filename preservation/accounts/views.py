@@ -4,6 +4,8 @@ import csv
 import datetime as dt
 import functools
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -14,10 +16,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -40,7 +42,8 @@ from preservation.accounts.forms import (
 )
 from preservation.core import permissions
 from preservation.core.audit import audit_record, search_summary
-from preservation.core.middleware import BANNER_ACK
+from preservation.requests import selectors
+from preservation.core.middleware import BANNER_ACK, reset_idle_clock
 from preservation.core.spreadsheet import safe_cell
 from preservation.models import AuditOutcome, AuditRecord, Invitation, User
 
@@ -85,6 +88,8 @@ def otp_verify(request):
         return redirect("accounts:otp_enrol")
     form = TokenForm(_posted(request))
     if request.method == "POST" and form.is_valid():
+        # While the authenticator is throttled after a wrong code, even the right code is refused.
+        wait = accounts.totp_wait_seconds(user, now=timezone.now())
         device = match_token(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
@@ -98,8 +103,13 @@ def otp_verify(request):
                                  % {"n": left})
             return _continue(request)
         audit_record(action="otp_failed", actor=user, obj=user, request=request, outcome=AuditOutcome.FAILURE)
-        form.add_error("token", _("That code is not right, or it was already used. Wait for the next code "
-                                  "from your app and try again."))
+        form.add_error("token", ngettext(
+            "After a wrong code the next one is checked only after a pause: wait %(seconds)d second, then "
+            "type the code your app shows.",
+            "After wrong codes the next one is checked only after a pause: wait %(seconds)d seconds, then "
+            "type the code your app shows.",
+            wait) % {"seconds": wait} if wait else _(
+            "That code is not right, or it was already used. Wait for the next code from your app and try again."))
     return render(request, "accounts/otp_verify.html", {"form": form})
 
 
@@ -163,7 +173,8 @@ def banner(request):
 @require_POST
 @login_required
 def session_keepalive(request):
-    """The "stay signed in" button: the request itself resets the idle clock (middleware)."""
+    """The "stay signed in" button: the idle clock starts again now."""
+    reset_idle_clock(request)
     return HttpResponse(status=204)
 
 
@@ -323,9 +334,19 @@ def user_active(request, pk):
     member = _agency_user(request, pk)
     active = request.POST.get("active") == "1"
     done = _("%(name)s can sign in again.") if active else _("%(name)s is deactivated and signed out everywhere.")
-    return _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
-                                                            request=request),
-                  done % {"name": member.get_username()})
+    response = _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
+                                                                request=request),
+                      done % {"name": member.get_username()})
+    member.refresh_from_db(fields=["is_active"])
+    left = 0 if member.is_active else selectors.open_requests_of(member).count()
+    if left:
+        # Their open requests, listed for handing over (docs/workday.md §3).
+        messages.warning(request, ngettext(
+            "%(name)s still has %(n)d open request: select it below and assign it to someone else.",
+            "%(name)s still has %(n)d open requests: select them below and assign them to someone else.",
+            left) % {"name": member.get_username(), "n": left})
+        return redirect(reverse("preservation:dashboard") + "?" + urlencode({"owner": member.pk, "group": "open"}))
+    return response
 
 
 @require_POST

@@ -3,6 +3,7 @@ services.* change requests (and validation.sending_errors decides what may be se
 deadlines.compute_report computes dates; this module only maps JSON to and from them."""
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,7 @@ from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from preservation.models import (
+    LEGAL_BASIS_CHOICES,
     DeviceSerial,
     DocumentKind,
     DocumentState,
@@ -23,8 +25,10 @@ from preservation.models import (
 )
 from preservation.api.errors import django_fields
 from preservation.core import permissions as roles
-from preservation.requests import services
-from preservation.rules import deadlines, serials
+from preservation.core.presentation import wall_to_utc
+from preservation.requests import selectors, services
+from preservation.rules import catalogue, deadlines, identifiers, serials
+from preservation.rules.deadlines import EARLIER, LATER
 from preservation.rules.validation import sending_errors, sending_warnings
 
 # Deadline arithmetic adds up to a year to these dates; outside this range no real case lies,
@@ -74,8 +78,19 @@ def _in_own_zone(value, zone):
     return value.astimezone(ZoneInfo(zone or "UTC")).isoformat()
 
 
-def _in_zone(value, zone):
-    return deadlines.local_to_utc(value, zone) if value is not None and timezone.is_naive(value) else value
+def _in_zone(value, zone, field="", offset=None):
+    """A naive wall time read in ``zone``; at a clock change the answer names the problem
+    (codes time_skipped, time_ambiguous; docs/dates.md "Clock changes")."""
+    if value is None or not timezone.is_naive(value):
+        return value
+    try:
+        return wall_to_utc(value, zone, offset)
+    except DjangoValidationError as error:
+        detail = serializers.ErrorDetail(error.messages[0], code=error.code)
+        raise serializers.ValidationError({field: [detail]} if field else [detail]) from None
+
+
+OFFSET_HELP = _("Only for a time that happens twice when the clocks go back: earlier or later.")
 
 
 # --- Serials ---------------------------------------------------------------------------------
@@ -105,6 +120,8 @@ class SerialCheckSerializer(SerialReadingSerializer):
 
 
 class DeviceSerialSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=catalogue.IDENTIFIER_TYPES, required=False, default=catalogue.BLINK_SERIAL,
+                                   help_text=_("The identifier type (docs/providers.md); a Blink serial by default."))
     raw = serializers.CharField(
         max_length=serials.MAX_INPUT_LENGTH, trim_whitespace=False,
         help_text=_("The serial as typed; any spacing, hyphens or case."),
@@ -126,9 +143,13 @@ class DeviceSerialSerializer(serializers.Serializer):
     reading = SerialReadingSerializer(read_only=True)
 
     def to_representation(self, instance):
-        reading = instance.parsed.as_dict()
+        if instance.kind == catalogue.BLINK_SERIAL:
+            reading = instance.parsed.as_dict()
+        else:
+            reading = identifiers.check_identifier(instance.kind, instance.raw).as_dict()
         del reading["input"]
         return {
+            "kind": instance.kind,
             "raw": instance.raw,
             "model": instance.model,
             "model_label": serials.model_label(instance.model) if instance.model else "",
@@ -215,10 +236,17 @@ class DeadlineQuerySerializer(serializers.Serializer):
     received = BoundedDateField(required=False, allow_null=True, help_text=_("Date Blink received the request."))
     extended = serializers.BooleanField(default=False, help_text=_("The one extension was received."))
     now = LocalDateTimeField(required=False, allow_null=True, help_text=_("Judge urgency at this instant (default: now)."))
+    provider = serializers.ChoiceField(choices=[p.code for p in catalogue.PROVIDERS], required=False,
+                                       help_text=_("The provider; with it or basis, the answer adds provider fields."))
+    basis = serializers.ChoiceField(choices=LEGAL_BASIS_CHOICES, required=False, help_text=_("The legal basis."))
+    extensions = serializers.IntegerField(required=False, min_value=0, max_value=20,
+                                          help_text=_("Extensions or renewals received (instead of extended)."))
+    production_confirmed = BoundedDateField(required=False, allow_null=True,
+                                            help_text=_("EPOC-PR: the day a production order was confirmed."))
 
     def validate(self, attrs):
         zone = attrs["tz"]
-        attrs["start"], attrs["end"] = _in_zone(attrs["start"], zone), _in_zone(attrs["end"], zone)
+        attrs["start"], attrs["end"] = _in_zone(attrs["start"], zone, "start"), _in_zone(attrs["end"], zone, "end")
         if attrs["start"] >= attrs["end"]:
             raise serializers.ValidationError(
                 {"end": serializers.ErrorDetail(_("The window must end after it starts."), code="end_before_start")}
@@ -233,12 +261,18 @@ class DeadlineQuerySerializer(serializers.Serializer):
 
     def report(self):
         data = self.validated_data
-        return deadlines.compute_report(
+        chosen = data.get("provider") or data.get("basis")
+        report = deadlines.compute_report(
             start=data["start"], end=data["end"], now=data["now"], country=data.get("country") or None,
             auto_delete_days=data.get("auto_delete_days"), legacy=data["legacy"],
             content=not data["non_content_only"], received_on=data.get("received"),
             extended=data["extended"], zone=data["tz"], thresholds=services.thresholds(),
-        ).as_dict()
+            provider=selectors.provider_policy(data.get("provider") or catalogue.BLINK.code),
+            basis=data.get("basis") and selectors.basis_policy(data["basis"]),
+            extensions_received=data.get("extensions"), production_confirmed_on=data.get("production_confirmed"),
+        )
+        # Without provider or basis, exactly the answer of before providers were data.
+        return report.as_full_dict() if chosen else report.as_dict()
 
 
 # --- Requests --------------------------------------------------------------------------------
@@ -256,7 +290,19 @@ class NextDeadlineSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
-class RequestDeadlinesSerializer(_DeadlinesSerializer):
+class ProviderDeadlinesSerializer(serializers.Serializer):
+    """What ``DeadlineReport.as_full_dict`` adds: the provider, the basis, and what only some
+    bases have (docs/providers.md §4)."""
+
+    provider = serializers.CharField()
+    legal_basis = serializers.ChoiceField(choices=LEGAL_BASIS_CHOICES)
+    retention_hours = serializers.IntegerField()
+    extensions_received = serializers.IntegerField(allow_null=True)
+    until_production = serializers.BooleanField(allow_null=True)
+    production_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class RequestDeadlinesSerializer(_DeadlinesSerializer, ProviderDeadlinesSerializer):
     next_deadline = NextDeadlineSerializer(allow_null=True)
 
 
@@ -291,6 +337,10 @@ class RequestSerializer(serializers.ModelSerializer):
                                       help_text=_("ISO 8601; read in window_zone unless it has an offset."))
     window_end = LocalDateTimeField(required=False, allow_null=True,
                                     help_text=_("ISO 8601; read in window_zone unless it has an offset."))
+    window_start_offset = serializers.ChoiceField(choices=[EARLIER, LATER], required=False, write_only=True,
+                                                  help_text=OFFSET_HELP)
+    window_end_offset = serializers.ChoiceField(choices=[EARLIER, LATER], required=False, write_only=True,
+                                                help_text=OFFSET_HELP)
     requester_phone = PhoneNumberField(required=False, allow_blank=True, max_length=PHONE_MAX_LENGTH)
     serials = DeviceSerialSerializer(many=True, required=False, max_length=MAX_SERIALS)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
@@ -312,11 +362,13 @@ class RequestSerializer(serializers.ModelSerializer):
         read_only_fields = [
             "id", "reference", "state", "state_label", "outcome", "created_at", "updated_at", "created_by",
             "sent_at", "received_on", "blink_reference", "extension_sent_at", "extension_received_on",
-            "legal_process_type", "legal_process_served_on", "closed_at",
+            "legal_process_type", "legal_process_served_on", "closed_at", "production_confirmed_on",
+            "production_order_received_at", "production_order_emergency", "preserved_until_production",
         ]
         fields = read_only_fields + services.DRAFT_FIELDS + [
             "serials", "urgency", "deadlines", "allowed_actions", "sending_problems", "warnings",
             "caller_actions", "approval", "window_start_local", "window_end_local",
+            "window_start_offset", "window_end_offset",
         ]
         extra_kwargs = {"notes": {"max_length": NOTES_MAX_LENGTH}}
 
@@ -332,7 +384,7 @@ class RequestSerializer(serializers.ModelSerializer):
         report = services.request_report(obj, now=self.context.get("now") or timezone.now())
         if report is None:
             return None
-        data = report.as_dict()
+        data = report.as_full_dict()
         del data["urgency"]  # the request's urgency (above) covers sent requests too
         data["next_deadline"] = obj.next_deadline_on and {
             "on": obj.next_deadline_on, "kind": obj.next_deadline_kind, "label": obj.get_next_deadline_kind_display(),
@@ -428,9 +480,10 @@ class RequestSerializer(serializers.ModelSerializer):
     def validate(self, attrs):
         instance = self.instance
         zone = attrs.get("window_zone") or (instance.window_zone if instance else "UTC")
+        offsets = {name: attrs.pop(name + "_offset", None) for name in ("window_start", "window_end")}
         for name in ("window_start", "window_end"):
             if name in attrs:
-                attrs[name] = _in_zone(attrs[name], zone)
+                attrs[name] = _in_zone(attrs[name], zone, name, offsets[name])
         start = attrs.get("window_start", instance.window_start if instance else None)
         end = attrs.get("window_end", instance.window_end if instance else None)
         if start and end and end <= start:
@@ -439,6 +492,11 @@ class RequestSerializer(serializers.ModelSerializer):
                 {"window_end": serializers.ErrorDetail(_("The window must end after it starts."), code="end_before_start")}
             )
         return attrs
+
+    def validate_provider(self, value):
+        if value not in dict(selectors.provider_choices()):
+            raise serializers.ValidationError(_("Unknown provider: %(code)s.") % {"code": value}, code="invalid_choice")
+        return value
 
     def save_draft(self, *, agency, actor):
         fields = dict(self.validated_data)
@@ -520,6 +578,36 @@ class RecordExtensionReceiptSerializer(serializers.Serializer):
         return services.request_record_extension_receipt(request=request, actor=actor, **self.validated_data)
 
 
+class IdentifierBatchSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=catalogue.IDENTIFIER_TYPES)
+    values = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False,
+                                                               max_length=10_000), max_length=MAX_SERIALS)
+
+
+class IdentifierReadingSerializer(serializers.Serializer):
+    """What identifiers.check_identifier read from one typed identifier."""
+
+    kind = serializers.CharField()
+    input = serializers.CharField()
+    valid = serializers.BooleanField()
+    normalized = serializers.CharField()
+    display = serializers.CharField()
+    warnings = SerialWarningSerializer(many=True)
+    error = serializers.CharField(allow_null=True)
+    error_code = serializers.CharField(allow_null=True)
+
+
+class RecordProductionOrderSerializer(serializers.Serializer):
+    confirmed_on = BoundedDateField(required=False, allow_null=True,
+                                    help_text=_("The day the issuing authority confirmed a production order."))
+    received_at = BoundedAwareDateTimeField(required=False, allow_null=True,
+                                            help_text=_("When the provider received the production order."))
+    emergency = serializers.BooleanField(required=False, default=False)
+
+    def perform(self, request, actor):
+        return services.request_record_production_order(request=request, actor=actor, **self.validated_data)
+
+
 class RecordLegalProcessSerializer(serializers.Serializer):
     process_type = serializers.ChoiceField(choices=LegalProcessType.choices)
     served_on = BoundedDateField()
@@ -544,6 +632,25 @@ class WithdrawSerializer(serializers.Serializer):
 
     def perform(self, request, actor):
         return services.request_withdraw(request=request, actor=actor, **self.validated_data)
+
+
+class CorrectionSerializer(serializers.Serializer):
+    """Correct facts already recorded (docs/corrections.md): send only what changes, and why."""
+
+    sent_at = BoundedAwareDateTimeField(required=False)
+    received_on = BoundedDateField(required=False)
+    blink_reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    extension_sent_at = BoundedAwareDateTimeField(required=False)
+    extension_received_on = BoundedDateField(required=False)
+    legal_process_type = serializers.ChoiceField(choices=LegalProcessType.choices, required=False)
+    legal_process_served_on = BoundedDateField(required=False)
+    outcome = serializers.ChoiceField(choices=[Outcome.PRODUCED, Outcome.NO_DATA], required=False)
+    reason = serializers.CharField(max_length=2000, help_text=_("Why: kept in the history and the audit log."))
+
+    def perform(self, request, actor):
+        changes = dict(self.validated_data)
+        reason = changes.pop("reason")
+        return services.request_correct(request=request, actor=actor, changes=changes, reason=reason)
 
 
 class ReminderSerializer(serializers.Serializer):

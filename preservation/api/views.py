@@ -20,6 +20,7 @@ from preservation.core.audit import audit_record, search_summary
 from preservation.documents import services as documents
 from preservation.models import DocumentState, GeneratedDocument, Reminder, RequestEvent
 from preservation.requests import selectors, services
+from preservation.rules import identifiers
 
 
 class HasAgency(permissions.BasePermission):
@@ -173,7 +174,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def send(self, request, id=None):
         return self._change(request, s.SendSerializer)
 
-    @extend_schema(summary=_("Record Blink's receipt (starts the 90-day clock)"), request=s.RecordReceiptSerializer,
+    @extend_schema(summary=_("Record Blink's receipt (starts the preservation clock)"), request=s.RecordReceiptSerializer,
                    parameters=[ID_PARAMETER])
     @action(detail=True, methods=["post"], url_path="record-receipt")
     def record_receipt(self, request, id=None):
@@ -197,6 +198,12 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def record_legal_process(self, request, id=None):
         return self._change(request, s.RecordLegalProcessSerializer)
 
+    @extend_schema(summary=_("EPOC-PR: record a production order (confirmed, received)"),
+                   request=s.RecordProductionOrderSerializer, parameters=[ID_PARAMETER])
+    @action(detail=True, methods=["post"], url_path="record-production-order")
+    def record_production_order(self, request, id=None):
+        return self._change(request, s.RecordProductionOrderSerializer)
+
     @extend_schema(summary=_("Close a finished request with its outcome"), request=s.CloseSerializer,
                    parameters=[ID_PARAMETER])
     @action(detail=True, methods=["post"])
@@ -207,6 +214,12 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def withdraw(self, request, id=None):
         return self._change(request, s.WithdrawSerializer)
+
+    @extend_schema(summary=_("Correct recorded facts (sent, receipt, extension, legal process, outcome)"),
+                   request=s.CorrectionSerializer, parameters=[ID_PARAMETER])
+    @action(detail=True, methods=["post"])
+    def correct(self, request, id=None):
+        return self._change(request, s.CorrectionSerializer)
 
     @extend_schema(summary=_("The request's reminders"), responses=s.ReminderSerializer(many=True),
                    parameters=[ID_PARAMETER])
@@ -310,6 +323,16 @@ class SerialValidateView(APIView):
         batch = s.SerialBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         return Response(s.SerialBatchResultSerializer.check(batch.validated_data["serials"]))
+
+
+class IdentifierValidateView(APIView):
+    @extend_schema(summary=_("Check a batch of identifiers of one type (MAC, email, phone, text, serial)"),
+                   request=s.IdentifierBatchSerializer, responses=s.IdentifierReadingSerializer(many=True))
+    def post(self, request):
+        batch = s.IdentifierBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        kind = batch.validated_data["kind"]
+        return Response([identifiers.check_identifier(kind, raw).as_dict() for raw in batch.validated_data["values"]])
 
 
 class DeadlineCalculatorView(APIView):

@@ -28,9 +28,28 @@ def _now():
     return timezone.now().timestamp()
 
 
+# The idle clock is written to the session at most this often: a write per request was a
+# session row UPDATE on every page. The clock can only run early, never late: a session ends
+# at most this many seconds before 30 idle minutes are up, never after (docs/security.md).
+SEEN_AT_RESOLUTION = 60
+
+
 def start_session_clock(request):
     """Called at sign-in: the absolute limit counts from here."""
     request.session[AUTH_AT] = request.session[SEEN_AT] = _now()
+
+
+def reset_idle_clock(request):
+    """The "stay signed in" button: the idle clock starts again now, whatever its resolution."""
+    request.session[SEEN_AT] = _now()
+
+
+def idle_seconds_left(request):
+    """Seconds until the idle limit ends this session, counted from the clock as stored."""
+    seen_at = request.session.get(SEEN_AT)
+    if seen_at is None:
+        return settings.SESSION_IDLE_SECONDS
+    return max(0, int(settings.SESSION_IDLE_SECONDS - (_now() - seen_at)))
 
 
 def _view_name(request):
@@ -56,7 +75,9 @@ class SessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, _("You were signed out because your session ended. Please sign in again."))
                 return redirect_to_login(request.get_full_path())
-            request.session[SEEN_AT] = _now()
+            now = _now()
+            if now - request.session[SEEN_AT] >= SEEN_AT_RESOLUTION:
+                request.session[SEEN_AT] = now
         return self.get_response(request)
 
     def _expired(self, request):
@@ -159,6 +180,7 @@ def session_timing(request):
     """Template context for the idle warning (static/js/session.js)."""
     return {
         "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
+        "session_idle_seconds_left": (lambda: idle_seconds_left(request)),
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
     }
 

@@ -31,6 +31,15 @@ def can_edit_request(user, request):
     return user.role in CASE_MANAGERS or request.created_by_id == user.pk
 
 
+def can_correct_request(user, request):
+    """Correct a fact recorded on a request (a mistyped date, docs/corrections.md): its
+    requester, a supervisor or an agency admin; not a paralegal, whose entries a supervisor
+    checks."""
+    if not _member(user, request.agency_id):
+        return False
+    return user.role in APPROVERS or request.created_by_id == user.pk
+
+
 def can_approve_request(user, request):
     """The role rule; ``approves_own_work`` is the four-eyes rule on top of it."""
     return _member(user, request.agency_id) and user.role in APPROVERS

@@ -3,13 +3,15 @@ rows with their explanations, the urgency headline and the timeline drawn as inl
 No ORM writes, no clock of its own: ``now`` is passed in.
 """
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from preservation.models import PreservationRequest
 from preservation.rules import deadlines
 
 URGENCY_ICONS = {
@@ -30,9 +32,32 @@ URGENCY_STYLES = {
 }
 
 
+# --- Dates and times as people read them (docs/dates.md) ---------------------------------------
+
+
 def utc_text(instant):
     """“30 April 2026, 00:00 UTC”: Blink works in UTC, so the zone is always written out."""
     return "%s UTC" % date_format(instant.astimezone(UTC), "DATETIME_FORMAT")
+
+
+def instant_text(instant, zone):
+    """“1 December 2026, 21:00 EST”: the wall clock of ``zone`` with the abbreviation in force
+    at that instant (EST in winter, EDT in summer), never a bare time under a zone's name."""
+    local = instant.astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone)
+    return "%s %s" % (date_format(local, "DATETIME_FORMAT"), local.tzname())
+
+
+def instant_utc_text(instant, zone):
+    """An instant Blink also reads: local with its abbreviation, and UTC beside it
+    (once only when the zone is UTC)."""
+    local = instant_text(instant, zone)
+    utc = utc_text(instant)
+    return utc if local == utc else "%s (%s)" % (local, utc)
+
+
+def day_text(day):
+    """A calendar date (already a date in the agency's zone): “30 January 2027”."""
+    return date_format(day, "DATE_FORMAT")
 
 
 def day_choices(counts):
@@ -49,16 +74,16 @@ def _days_left_text(left):
     return ngettext("%(n)d day left", "%(n)d days left", days) % {"n": days}
 
 
-def urgency_headline(retention, now):
+def urgency_headline(retention, now, zone="UTC"):
     """One sentence a person reads first, e.g. “The oldest clip in this window is deleted on
-    30 April 2026, 00:00 UTC: 9 days left (Elevated).”"""
+    29 April 2026, 20:00 EDT (30 April 2026, 00:00 UTC): 9 days left (Elevated).”"""
     urgency = retention.urgency
+    at = instant_utc_text(retention.first_loss_at, zone)
     if urgency in (deadlines.Urgency.LOST, deadlines.Urgency.LOSING):
         return next(e.text for e in retention.explanations if e.code == "urgency")
     if now >= retention.first_loss_at:
-        return _("The oldest clip in this window was deleted on %(at)s.") % {
-            "at": utc_text(retention.first_loss_at)}
-    values = {"at": utc_text(retention.first_loss_at), "left": _days_left_text(retention.first_loss_at - now)}
+        return _("The oldest clip in this window was deleted on %(at)s.") % {"at": at}
+    values = {"at": at, "left": _days_left_text(retention.first_loss_at - now)}
     codes = {e.code for e in retention.explanations}
     if urgency is None or (urgency == deadlines.Urgency.CRITICAL and "legacy_pool" in codes):
         # A legacy device makes it critical whatever the calendar says: say both, plainly.
@@ -73,6 +98,33 @@ def local_midnight(day, zone):
     return datetime.combine(day, time()).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
+# --- Clock changes (docs/dates.md) ------------------------------------------------------------
+
+SKIPPED_TIME = _("%(time)s does not exist in %(zone)s: the clocks go forward then. Did you mean %(valid)s?")
+AMBIGUOUS_TIME = _("%(time)s happens twice in %(zone)s: the clocks go back then. Say which one: %(earlier)s "
+                   "or %(later)s.")
+
+
+def clock_change_error(error):
+    """The message for a wall time at a clock change (docs/dates.md "Clock changes")."""
+    values = {"time": date_format(error.wall, "DATETIME_FORMAT"), "zone": error.zone}
+    if isinstance(error, deadlines.SkippedTime):
+        return ValidationError(SKIPPED_TIME, code="time_skipped",
+                               params={**values, "valid": instant_text(error.suggestion, error.zone)})
+    earlier, later = (instant_text(option, error.zone) for option in error.options)
+    return ValidationError(AMBIGUOUS_TIME, code="time_ambiguous", params={**values, "earlier": earlier, "later": later})
+
+
+def wall_to_utc(naive, zone, offset=None):
+    """A typed wall time as UTC, or a ValidationError saying what is wrong at a clock change."""
+    try:
+        return deadlines.resolve_wall_time(naive, zone, offset)
+    except (deadlines.SkippedTime, deadlines.AmbiguousTime) as error:
+        raise clock_change_error(error) from None
+    except (OverflowError, ValueError):
+        raise ValidationError(_("This date is out of range."), code="out_of_range") from None
+
+
 # --- Timeline ---------------------------------------------------------------------------------
 
 WIDTH, LEFT, RIGHT = 1000, 20, 980
@@ -85,11 +137,13 @@ class Mark:
     label: str
     kind: str  # window, loss, sent, clock, today
     provisional: bool = False
+    day: date | None = None  # the calendar date written beside the mark (docs/dates.md)
 
 
 def timeline_marks(preservation_request, now):
-    """Every moment worth seeing on the request's timeline, as UTC instants."""
-    zone = preservation_request.agency.time_zone
+    """Every moment worth seeing on the request's timeline, as UTC instants, each with the date
+    written beside it: an instant's date in the request's zone, a calendar deadline's own date."""
+    zone, request_zone = preservation_request.agency.time_zone, preservation_request.window_zone
     provisional = preservation_request.deadlines_provisional
     candidates = [
         (preservation_request.window_start, _("Window starts"), "window", False),
@@ -106,9 +160,11 @@ def timeline_marks(preservation_request, now):
         (preservation_request.final_expires_on, _("Final expiry"), "clock", provisional),
         (preservation_request.legal_process_served_on, _("Legal process served"), "sent", False),
     ]
-    candidates += [(local_midnight(day, zone) if day else None, *rest) for day, *rest in days]
-    marks = [Mark(at, str(label), kind, prov) for at, label, kind, prov in candidates if at]
-    return sorted(marks + [Mark(now, str(_("Today")), "today")], key=lambda m: m.at)
+    marks = [Mark(at, str(label), kind, prov, deadlines.local_date(at, request_zone))
+             for at, label, kind, prov in candidates if at]
+    marks += [Mark(local_midnight(day, zone), str(label), kind, prov, day) for day, label, kind, prov in days if day]
+    today = Mark(now, str(_("Today")), "today", day=deadlines.local_date(now, request_zone))
+    return sorted(marks + [today], key=lambda m: m.at)
 
 
 def build_timeline(preservation_request, now):
@@ -131,8 +187,9 @@ def build_timeline(preservation_request, now):
         "right": RIGHT,
         "marks": placed,
         "bars": _bars(preservation_request, x),
-        "start_text": date_format(first.astimezone(UTC), "SHORT_DATE_FORMAT"),
-        "end_text": date_format(last.astimezone(UTC), "SHORT_DATE_FORMAT"),
+        "start_text": day_text(marks[0].day),
+        "end_text": day_text(marks[-1].day),
+        "zone": preservation_request.window_zone,
     }
 
 
@@ -142,7 +199,7 @@ def _place(mark, x, index):
     return {
         "x": x, "label_y": label_y, "line_top": label_y + 5, "anchor": anchor,
         "label": mark.label + (" *" if mark.provisional else ""),
-        "date": date_format(mark.at.astimezone(UTC), "SHORT_DATE_FORMAT"),
+        "date": day_text(mark.day),
         "kind": mark.kind, "provisional": mark.provisional,
     }
 
@@ -178,7 +235,8 @@ _CLOCK_CODES = frozenset({"extension_send_by", "expires", "final_expires"})
 
 
 def deadline_rows(preservation_request, report):
-    """Each stored deadline with the sentence that explains it and whether it is provisional."""
+    """Each stored deadline with the sentence that explains it and whether it is provisional:
+    deletion moments in the request's zone with UTC beside, clock deadlines as dates."""
     if report is None:
         return []
     explained = {e.code: e.text for e in report.retention.explanations}
@@ -193,11 +251,20 @@ def deadline_rows(preservation_request, report):
         is_instant = isinstance(value, datetime)
         rows.append({
             "code": code, "label": label, "provisional": provisional,
-            "value": utc_text(value) if is_instant else date_format(value, "DATE_FORMAT"),
+            "value": instant_utc_text(value, preservation_request.window_zone) if is_instant else day_text(value),
             "explanation": explained.get(code, ""),
             "is_next": code == preservation_request.next_deadline_kind,
         })
     return rows
+
+
+def next_deadline_text(preservation_request):
+    """The page header's next deadline, written exactly as its row in the deadline table."""
+    field = dict((code, field) for code, field, _label in _DEADLINE_ROWS).get(preservation_request.next_deadline_kind)
+    value = field and getattr(preservation_request, field)
+    if value is None or value == "":
+        return ""
+    return instant_utc_text(value, preservation_request.window_zone) if isinstance(value, datetime) else day_text(value)
 
 
 def other_explanations(report):
@@ -207,3 +274,25 @@ def other_explanations(report):
     row_codes = {code for code, _field, _label in _DEADLINE_ROWS} | {"urgency"}
     everything = report.retention.explanations + (report.clock.explanations if report.clock else ())
     return [e.text for e in everything if e.code not in row_codes]
+
+
+# --- Corrections in the history ------------------------------------------------------------
+
+
+def correction_lines(event, zone):
+    """“Received by Blink on: 20 April 2026 → 21 April 2026” for each fact a correction changed,
+    written by the rule for its kind (docs/dates.md)."""
+    lines = []
+    for name, values in (event.data or {}).items():
+        field = PreservationRequest._meta.get_field(name)
+        lines.append("%s: %s → %s" % (
+            field.verbose_name, _fact_for_people(field, values["from"], zone), _fact_for_people(field, values["to"], zone)))
+    return lines
+
+
+def _fact_for_people(field, text, zone):
+    if field.get_internal_type() == "DateTimeField":
+        return instant_text(datetime.fromisoformat(text.replace("Z", "+00:00")), zone)
+    if field.get_internal_type() == "DateField":
+        return day_text(date.fromisoformat(text))
+    return str(dict(field.choices).get(text, text)) if field.choices else text

@@ -53,7 +53,7 @@ def drop_truncate_trigger(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("preservation", "0160_api_idempotency_serial_model_source")]
+    dependencies = [("preservation", "0110_trust_corrections")]
 
     operations = [
         migrations.AddField(

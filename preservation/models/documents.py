@@ -29,6 +29,7 @@ class DocumentKind(models.TextChoices):
     REQUEST = "request", _("Data preservation request")
     EXTENSION = "extension", _("Extension request")
     CASE_SHEET = "case_sheet", _("Case sheet")
+    EPOC_PR_CERTIFICATE = "epoc_pr_certificate", _("European Preservation Order Certificate (EPOC-PR)")
 
 
 class DocumentState(models.TextChoices):

@@ -192,6 +192,7 @@ RECIPIENT_ROLES = {
     K.ESCALATION: (Role.PARALEGAL, Role.SUPERVISOR),
     K.FINAL_EXPIRY: (Role.PARALEGAL, Role.SUPERVISOR),
     K.LAPSED: (Role.PARALEGAL, Role.SUPERVISOR),
+    K.DEADLINE_MOVED: (Role.PARALEGAL, Role.SUPERVISOR),
 }
 # The only kinds a user may thin out by lead time; the rest are too important to switch off.
 LEAD_FILTERED_KINDS = frozenset({K.EXTENSION_DUE, K.FINAL_EXPIRY})

@@ -4,7 +4,7 @@ Called by the request services inside the transaction that moved a deadline."""
 
 from django.conf import settings
 
-from preservation.models import DeliveryState, Reminder, ReminderPreference, RequestState
+from preservation.models import DeliveryState, Reminder, ReminderKind, ReminderPreference, RequestState
 from preservation.reminders.rules import Facts, Rules, plan, reconcile
 from preservation.rules import deadlines
 
@@ -52,7 +52,8 @@ def reminders_schedule_for_request(*, request, now):
 
     Called by ``services.request_recompute`` inside the transaction that moved a deadline.
     """
-    rows = {(r.kind, r.lead_days): r for r in request.reminders.all()}
+    # Announcements of a moved deadline are not planned from the deadlines: never cancel them.
+    rows = {(r.kind, r.lead_days): r for r in request.reminders.all() if r.kind != ReminderKind.DEADLINE_MOVED}
     existing = {key: (row.state, row.due_at) for key, row in rows.items()}
     todo = reconcile(plan(request_facts(request), now=now, rules=rules()), existing, now=now)
     Reminder.objects.bulk_create([
@@ -68,6 +69,17 @@ def reminders_schedule_for_request(*, request, now):
         Reminder.objects.filter(
             request=request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED
         ).update(state=D.CANCELLED)
+
+
+def reminders_announce_moved_deadline(*, request, correction, now):
+    """Tell everyone on the request, now, that a correction moved its deadlines. ``correction``
+    numbers the request's corrections, so each is announced once. Called by
+    ``services.request_correct`` in the transaction of the correction; sent by the next sweep."""
+    Reminder.objects.create(
+        request=request, kind=ReminderKind.DEADLINE_MOVED, lead_days=correction,
+        day=deadlines.local_date(now, request.agency.time_zone), due_at=now,
+        deadline_on=request.next_deadline_on or request.final_expires_on or request.expires_on,
+    )
 
 
 

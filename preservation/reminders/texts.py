@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from preservation.core.presentation import day_text
 from preservation.models import ReminderKind
 
 K = ReminderKind
@@ -11,7 +12,7 @@ def describe(*, kind, lead_days, deadline_on, reference, case_number=""):
     """Subject line and one-sentence summary of a reminder, in the active language."""
     case = _(" (CRIM# %(case)s)") % {"case": case_number} if case_number else ""
     params = {"ref": reference, "case": case, "n": lead_days,
-              "date": deadline_on.isoformat() if deadline_on else ""}
+              "date": day_text(deadline_on) if deadline_on else ""}
     subject, summary = _TEXTS[kind]
     return str(subject % params), str(summary % params)
 
@@ -68,5 +69,10 @@ _TEXTS = {
         _("Preservation lapsed: %(ref)s%(case)s"),
         _("The preservation of %(ref)s%(case)s expired on %(date)s with no extension or legal "
           "process; Blink may now delete the data."),
+    ),
+    K.DEADLINE_MOVED: (
+        _("A deadline of %(ref)s%(case)s moved"),
+        _("A recorded date of %(ref)s%(case)s was corrected and its deadlines were worked out "
+          "again: the next one is now %(date)s. Check the request and your calendar."),
     ),
 }

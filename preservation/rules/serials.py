@@ -164,7 +164,7 @@ def parse_serial(text: str) -> SerialResult:
     normalized = normalize_serial(text)
     if _AMAZON_SHAPE.fullmatch(normalized):
         return _valid(text, normalized, AMAZON, _amazon_model_hint(normalized),
-                      _amazon_warnings(normalized))
+                      _amazon_warnings(normalized) + _lowercase_l_warning(text))
     if _LEGACY_SHAPE.fullmatch(normalized):
         return _valid(text, normalized, LEGACY, _LEGACY_MODEL_HINTS.get(normalized[0]), ())
     error_code, message = _diagnose(text, normalized)
@@ -237,6 +237,15 @@ def _amazon_warnings(normalized: str) -> tuple[SerialWarning, ...]:
     if ambiguous:
         warnings.append(SerialWarning("ambiguous_letters", _ambiguous_message(ambiguous)))
     return tuple(warnings)
+
+
+def _lowercase_l_warning(text: str) -> tuple[SerialWarning, ...]:
+    # "l" is read as the letter L, but on a label it is as often the digit 1: say so.
+    if "l" not in unicodedata.normalize("NFKC", text):
+        return ()
+    return (SerialWarning("lowercase_l", _(
+        "A lowercase l was read as the letter L. If the label shows the digit 1, type 1."
+    )),)
 
 
 def _ambiguous_message(ambiguous: list[tuple[int, str]]) -> str:
@@ -318,20 +327,55 @@ def _too_long_message(length: int) -> str:
 
 
 def split_serials(text: str) -> list[str]:
-    """Split a "paste many" box into serials, in order.
+    """Split a "paste many" box into serials, in order, one per serial.
 
-    Lines, commas and semicolons always separate. Whitespace separates too, except inside a
-    line that is as a whole one valid serial, such as "G8T1 SJ02 3294 01VR" copied from a
-    label: two valid serials can never join into one (9 + 9, 9 + 16 and 16 + 16 characters).
+    Lines, tabs (spreadsheet cells), commas and semicolons always separate. Spaces and hyphens
+    may also sit inside a serial ("G8T1 SJ02 3294 01VR" copied from a label): the words of a
+    piece are joined into the longest run that reads as one valid serial, and two valid
+    serials can never join into one (9 + 9, 9 + 16 and 16 + 16 characters). Words that make
+    no valid serial stay together as one row while they look like the groups of one label
+    (short groups, 16 characters at most), so a typo gives one row to fix, not four.
     """
     serials = []
-    for piece in re.split(r"[\n\r,;]+", text):
-        piece = piece.strip()
-        if piece and parse_serial(piece).valid:
-            serials.append(piece)
-        else:
-            serials.extend(piece.split())
+    for piece in re.split(r"[\n\r\t,;]+", text):
+        serials.extend(_serials_in(piece.split()))
     return serials
+
+
+_MAX_GROUPS = 8  # "G8T1 - SJ02 - 3294 - 01VR" is seven words
+
+
+def _serials_in(words: list[str]) -> list[str]:
+    found, start = [], 0
+    while start < len(words):
+        end = _longest_serial(words, start) or start + _label_groups(words[start:start + _MAX_GROUPS])
+        found.append(" ".join(words[start:end]))
+        start = end
+    return found
+
+
+def _longest_serial(words: list[str], start: int) -> int | None:
+    """The end of the longest run of words from ``start`` that is one valid serial, if any.
+    Only runs of 9 or 16 characters can be one, so few are parsed (pastes stay linear)."""
+    best, length = None, 0
+    for end in range(start + 1, min(len(words), start + _MAX_GROUPS) + 1):
+        length += len(normalize_serial(words[end - 1]))
+        if length > 16:
+            break
+        if length in (9, 16) and parse_serial(" ".join(words[start:end])).valid:
+            best = end
+    return best
+
+
+def _label_groups(words: list[str]) -> int:
+    """How many words, from the first, look like the groups of one label (at least one)."""
+    count, length = 0, 0
+    for word in words:
+        length += len(normalize_serial(word))
+        if len(word) > 5 or length > 16:
+            break
+        count += 1
+    return max(count, 1)
 
 
 def find_duplicates(results: Iterable[SerialResult]) -> dict[str, list[str]]:

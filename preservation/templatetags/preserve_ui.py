@@ -4,7 +4,14 @@ from django.forms.utils import flatatt
 from django.forms.widgets import Input
 from django.utils.html import format_html, format_html_join
 
-from preservation.core.presentation import URGENCY_ICONS, URGENCY_STYLES
+from preservation.core.presentation import (
+    URGENCY_ICONS,
+    URGENCY_STYLES,
+    correction_lines,
+    day_text,
+    instant_text,
+    instant_utc_text,
+)
 from preservation.models import DeadlineKind, RequestState
 from preservation.rules.deadlines import Urgency
 
@@ -30,6 +37,34 @@ def urgency_style(code):
 @register.simple_tag
 def urgency_icon(code):
     return URGENCY_ICONS.get(code, "")
+
+
+# Dates and times as people read them, one rule everywhere (docs/dates.md). The ``date``
+# filter would first move an instant into the active time zone, whatever zone the page names.
+
+
+@register.filter
+def instant(value, zone):
+    """“1 December 2026, 21:00 EST”: an instant on ``zone``'s wall clock with its abbreviation."""
+    return instant_text(value, zone) if value else ""
+
+
+@register.filter
+def instant_utc(value, zone):
+    """An instant Blink also reads: in ``zone`` with UTC beside it."""
+    return instant_utc_text(value, zone) if value else ""
+
+
+@register.filter
+def day(value):
+    """A calendar date (a deadline in the agency's zone)."""
+    return day_text(value) if value else ""
+
+
+@register.filter
+def corrections(event, zone):
+    """The “from → to” lines of a correction in the history."""
+    return correction_lines(event, zone) if event.action == "corrected" else []
 
 
 # A dashboard page shows 25 rows: a dictionary lookup per cell instead of get_FOO_display(),

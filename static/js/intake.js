@@ -46,15 +46,17 @@
     var model = row.querySelector("[data-serial-model]");
     feedback.textContent = "";
     input.classList.remove("is-valid", "is-invalid");
-    if (!input.value.trim()) { input.removeAttribute("aria-invalid"); return; }
+    if (!input.value.trim()) { input.removeAttribute("aria-invalid"); showRemoveInvalid(); return; }
     if (!result.valid) {
       input.classList.add("is-invalid");
       input.setAttribute("aria-invalid", "true");
       feedback.appendChild(line("text-danger-emphasis", "✖", result.error));
+      showRemoveInvalid();
       return;
     }
     input.classList.add("is-valid");
     input.setAttribute("aria-invalid", "false");
+    showRemoveInvalid();
     var summary = result.display;
     if (result.model_hint_label) summary += " · " + text.likelyText + " " + result.model_hint_label;
     var ok = line("text-success-emphasis", "✓", summary);
@@ -75,13 +77,19 @@
     if (!input.value.trim()) { showResult(row, { valid: true }); return; }
     var data = new FormData();
     data.append("serial", input.value);
+    var kind = row.querySelector("[data-serial-kind]");
+    if (kind) data.append("kind", kind.value);
     post(text.serialCheckUrl, data).then(function (result) {
       if (input.value.trim() === result.input.trim()) showResult(row, result);
       refreshUrgency();
     });
   }
 
-  var checkLater = debounce(checkRow, 250);
+  // One timer per row: typing fast in one row, then another, checks both.
+  function checkLater(row) {
+    window.clearTimeout(row.checkTimer);
+    row.checkTimer = window.setTimeout(function () { checkRow(row); }, 250);
+  }
 
   function addRow(raw) {
     var index = parseInt(total.value, 10);
@@ -102,6 +110,7 @@
     if (event.target.matches("[data-serial-delete]")) {
       event.target.closest("[data-serial-row]").classList.toggle("opacity-50", event.target.checked);
     }
+    if (event.target.matches("[data-serial-kind]")) checkRow(event.target.closest("[data-serial-row]"));
     if (event.target.matches("[data-serial-model], [data-serial-delete]")) refreshUrgency();
   });
 
@@ -137,6 +146,31 @@
       refreshUrgency();
     }).finally(function () { pasteButton.disabled = false; });
   });
+
+  // "Remove invalid rows": ticks Remove on every row whose serial is invalid and hides it.
+  var removeInvalid = document.getElementById("remove-invalid");
+
+  function invalidRows() {
+    return Array.prototype.filter.call(rows.querySelectorAll("[data-serial-row]"), function (row) {
+      return !row.hidden && row.querySelector("[data-serial-input].is-invalid");
+    });
+  }
+
+  function showRemoveInvalid() {
+    removeInvalid.hidden = invalidRows().length === 0;
+  }
+
+  removeInvalid.addEventListener("click", function () {
+    var removed = invalidRows();
+    removed.forEach(function (row) {
+      row.querySelector("[data-serial-delete]").checked = true;
+      row.hidden = true;
+    });
+    pasteStatus.textContent = text.removedInvalidText.replace("%(count)s", removed.length);
+    showRemoveInvalid();
+    refreshUrgency();
+  });
+  showRemoveInvalid();  // rows saved invalid in a draft come back marked
 
   // --- Urgency panel and UTC equivalents -----------------------------------------------------
 
