@@ -401,6 +401,8 @@ SPECTACULAR_SETTINGS = {
         "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
         "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
         "IdentifierKindEnum": "preservation.rules.catalogue.IDENTIFIER_TYPES",
+        "LegalBasisEnum": "preservation.models.core.LEGAL_BASIS_CHOICES",
+        "ClockChangeOffsetEnum": "preservation.rules.deadlines.CLOCK_CHANGE_OFFSETS",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

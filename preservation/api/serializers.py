@@ -28,7 +28,7 @@ from preservation.core import permissions as roles
 from preservation.core.presentation import wall_to_utc
 from preservation.requests import selectors, services
 from preservation.rules import catalogue, deadlines, identifiers, serials
-from preservation.rules.deadlines import EARLIER, LATER
+from preservation.rules.deadlines import CLOCK_CHANGE_OFFSETS
 from preservation.rules.validation import sending_errors, sending_warnings
 
 # Deadline arithmetic adds up to a year to these dates; outside this range no real case lies,
@@ -337,9 +337,9 @@ class RequestSerializer(serializers.ModelSerializer):
                                       help_text=_("ISO 8601; read in window_zone unless it has an offset."))
     window_end = LocalDateTimeField(required=False, allow_null=True,
                                     help_text=_("ISO 8601; read in window_zone unless it has an offset."))
-    window_start_offset = serializers.ChoiceField(choices=[EARLIER, LATER], required=False, write_only=True,
+    window_start_offset = serializers.ChoiceField(choices=CLOCK_CHANGE_OFFSETS, required=False, write_only=True,
                                                   help_text=OFFSET_HELP)
-    window_end_offset = serializers.ChoiceField(choices=[EARLIER, LATER], required=False, write_only=True,
+    window_end_offset = serializers.ChoiceField(choices=CLOCK_CHANGE_OFFSETS, required=False, write_only=True,
                                                 help_text=OFFSET_HELP)
     requester_phone = PhoneNumberField(required=False, allow_blank=True, max_length=PHONE_MAX_LENGTH)
     serials = DeviceSerialSerializer(many=True, required=False, max_length=MAX_SERIALS)

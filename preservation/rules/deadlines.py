@@ -771,6 +771,8 @@ class AmbiguousTime(ValueError):
 
 
 EARLIER, LATER = "earlier", "later"
+# Which of the two readings of a repeated local hour (the clock set back) is meant.
+CLOCK_CHANGE_OFFSETS = (EARLIER, LATER)
 
 
 def resolve_wall_time(naive_local: datetime, zone: str | ZoneInfo, offset: str | None = None) -> datetime:
