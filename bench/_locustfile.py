@@ -141,3 +141,19 @@ class Officer(HttpUser):
                               catch_response=True) as response:
             if response.status_code != 201:
                 response.failure(f"{response.status_code} {response.text[:200]}")
+
+
+class TrivialOfficer(HttpUser):
+    """The baseline: the same signed-in users on a login-required page that does nothing."""
+    wait_time = between(*CONFIG["wait"])
+
+    def on_start(self):
+        for name, value in next(_accounts)["cookies"].items():
+            self.client.cookies.set(name, value)
+
+    @task
+    def trivial(self):
+        with self.client.get(CONFIG["trivial_url"], name="trivial", headers=HEADERS,
+                             allow_redirects=False, catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code} {response.headers.get('Location', '')}")

@@ -1,7 +1,7 @@
 """Load test: gunicorn (2 workers) with 100,000 requests, 50 simulated users for 2 minutes.
 
     .venv/bin/python bench/loadtest.py [--users 50] [--duration 120] [--requests 100000]
-                                       [--markdown FILE]
+                                       [--saturation-duration 30] [--markdown FILE]
 
 What it does, in order (everything on 127.0.0.1; it stops by itself):
 
@@ -23,11 +23,17 @@ What it does, in order (everything on 127.0.0.1; it stops by itself):
    between actions (a person reads a page before the next click), mixing the dashboard (4),
    a request page (4), the intake form, shown and saved (1) and the API create (1). A mix
    member whose URL does not exist in this code is left out with a message.
-5. Stops gunicorn, prints requests per second, p50, p95 and errors (overall and per action),
+5. Then, on the same server in the same run, two saturation phases of
+   ``--saturation-duration`` seconds with no think time: the same mix, and a trivial
+   login-required page (``bench/_urls.py``: every middleware, a view that does nothing; served
+   under ``bench/_settings.py``, the production settings plus that one URL). The mix's
+   throughput over the trivial page's is the ratio reported (goal: at least 0.2, 0 errors).
+6. Stops gunicorn, prints requests per second, p50, p95 and errors (overall and per action),
    and appends them to ``--markdown FILE``. Goal: 0 errors and p95 under 300 ms.
 """
 import argparse
 import csv
+import socket
 import json
 import os
 import secrets
@@ -56,7 +62,10 @@ def parse_args(argv):
     parser.add_argument("--duration", type=int, default=120, help="seconds of load")
     parser.add_argument("--requests", type=int, default=100_000, help="requests in the database")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--threads", type=int, default=0, help="threads per worker (0: config/gunicorn.py's default)")
+    parser.add_argument("--saturation-duration", type=int, default=30,
+                        help="seconds of each saturation phase (0: none)")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--wait-min", type=float, default=1.0)
     parser.add_argument("--wait-max", type=float, default=3.0)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
@@ -64,8 +73,12 @@ def parse_args(argv):
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
     add_markdown_argument(parser)
     args = parser.parse_args(argv)
-    if not 1 <= args.users <= 500 or not 1 <= args.duration <= 900:
-        parser.error("--users must be 1..500 and --duration 1..900 seconds")
+    if not 1 <= args.users <= 500 or not 1 <= args.duration <= 900 or not 0 <= args.saturation_duration <= 900:
+        parser.error("--users must be 1..500, --duration 1..900 and --saturation-duration 0..900 seconds")
+    if not args.port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     return args
 
 
@@ -73,7 +86,8 @@ def server_environment(args):
     """The environment of gunicorn and of this process's Django: production settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SETTINGS_MODULE": "_settings",  # production settings + the trivial page
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "bench"), os.environ.get("PYTHONPATH")])),
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         # locust plays the TLS-terminating proxy: it sends X-Forwarded-Proto and -For.
@@ -81,6 +95,7 @@ def server_environment(args):
         "DATABASE_URL": args.database_url,
         "REDIS_URL": args.redis_url,
         "GUNICORN_WORKERS": str(args.workers),
+        **({"GUNICORN_THREADS": str(args.threads)} if args.threads else {}),
         "GUNICORN_ACCESS_LOG": "",
         "LOG_LEVEL": "WARNING",
     })
@@ -217,34 +232,41 @@ def mix_urls():
     return urls
 
 
-def write_config(args, agency):
+def make_config(args, agency):
+    from _urls import TRIVIAL_URL
+
     from preservation.models import PreservationRequest
     from preservation.rules import deadlines
 
     pks = list(PreservationRequest.objects.for_agency(agency).order_by("?")
                .values_list("pk", flat=True)[:2000])
-    config = {
+    return {
         "users": bench_users(agency, args.users),
         "urls": mix_urls(),
+        "trivial_url": TRIVIAL_URL,
         "request_pks": pks,
         "data_types": [code for code, *_rest in deadlines.DATA_TYPES][:2],
         "wait": [args.wait_min, args.wait_max],
     }
+
+
+def write_config(config):
     handle, path = tempfile.mkstemp(prefix="preserve-loadtest-", suffix=".json")
     with os.fdopen(handle, "w") as out:  # mode 0600: it holds session cookies and API tokens
         json.dump(config, out)
     return path
 
 
-def run_locust(args, config_path, csv_prefix):
+def run_locust(args, config_path, csv_prefix, user_class="Officer", duration=None):
+    duration = duration or args.duration
     command = [str(Path(sys.executable).with_name("locust")), "-f", str(ROOT / "bench/_locustfile.py"),
                "--headless", "--users", str(args.users),
-               "--spawn-rate", str(max(1, args.users // 10)), "--run-time", f"{args.duration}s",
+               "--spawn-rate", str(max(1, args.users // 10)), "--run-time", f"{duration}s",
                "--stop-timeout", "5", "--host", f"http://127.0.0.1:{args.port}",
                "--csv", csv_prefix, "--only-summary", "--loglevel", "WARNING"]
     env = {**os.environ, "PRESERVE_LOADTEST_CONFIG": config_path}
     # Bounded twice: locust's own --run-time, and this timeout should it ever hang.
-    subprocess.run(command, cwd=ROOT, env=env, timeout=args.duration + 120, check=False)
+    subprocess.run(command + [user_class], cwd=ROOT, env=env, timeout=duration + 120, check=False)
 
 
 def read_stats(csv_prefix):
@@ -252,11 +274,40 @@ def read_stats(csv_prefix):
         return {row["Name"]: row for row in csv.DictReader(f)}
 
 
-def report(args, stats, load_before):
+def env_threads():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gunicorn_config", ROOT / "config/gunicorn.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.threads
+
+
+def saturation_rows(args, saturation):
+    if not saturation:
+        return []
+    mix, trivial = saturation["Officer"]["Aggregated"], saturation["TrivialOfficer"]["Aggregated"]
+    notes = f"{args.users} users, no think time, {args.saturation_duration} s, same server and run"
+    mix_rate, trivial_rate = float(mix["Requests/s"]), float(trivial["Requests/s"])
+    return [
+        ("saturation: mix requests per second", f"{mix_rate:.1f}", "req/s", notes),
+        ("saturation: mix p50", mix["50%"], "ms", notes),
+        ("saturation: mix p95", mix["95%"], "ms", notes),
+        ("saturation: mix errors", mix["Failure Count"], "requests", f"of {int(mix['Request Count']):,}; goal 0"),
+        ("saturation: trivial page requests per second", f"{trivial_rate:.1f}", "req/s",
+         notes + "; login-required page that does nothing"),
+        ("saturation: trivial page errors", trivial["Failure Count"], "requests",
+         f"of {int(trivial['Request Count']):,}"),
+        ("saturation: ratio mix / trivial", f"{mix_rate / trivial_rate:.3f}" if trivial_rate else "0", "",
+         "same run; goal >= 0.2"),
+    ]
+
+
+def report(args, stats, load_before, saturation=None):
     total = stats.get("Aggregated")
     if not total or int(total["Request Count"]) == 0:
         raise RuntimeError("locust made no request")
-    notes = (f"gunicorn {args.workers} workers, {args.requests:,} requests in PostgreSQL, "
+    notes = (f"gunicorn {args.workers} workers x {env_threads()} threads, {args.requests:,} requests in PostgreSQL, "
              f"{args.users} users for {args.duration} s, {args.wait_min:g}-{args.wait_max:g} s "
              f"think time, locust on the same {os.cpu_count()}-core machine "
              f"(load average {load_before:.1f} before the run)")
@@ -272,6 +323,7 @@ def report(args, stats, load_before):
             counts = f"{int(row['Request Count']):,} requests, {row['Failure Count']} errors"
             rows.append((f"{name}: p50", row["50%"], "ms", counts))
             rows.append((f"{name}: p95", row["95%"], "ms", counts))
+    rows += saturation_rows(args, saturation)
     width = max(len(r[0]) for r in rows)
     for figure, value, unit, note in rows:
         print(f"{figure:<{width}}  {value:>10} {unit:<8} {note}")
@@ -289,8 +341,10 @@ def main(argv=None):
 
     agency = Agency.objects.get(name=DEMO_AGENCY)
     clone_requests(agency, args.requests)
-    config_path = write_config(args, agency)
-    server = None
+    config = make_config(args, agency)
+    config_path = write_config(config)
+    saturation_path = write_config({**config, "wait": [0, 0]})
+    server, saturation = None, {}
     with tempfile.TemporaryDirectory(prefix="preserve-loadtest-") as folder:
         log_path = Path(folder) / "gunicorn.log"
         try:
@@ -301,15 +355,22 @@ def main(argv=None):
                       flush=True)
                 run_locust(args, config_path, f"{folder}/run")
                 stats = read_stats(f"{folder}/run")
+                if args.saturation_duration:
+                    for user_class in ("Officer", "TrivialOfficer"):
+                        print(f"Saturation: {user_class}, no think time, {args.saturation_duration} s...", flush=True)
+                        run_locust(args, saturation_path, f"{folder}/{user_class}", user_class,
+                                   args.saturation_duration)
+                        saturation[user_class] = read_stats(f"{folder}/{user_class}")
         finally:
             if server:
                 gunicorn.stop(server)
             os.unlink(config_path)
+            os.unlink(saturation_path)
             flush_queue(args.redis_url)
-        if int(stats["Aggregated"]["Failure Count"]):
+        if any(int(run["Aggregated"]["Failure Count"]) for run in [stats, *saturation.values()]):
             print("Server log (last 60 lines):\n" + "\n".join(log_path.read_text().splitlines()[-60:]),
                   file=sys.stderr)
-    report(args, stats, load_before)
+    report(args, stats, load_before, saturation)
     return 0
 
 

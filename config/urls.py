@@ -6,19 +6,18 @@ from django.views.generic import RedirectView
 from django_otp.admin import OTPAdminSite
 
 from preservation.accounts import views as account_views
-from preservation.core import health, i18n
+from preservation.core import health, i18n, wellknown
 
 admin.site.__class__ = OTPAdminSite  # the documented way to make the default site require OTP
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path(".well-known/security.txt", wellknown.security_txt, name="security_txt"),
     # Sign-in is password, then second factor, then the banner (preservation/accounts/views.py).
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(
-        template_name="registration/form_page.html",
-        extra_context={"title": _("Reset your password"), "submit": _("Email me a link")}), name="password_reset"),
+    path("accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="registration/message_page.html",
         extra_context={"title": _("Check your email"), "text": _(

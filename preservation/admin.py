@@ -12,6 +12,7 @@ read from the database here, let alone shown.
 import re
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from preservation.accounts.admin import (
+    AuditedAdmin,
     ReadOnlyAdmin,  # also registers the audit log, banner and invitation admins
 )
 from preservation.core.audit import audit_record
@@ -32,8 +34,10 @@ from preservation.models import (
     EvidenceFile,
     EvidenceManifest,
     GeneratedDocument,
+    LegalBasis,
     Notification,
     PreservationRequest,
+    Provider,
     Reminder,
     RequestEvent,
     User,
@@ -48,18 +52,38 @@ _REFERENCE = re.compile(r"^\s*PR-?0*(\d{1,12})\s*$", re.IGNORECASE)
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(AuditedAdmin):
     list_display = ["name", "country", "time_zone"]
     search_fields = ["name"]
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
     list_display = ["username", "email", "agency", "role", "is_active"]
     list_filter = ["agency", "role", "is_active"]
     fieldsets = BaseUserAdmin.fieldsets + (
         (_("Agency"), {"fields": ["agency", "role", "rank_title", "badge_number", "phone", "unit", "language"]}),
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # As when an agency admin deactivates (docs/security.md "Credential changes").
+            from preservation.accounts.services import credentials_revoke
+
+            credentials_revoke(user=obj, reason="deactivated in the admin", request=request)
+
+    def user_change_password(self, request, id, form_url=""):
+        """The admin's password form: audited and, like any password change, revoking."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            from preservation.accounts.services import credentials_revoke
+
+            user = self.get_object(request, unquote(id))
+            audit_record(action="admin_changed", actor=request.user, obj=user, agency=user.agency,
+                         request=request, message="password: changed")
+            credentials_revoke(user=user, reason="password set in the admin", request=request)
+        return response
 
 
 def column(path, description, ordering=None):
@@ -319,3 +343,39 @@ class EvidenceFileAdmin(CaseDataAdmin):
         # named on each row is read without its CSV and PDF bytes.
         return (super().get_queryset(request).across_agencies().select_related("manifest__request")
                 .defer("manifest__csv_content", "manifest__pdf_content"))
+
+
+class CatalogueAdmin(admin.ModelAdmin):
+    """The provider catalogue and the legal bases (docs/providers.md): platform staff correct a
+    fact with its source and date; each change is an audit record naming the fields changed."""
+
+    readonly_fields = ["code", "updated_at"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # requests refer to the code; a provider that stops is corrected, not removed
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["updated_at"] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        action = "catalogue_changed" if change else "catalogue_added"
+        audit_record(action=action, actor=request.user, obj=obj, request=request,
+                     message="%s %s: %s" % (obj._meta.model_name, obj.code, ", ".join(form.changed_data)))
+
+
+@admin.register(Provider)
+class ProviderAdmin(CatalogueAdmin):
+    list_display = [column("name", _("Name")), column("code", _("Code")),
+                    column("preservation_days", _("Own preservation period (days)")),
+                    column("updated_at", _("Updated"))]
+
+
+@admin.register(LegalBasis)
+class LegalBasisAdmin(CatalogueAdmin):
+    list_display = [column("name", _("Name")), column("code", _("Code")),
+                    column("preservation_days", _("Preservation (days)")),
+                    column("verified_on", _("Last verified"))]

@@ -17,6 +17,13 @@ urlpatterns = [
     path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
     path("requests/<int:pk>/send/", views.request_send, name="request_send"),
     path("requests/<int:pk>/approve/", views.request_action, {"action": "approve"}, name="request_approve"),
+    path("requests/<int:pk>/ask-approval/", views.request_action, {"action": "ask_approval"},
+         name="request_ask_approval"),
+    path("requests/<int:pk>/review-emergency/", views.request_action, {"action": "review_emergency"},
+         name="request_review_emergency"),
+    path("requests/<int:pk>/assign/", views.request_action, {"action": "assign"}, name="request_assign"),
+    path("requests/<int:pk>/extension/send/", views.request_extension_page, name="request_extension_page"),
+    path("requests/bulk/", views.requests_bulk, name="requests_bulk"),
     path("requests/<int:pk>/sent/", views.request_action, {"action": "send"}, name="request_record_sending"),
     path("requests/<int:pk>/receipt/", views.request_action, {"action": "record_receipt"},
          name="request_record_receipt"),
@@ -66,3 +73,8 @@ urlpatterns += [
     path("evidence/<uuid:public_id>/manifest.pdf", evidence_views.manifest_download, {"fmt": "pdf"},
          name="manifest_pdf"),
 ]
+
+# Correspondence: the log of each request and the agency's mail inbox (docs/correspondence.md).
+from preservation.correspondence import urls as correspondence_urls  # noqa: E402
+
+urlpatterns += correspondence_urls.urlpatterns

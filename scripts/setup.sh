@@ -15,6 +15,8 @@ need npm npm
 if [ "$want_test" = 1 ]; then
   need pdftoppm poppler-utils
   need chromium chromium
+  # The correspondence tests fetch mail from a real IMAP server (tests/test_mail_servers.py).
+  need dovecot dovecot-imapd
 fi
 # WeasyPrint renders with Pango.
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)

@@ -40,6 +40,7 @@ class RequestFactory(factory.django.DjangoModelFactory):
 
     agency = factory.SubFactory(AgencyFactory)
     created_by = factory.SubFactory(UserFactory, agency=factory.SelfAttribute("..agency"))
+    assigned_to = factory.SelfAttribute("created_by")
     requester_name = "Dana Scully"
     requester_title = "Detective"
     requester_badge = "4471"

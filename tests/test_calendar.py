@@ -56,11 +56,18 @@ def test_the_feed_lists_each_deadline_as_an_all_day_event(client, user, preservi
     assert str(send_by["UID"]) == "%s-extension_send_by@preserve" % preserving.public_id
 
 
-def test_alarms_follow_the_users_lead_times(client, user, preserving):
+def test_alarms_follow_the_users_lead_times(client, user, preserving, settings):
+    settings.PRESERVE = {**settings.PRESERVE, "CALENDAR_ALARMS": 5}
     ReminderPreference.objects.create(user=user, lead_days=[14, 1])
     event = events(client.get(feed_url(client, user)).content)[0]
     triggers = sorted(alarm.decoded("TRIGGER") for alarm in event.walk("VALARM"))
     assert triggers == [dt.timedelta(days=-14, hours=8), dt.timedelta(days=-1, hours=8)]
+
+
+def test_by_default_each_event_has_one_alarm_the_last_warning(client, user, preserving):
+    ReminderPreference.objects.create(user=user, lead_days=[30, 14, 7, 3, 1])
+    for event in events(client.get(feed_url(client, user)).content):
+        assert [alarm.decoded("TRIGGER") for alarm in event.walk("VALARM")] == [dt.timedelta(days=-1, hours=8)]
 
 
 def test_the_feed_holds_only_the_users_agency_and_only_open_requests(client, user, preserving):
@@ -85,7 +92,7 @@ def test_regenerating_the_address_revokes_the_old_one_and_is_audited(client, use
     assert client.get(new).status_code == 200
     actions = list(AuditRecord.objects.across_agencies().filter(actor=user, action__startswith="calendar_feed")
                    .order_by("pk").values_list("action", flat=True))
-    assert actions == ["calendar_feed_created", "calendar_feed_regenerated"]
+    assert actions == ["calendar_feed_created", "calendar_feed_regenerated", "calendar_feed_read"]
 
 
 def test_an_unknown_or_deactivated_feed_is_not_found(client, user):

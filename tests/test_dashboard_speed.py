@@ -193,7 +193,8 @@ def test_a_row_without_a_deadline_or_urgency_shows_dashes(signed_in, make_reques
     body = signed_in.get(reverse("preservation:dashboard")).content.decode()
     row = body[body.index(request.reference):]
     row = row[:row.index("</tr>")]
-    assert row.count("\N{EM DASH}") == 3  # CRIM#, urgency, next deadline
+    assert row.count("\N{EM DASH}") == 2  # urgency, next deadline (no CRIM# line at all)
+    assert "Nothing to do" in row
 
 
 class Filters(forms.Form):

@@ -13,9 +13,11 @@ import sys
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(settings.BASE_DIR)
 APP_SERVICES = ("migrate", "web", "worker", "beat")
@@ -108,10 +110,28 @@ def test_the_runtime_stage_has_a_healthcheck_that_calls_healthz():
 
 
 @pytest.mark.parametrize("library", ["libpango-1.0-0", "libpangoft2-1.0-0",
-                                     "libharfbuzz-subset0", "fonts-dejavu-core"])
+                                     "libharfbuzz-subset0", "fonts-dejavu-core",
+                                     "fonts-wqy-microhei"])
 def test_the_runtime_stage_installs_what_weasyprint_needs(library):
     runs = " ".join(args for instruction, args in final_stage() if instruction == "RUN")
     assert re.search(rf"\b{re.escape(library)}=", runs)
+
+
+def test_every_base_image_is_a_build_argument_defaulting_to_the_upstream_image():
+    text = read("Dockerfile")
+    defaults = dict(re.findall(r"^ARG (\w+_IMAGE)=(\S+)$", text, re.MULTILINE))
+    assert defaults == {"PYTHON_IMAGE": "python:3.11-slim-bookworm", "NODE_IMAGE": "node:22-bookworm-slim"}
+    assert {base for base, _ in dockerfile_stages()} == {"${PYTHON_IMAGE}", "${NODE_IMAGE}"}
+
+
+@pytest.mark.parametrize("tool", ["apt-get", "pip install", "npm ci"])
+def test_every_download_trusts_the_optional_ca_bundle_secret(tool):
+    runs = [args for _, steps in dockerfile_stages() for i, args in steps
+            if i == "RUN" and tool in args]
+    assert runs
+    for args in runs:
+        assert args.startswith("--mount=type=secret,id=ca-bundle,required=false ")
+        assert "/run/secrets/ca-bundle" in args.split(tool, 1)[0], "the bundle is used before the download"
 
 
 def test_translations_and_static_files_are_built_into_the_image_without_a_real_secret():
@@ -158,6 +178,8 @@ def test_gunicorn_reads_workers_timeout_and_access_log_from_the_environment(monk
     config = runpy.run_path(str(ROOT / "config/gunicorn.py"))
     assert (config["workers"], config["timeout"], config["accesslog"], config["bind"]) == (
         7, 42, None, "0.0.0.0:8123")
+    # The app user has no home for gunicornc's control socket; containers need none.
+    assert config["control_socket_disable"] is True
     assert "%(q)s" not in config["access_log_format"], "query strings never reach the log"
 
 
@@ -220,9 +242,69 @@ def test_every_variable_the_app_reads_is_documented_and_passed_by_compose():
 
 def test_compose_requires_every_secret_instead_of_defaulting_it():
     text = read("compose.yaml")
-    for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"):
+    for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "POSTGRES_ADMIN_PASSWORD", "REDIS_PASSWORD"):
         assert re.search(rf"\$\{{{secret}:\?", text)
         assert not re.search(rf"\$\{{{secret}:-", text)
+
+
+def test_compose_connects_the_app_as_its_own_role_and_keeps_the_superuser_for_postgres():
+    services = compose()["services"]
+    postgres = services["postgres"]["environment"]
+    assert postgres["POSTGRES_USER"] == "postgres"
+    assert postgres["PRESERVE_DB_USER"] == "${POSTGRES_USER:-preserve}"
+    assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://${POSTGRES_USER:-preserve}:")
+    assert "ADMIN" not in services["web"]["environment"]["DATABASE_URL"]
+    init = services["postgres"]["configs"][0]
+    assert compose()["configs"][init["source"]]["file"] == "./docker/postgres-init.sh"
+    assert init["target"].startswith("/docker-entrypoint-initdb.d/")
+    assert os.stat(ROOT / "docker/postgres-init.sh").st_mode & stat.S_IXUSR
+
+
+@pytest.fixture
+def app_role(postgres_only):
+    """Runs docker/postgres-init.sh as the postgres image would, against the test server."""
+    if not shutil.which("psql"):
+        pytest.skip("needs psql (postgresql-client)")
+    server = connection.settings_dict
+    name = "preserve_init_%s" % os.getpid()
+    env = {**os.environ, "PGHOST": server["HOST"] or "127.0.0.1", "PGPORT": str(server["PORT"] or 5432),
+           "PGPASSWORD": server["PASSWORD"] or "", "POSTGRES_USER": server["USER"],
+           "PRESERVE_DB_NAME": name, "PRESERVE_DB_USER": name, "PRESERVE_DB_PASSWORD": "init-check"}
+    admin = psycopg.connect(host=env["PGHOST"], port=env["PGPORT"], user=server["USER"],
+                            password=server["PASSWORD"] or None, dbname="postgres", autocommit=True)
+    proc = subprocess.run(["sh", str(ROOT / "docker/postgres-init.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    try:
+        assert proc.returncode == 0, proc.stderr
+        yield psycopg.connect(host=env["PGHOST"], port=env["PGPORT"], user=name,
+                              password="init-check", dbname=name, autocommit=True)
+    finally:
+        admin.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        admin.execute('DROP ROLE IF EXISTS "%s"' % name)
+        admin.close()
+
+
+def test_the_app_role_is_ordinary_and_owns_its_database_and_schema(app_role):
+    with app_role:
+        role = app_role.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls"
+            " FROM pg_roles WHERE rolname = current_user").fetchone()
+        owners = app_role.execute(
+            "SELECT pg_get_userbyid(d.datdba), pg_get_userbyid(n.nspowner) = current_user"
+            " FROM pg_database d, pg_namespace n"
+            " WHERE d.datname = current_database() AND n.nspname = 'public'").fetchone()
+        app_role.execute("CREATE TABLE migrations_can_run (id integer)")
+        name = app_role.info.user
+    assert role == (False, False, False, False, False)
+    assert owners == (name, True)
+
+
+def test_ci_builds_and_runs_the_image_after_the_test_suite():
+    steps = [line for line in read(".ci/run").splitlines() if line and not line.startswith(("#", "set ", "cd ", "export "))]
+    assert steps == ["make test", "scripts/image-check.sh"]
+    script = ROOT / "scripts/image-check.sh"
+    assert os.stat(script).st_mode & stat.S_IXUSR
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
 
 
 class _Probe(http.server.BaseHTTPRequestHandler):

@@ -8,6 +8,12 @@ from django.urls import reverse
 from preservation.core import health
 
 
+@pytest.fixture(autouse=True)
+def fresh_process(monkeypatch):
+    """Each test is a process that has not yet seen its migrations applied."""
+    monkeypatch.setattr(health._AppliedMigrations, "all_applied", False)
+
+
 def body(response):
     assert response["Content-Type"] == "application/json"
     return json.loads(response.content)
@@ -90,3 +96,35 @@ def test_readyz_is_not_ready_when_redis_does_not_answer_and_never_shows_its_url(
     assert body(response)["checks"] == {
         "database": "ok", "migrations": "ok", "redis": "unreachable"}
     assert b"s3cret" not in response.content and b"8209" not in response.content
+
+
+@pytest.mark.django_db
+def test_readyz_reads_the_migration_state_only_until_every_migration_is_applied(
+        client, settings, django_assert_num_queries):
+    settings.REDIS_URL = ""
+    first = client.get(reverse("readyz"))
+    with django_assert_num_queries(1):  # SELECT 1: the database is asked on every call
+        again = client.get(reverse("readyz"))
+    assert first.status_code == again.status_code == 200
+    assert body(again)["checks"]["migrations"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_keeps_checking_the_migrations_while_one_is_pending(client, settings, monkeypatch):
+    settings.REDIS_URL = ""
+    with monkeypatch.context() as patched:
+        patched.setattr(health.MigrationExecutor, "migration_plan",
+                        lambda self, targets: [("preservation.9999_next", False)])
+        assert client.get(reverse("readyz")).status_code == 503
+    assert client.get(reverse("readyz")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_readyz_asks_redis_on_every_call_through_one_client(client, settings, redis_url, monkeypatch):
+    settings.REDIS_URL = redis_url
+    pings = []
+    client_for_url = health._redis_client(redis_url)
+    monkeypatch.setattr(type(client_for_url), "ping", lambda self: pings.append(self) or True)
+    for _ in range(3):
+        assert client.get(reverse("readyz")).status_code == 200
+    assert pings == [client_for_url] * 3

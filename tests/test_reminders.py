@@ -343,6 +343,7 @@ def test_the_beat_schedule_runs_the_sweep_every_minute_and_tasks_are_safe_to_red
     assert {entry["task"] for entry in schedule.values()} == {
         "preservation.jobs.tasks.send_due_reminders", "preservation.jobs.tasks.detect_lapses",
         "preservation.jobs.tasks.send_digests", "preservation.jobs.tasks.refresh_urgency",
+        "preservation.jobs.tasks.audit_checkpoint",
     }
     for task in (tasks.send_due_reminders, tasks.detect_lapses, tasks.send_digests, tasks.refresh_urgency):
         assert task.acks_late and task.time_limit and task.soft_time_limit

@@ -206,6 +206,20 @@ def _optional_rows(request, owner, now):
         source_path="/media/usb", zone="UTC", csv_content=b"a,b\n", csv_sha256=hashlib.sha256(b"a,b\n").hexdigest(),
         pdf_content=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(),
     )
+    _correspondence_rows(request, owner, now)
+
+
+def _correspondence_rows(request, owner, now):
+    """A file in the correspondence log, and a provider's reply matched to a request that waits
+    for its receipt (so the receipt page has something to propose)."""
+    from preservation.correspondence import services as correspondence
+    from preservation.models import InboundChannel
+
+    correspondence.entry_add_attachment(request=request, actor=owner, filename="walker.txt", content=b"walker", now=now)
+    waiting = RequestFactory(agency=request.agency, created_by=owner)
+    services.request_send(request=waiting, actor=owner, now=now)
+    reply = b"Subject: Re: %s\r\nDate: Tue, 21 Apr 2026 02:30:00 +0000\r\n\r\nReceived." % waiting.reference.encode()
+    correspondence.message_ingest(agency=request.agency, raw=reply, channel=InboundChannel.UPLOAD, now=now)
 
 
 @pytest.fixture

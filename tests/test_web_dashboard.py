@@ -69,27 +69,30 @@ def post_filters(client, **filters):
     return client.post(reverse("preservation:dashboard_search"), filters)
 
 
+def filtered(client, **filters):
+    """The dashboard after applying filters: the search from the session, the rest from the
+    address the form redirects to."""
+    return client.get(post_filters(client, **filters).url)
+
+
 @pytest.mark.parametrize("typed", ["g8t1 sj02 3294 01vr", "G8T1SJ02329401VR", "camera.g8t1_sj02_3294_01vr"])
 def test_a_serial_is_found_in_any_format(signed_in, make_request, typed):
     wanted = make_request(serials=["G8T1-SJ02-3294-01VR"])
     make_request(serials=["638241420"])
-    post_filters(signed_in, q=typed)
-    assert references(signed_in.get(reverse("preservation:dashboard"))) == [wanted.reference]
+    assert references(filtered(signed_in, q=typed)) == [wanted.reference]
 
 
 @pytest.mark.parametrize("typed", ["CR-2026-77777", "cr-2026-77777"])
 def test_a_case_number_is_found(signed_in, make_request, typed):
     wanted = make_request(case_number="CR-2026-77777")
     make_request()
-    post_filters(signed_in, q=typed)
-    assert references(signed_in.get(reverse("preservation:dashboard"))) == [wanted.reference]
+    assert references(filtered(signed_in, q=typed)) == [wanted.reference]
 
 
 def test_an_account_email_is_found(signed_in, make_request):
     wanted = make_request(account_email="Owner.Two@example.com")
     make_request()
-    post_filters(signed_in, q="owner.two@example.com")
-    assert references(signed_in.get(reverse("preservation:dashboard"))) == [wanted.reference]
+    assert references(filtered(signed_in, q="owner.two@example.com")) == [wanted.reference]
 
 
 def test_a_search_never_puts_what_was_typed_in_a_url(signed_in, make_request):
@@ -115,8 +118,7 @@ def test_filters_narrow_the_list(signed_in, make_request, user, filters, expecte
     made["received"] = make_request(**window_days_ago(20, 19))
     services.request_send(request=made["received"], actor=user, now=NOW)
     services.request_record_receipt(request=made["received"], actor=user, received_on=NOW.date(), now=NOW)
-    post_filters(signed_in, **filters)
-    assert set(references(signed_in.get(reverse("preservation:dashboard")))) == {made[k].reference for k in expected}
+    assert set(references(filtered(signed_in, **filters))) == {made[k].reference for k in expected}
 
 
 def test_the_requester_filter_lists_only_colleagues(signed_in, make_request, user):
@@ -126,18 +128,18 @@ def test_the_requester_filter_lists_only_colleagues(signed_in, make_request, use
     make_request()
     form = signed_in.get(reverse("preservation:dashboard")).context["form"]
     assert outsider.pk not in [value for value, _label in form.fields["requester"].choices]
-    post_filters(signed_in, requester=str(colleague.pk))
-    assert references(signed_in.get(reverse("preservation:dashboard"))) == [theirs.reference]
+    assert references(filtered(signed_in, requester=str(colleague.pk))) == [theirs.reference]
 
 
 def test_a_group_button_keeps_the_search_and_toggles_off(signed_in, make_request):
     wanted = make_request(case_number="CR-1", **window_days_ago(58, 57))
     make_request(case_number="CR-2", **window_days_ago(58, 57))
-    post_filters(signed_in, q="CR-1")
-    signed_in.post(reverse("preservation:dashboard_search"), {"bucket_toggle": "critical"})
-    assert references(signed_in.get(reverse("preservation:dashboard"))) == [wanted.reference]
-    signed_in.post(reverse("preservation:dashboard_search"), {"bucket_toggle": "critical"})
-    assert "bucket" not in signed_in.session["preservation:dashboard_filters"]
+    page = filtered(signed_in, q="CR-1")
+    chip = next(b for b in page.context["buckets"] if b["code"] == "critical")
+    page = signed_in.get(reverse("preservation:dashboard") + "?" + chip["query"])
+    assert references(page) == [wanted.reference]
+    chip = next(b for b in page.context["buckets"] if b["code"] == "critical")
+    assert chip["active"] and chip["query"] == ""  # pressed again, the group is off
 
 
 def test_invalid_filters_are_explained(signed_in, make_request):
@@ -151,8 +153,7 @@ def test_invalid_filters_are_explained(signed_in, make_request):
 
 def test_clearing_shows_everything_again(signed_in, make_request):
     make_request(), make_request()
-    post_filters(signed_in, q="nothing matches this")
-    assert references(signed_in.get(reverse("preservation:dashboard"))) == []
+    assert references(filtered(signed_in, q="nothing matches this")) == []
     signed_in.post(reverse("preservation:dashboard_search"), {"clear": "1"})
     assert len(references(signed_in.get(reverse("preservation:dashboard")))) == 2
 
@@ -197,7 +198,8 @@ def test_the_first_page_runs_a_constant_number_of_queries(
         counted.append(len(queries))
         totals.append(response.context["total"])
     assert totals == [3, 43]  # both pages counted afresh: new requests are never served stale counts
-    assert counted[0] == counted[1] <= 12, counted
+    # 12 for the page, 4 for the audit record of the list read (lock, chain link, insert, savepoint).
+    assert counted[0] == counted[1] <= 12 + 4, counted
     # Nothing changed since: the groups' counts come from the cache, one query less.
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("preservation:dashboard")).context["total"] == 43
@@ -208,7 +210,7 @@ def row_of(response, preservation_request):
     """The table row of one request, as HTML."""
     body = response.content.decode()
     start = body.index('href="%s"' % reverse("preservation:request_detail", args=[preservation_request.pk]))
-    return body[body.rindex("<tr>", 0, start):body.index("</tr>", start)]
+    return body[body.rindex("<tr ", 0, start):body.index("</tr>", start)]
 
 
 def test_a_row_shows_urgency_in_words_and_icon_and_the_next_deadline(signed_in, make_request, user):
@@ -224,7 +226,9 @@ def test_a_deadline_gone_by_before_the_next_refresh_says_passed(client, user, ma
     critical = make_request(**window_days_ago(58, 57))  # first loss on 22 April
     with time_machine.travel(NOW + timedelta(days=5), tick=False):
         row = row_of(login(client, user).get(reverse("preservation:dashboard")), critical)
-    assert "22 April 2026" in row and "passed" in row and "day" not in row
+    cell = row[row.index('data-label="Next deadline"'):]
+    cell = cell[:cell.index("</td>")]
+    assert "22 April 2026" in cell and "passed" in cell and "day" not in cell
 
 
 def test_requests_of_someone_who_left_the_agency_still_name_them(signed_in, make_request, user):
@@ -239,7 +243,6 @@ def test_requests_of_someone_who_left_the_agency_still_name_them(signed_in, make
 
 def test_a_select_keeps_the_chosen_filter(signed_in, make_request):
     make_request()
-    post_filters(signed_in, state="preserving")
-    body = signed_in.get(reverse("preservation:dashboard")).content.decode()
+    body = filtered(signed_in, state="preserving").content.decode()
     assert '<option value="preserving" selected>' in body
     assert '<label class="form-label" for="id_state">' in body and 'id="id_state"' in body

@@ -46,6 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over its endpoint's limit is refused by its Content-Length before anything
+    # reads it (docs/security.md "Bounded work").
+    "preservation.core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # "aaaaaaaaaaaa" and the like (docs/security.md "Passwords").
+    {"NAME": "preservation.accounts.passwords.RepeatedPatternValidator"},
 ]
 # No composition rules (NIST SP 800-63B, CJIS 5.6.2.1.1): length and a common-password list only.
 PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link is good for one hour
@@ -170,12 +175,33 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Request bodies (docs/security.md "Bounded work"): the largest accepted per path prefix, checked
+# by Content-Length before the body is read; Django keeps at most 1 MiB of form data in memory
+# and spools larger uploads (only the letterhead logo) to a temporary file.
+REQUEST_BODY_LIMITS = {
+    "default": 1024 * 1024,
+    "/api/": 1024 * 1024,
+    # The logo form answers a too-large file with its own message (up to LOGO_MAX_BYTES).
+    "/agency/letterhead/": 8 * 1024 * 1024,
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # TOTP issuer shown in authenticator apps; invitation links last this long.
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Preserve")
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 60 * 60
 # Audit records are kept for good (at least the year CJIS asks): nothing in the application
 # deletes them, and on PostgreSQL a trigger refuses UPDATE and DELETE (preservation/models/audit.py).
+# Each audit record carries an HMAC keyed with a secret the database does not hold, and the
+# newest record's position and hash are written, signed, to a file outside the database every
+# minute (docs/security.md "Audit log integrity"). Without AUDIT_HMAC_KEY the key is derived from
+# DJANGO_SECRET_KEY; set it on its own so that rotating the secret key keeps old records checkable.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
+# The role the application connects as when a separate role owns the tables: manage.py
+# audit_grants (run as the owner after migrate) limits it to INSERT and SELECT on the audit log.
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
+AUDIT_CHECKPOINT_PATH = env("AUDIT_CHECKPOINT_PATH", default=str(BASE_DIR / "audit-checkpoints.jsonl"))
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -223,6 +249,8 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Links in emails and calendar feeds point here.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Whom to tell about a vulnerability: /.well-known/security.txt (a mailto: or https: URI).
+SECURITY_CONTACT = env("SECURITY_CONTACT", default="mailto:security@localhost")
 
 # Celery on Redis when REDIS_URL is set; without it reminders run in-process (see README).
 REDIS_URL = env("REDIS_URL", default="")
@@ -241,12 +269,18 @@ CELERY_ENABLE_UTC = True
 
 # Domain settings (docs/deadlines.md): every threshold and list is a setting.
 PRESERVE = {
+    # The address of Blink's online form for law-enforcement preservation requests, linked from
+    # the sending pages (docs/workday.md §7); empty: the pages say to ask the administrator.
+    "BLINK_FORM_URL": env("BLINK_FORM_URL", default=""),
+    # Alarms in each calendar event: Outlook honours only the first, so one by default.
+    "CALENDAR_ALARMS": env.int("CALENDAR_ALARMS", default=1),
     "URGENCY_CRITICAL_DAYS": 3,
     "URGENCY_HIGH_DAYS": 7,
     "URGENCY_ELEVATED_DAYS": 14,
-    "PRESERVATION_DAYS": 90,
+    # How many days before the expiry the extension should be sent. The preservation periods
+    # themselves (90 + 90 days under § 2703(f), 60 + 30 under the EPOC-PR...) are the law's, kept
+    # with their sources in the catalogue (preservation/rules/catalogue.py, docs/providers.md).
     "EXTENSION_LEAD_DAYS": 7,
-    "MAX_EXTENSIONS": 1,
     "REMINDER_HOUR": 8,
     # Reminders (docs/deadlines.md "Reminders"; README "Reminders").
     "REMINDER_LEAD_DAYS": [30, 14, 7, 3, 1],
@@ -270,6 +304,31 @@ PRESERVE_PDF = {
     "MEMORY_MB": env.int("PDF_MEMORY_MB", default=1024),
     "DATA_URL_MAX_BYTES": 256 * 1024,
     "LOGO_MAX_BYTES": 1024 * 1024,
+    # Bounded work (docs/security.md): pending renders per user and per agency (one per
+    # document); how many run at once is PRESERVE_JOBS["EMBEDDED_WORKERS"] without Redis and
+    # the Celery worker concurrency with it.
+    "MAX_PENDING_PER_USER": 3,
+    "MAX_PENDING_PER_AGENCY": 10,
+}
+
+# Correspondence (docs/correspondence.md): limits on what strangers' mail may make us do.
+PRESERVE_MAIL = {
+    "MAX_MESSAGE_BYTES": env.int("MAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024),
+    "MAX_ATTACHMENTS": 50,
+    "MAX_PARTS": 200,
+    "MAX_DEPTH": 5,
+    "MAX_HEADER_CHARS": 64 * 1024,
+    "MAX_TEXT_CHARS": 200_000,
+    "MAX_ARCHIVE_ENTRIES": 1000,
+    "MAX_ARCHIVE_BYTES": 200 * 1024 * 1024,
+    "MAX_ARCHIVE_RATIO": 100,
+    # Attachments to a request's correspondence log (uploaded by a user).
+    "MAX_ATTACHMENT_BYTES": env.int("MAIL_MAX_ATTACHMENT_BYTES", default=20 * 1024 * 1024),
+    # authserv-ids whose Authentication-Results header is read (the agency's own mail servers);
+    # empty: the topmost header, which the last receiving server added.
+    "AUTHSERV_IDS": env.list("MAIL_AUTHSERV_IDS", default=[]),
+    # The domain of the Message-IDs of letters sent by email.
+    "MESSAGE_ID_DOMAIN": env("MAIL_MESSAGE_ID_DOMAIN", default="preserve.invalid"),
 }
 
 # Background jobs without Redis (preservation/jobs/queue.py): deferred jobs such as PDF renders
@@ -295,6 +354,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "preservation.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "preservation.api.errors.exception_handler",
+    # The same proxy count as everywhere else (the throttles use audit.client_ip in any case).
+    "NUM_PROXIES": PROXY_COUNT,
     # No OPTIONS metadata: every method on another agency's object answers like a missing one.
     "DEFAULT_METADATA_CLASS": None,
 }
@@ -330,6 +391,10 @@ SPECTACULAR_SETTINGS = {
         "LegalProcessTypeEnum": "preservation.models.core.LegalProcessType",
         "UrgencyEnum": "preservation.api.serializers.URGENCY_CODES",
         "ModelEnum": "preservation.rules.serials.DEVICE_MODELS",
+        # Three "kind" fields: the documents' keeps the name it always had.
+        "KindEnum": "preservation.models.documents.DocumentKind",
+        "CorrespondenceKindEnum": "preservation.models.correspondence.CorrespondenceKind",
+        "NewCorrespondenceKindEnum": "preservation.correspondence.api.NEW_ENTRY_KINDS",
     },
 }
 # Throttle counters must be shared by every worker process: Redis when there is one.

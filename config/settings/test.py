@@ -53,6 +53,10 @@ ENVIRONMENT = "test"
 CACHES = {**CACHES, "api_throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",  # noqa: F405
                                      "LOCATION": "api-throttle"}}
 
+# The audit MAC key of the suite (a fixed test value; production reads AUDIT_HMAC_KEY or derives
+# it from the secret key). Checkpoints go to a per-test file (tests set AUDIT_CHECKPOINT_PATH).
+AUDIT_HMAC_KEY = "test-audit-hmac-key"
+AUDIT_CHECKPOINT_PATH = str(BASE_DIR / "test-media" / "audit-checkpoints.jsonl")
 # Static files straight from the app's folders (finders), as in development: the suite never runs
 # collectstatic, and WhiteNoise would otherwise warn about the missing STATIC_ROOT at every start.
 WHITENOISE_AUTOREFRESH = True

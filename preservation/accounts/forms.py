@@ -47,6 +47,40 @@ class EnrolForm(TokenForm):
     )
 
 
+class ReauthForm(forms.Form):
+    """The password and a current code, asked again before a credential is replaced
+    (docs/security.md "Credential changes"): a stolen session alone cannot replace them."""
+
+    password = forms.CharField(label=_("Your password"), strip=False, max_length=4096,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    current_code = forms.CharField(
+        label=_("Code from your current app, or a backup code"), max_length=32, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_current_code(self):
+        return re.sub(r"\s+", "", self.cleaned_data["current_code"]).lower()
+
+    def clean(self):
+        from preservation.accounts import services as accounts
+
+        data = super().clean()
+        if not self.errors and not accounts.reauthenticated(
+                user=self.user, password=data.get("password"), code=data.get("current_code")):
+            raise forms.ValidationError(
+                _("The password or the current code is not right. Type your password and the code "
+                  "your current app shows now (or an unused backup code)."), code="reauth_failed")
+        return data
+
+
+class ReplaceAuthenticatorForm(ReauthForm, EnrolForm):
+    field_order = ["token", "password", "current_code"]
+
+
 class BannerForm(forms.Form):
     acknowledge = forms.BooleanField(
         label=_("I have read and accept this notice."),
@@ -107,7 +141,9 @@ class RoleForm(forms.Form):
 class AgencySettingsForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval"]
+        fields = ["name", "postal_address", "phone", "time_zone", "legal_basis", "requires_supervisor_approval",
+                  "default_legal_basis", "national_order_days", "national_order_renewals",
+                  "allows_emergency_send"]
 
 
 class AuditFilterForm(forms.Form):

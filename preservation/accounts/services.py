@@ -16,14 +16,15 @@ from django.db import transaction
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from preservation.core.audit import audit_record
-from preservation.models import Agency, Invitation, LoginBanner, Role, User
+from preservation.core.audit import audit_record, client_ip
+from preservation.jobs import queue
+from preservation.models import Agency, ApiToken, Invitation, LoginBanner, Role, User
 from preservation.models.accounts import DEFAULT_BANNER
 
 BACKUP_CODE_COUNT = 10
@@ -59,24 +60,77 @@ def totp_wait_seconds(user, *, now):
             return math.ceil((locked_until - now).total_seconds())
     return 0
 
+# --- Credential changes (docs/security.md "Credential changes") ---------------------------------
+
+
+def credentials_revoke(*, user, reason, keep_session_key=None, request=None, now=None):
+    """After a password change or reset, a new authenticator or a deactivation: every API token of
+    ``user`` is revoked for good and every session but ``keep_session_key`` ends, so nothing a
+    thief made with the old credentials keeps working (reactivation revives none of it)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+        sessions = sessions_end_for_user(user, keep_session_key=keep_session_key)
+        audit_record(action="credentials_revoked", actor=user, obj=user, request=request, now=now,
+                     message="%s: %d API token(s) revoked, %d other session(s) ended" % (reason, tokens, sessions))
+    return tokens, sessions
+
+
+SECURITY_CHANGES = {
+    "password_changed": _("Your password was changed."),
+    "password_reset": _("Your password was reset with an emailed link."),
+    "authenticator_replaced": _("Your sign-in codes were moved to a new authenticator app."),
+    "backup_codes_replaced": _("New backup codes were made; the old ones no longer work."),
+}
+
+
+def security_change_notify(*, user, change, request=None):
+    """Tell the user by email, after the transaction commits, that a credential changed, so a
+    change they did not make does not go unnoticed."""
+    if not user.email:
+        return
+    with translation.override(user.language):
+        context = {"user": user, "what": str(SECURITY_CHANGES[change]),
+                   "ip": client_ip(request) if request is not None else None,
+                   "revoked": change != "backup_codes_replaced"}
+        subject = render_to_string("accounts/email/security_change_subject.txt", context).strip()
+        body = render_to_string("accounts/email/security_change_body.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+
+
+def reauthenticated(*, user, password, code):
+    """The password and a current code (authenticator or backup code) of ``user``, both right.
+    The code is used up, like at sign-in."""
+    from django_otp import match_token
+
+    return bool(password) and user.check_password(password) and match_token(user, code) is not None
+
 
 @transaction.atomic
 def totp_device_confirm(*, user, device, token, request=None):
     """The user typed a valid code from the new authenticator: it becomes their device (any
-    older one is removed) and fresh backup codes are returned, shown once."""
+    older one is removed) and fresh backup codes are returned, shown once. Replacing an existing
+    authenticator revokes the user's API tokens and other sessions and tells them by email
+    (the view asks for the password and a current code first)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     if not (token.isdigit() and totp.verify(int(token), device.tolerance)):
         audit_record(action="otp_enrol_failed", actor=user, request=request, outcome="failure")
         raise ValidationError(_("That code is not right. Check the time on your phone and type the current code."),
                               code="invalid_token")
+    replacing = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     TOTPDevice.objects.filter(user=user).delete()
     device.confirmed, device.last_t = True, totp.t()
     device.save()
     if request is not None:
         request.session.pop(PENDING_TOTP_KEY, None)
-    codes = backup_codes_replace(user=user, request=request)
-    audit_record(action="otp_enrolled", actor=user, request=request, obj=user)
+    codes = backup_codes_replace(user=user, request=request, notify=False)
+    audit_record(action="otp_enrolled", actor=user, request=request, obj=user,
+                 message="replaced the authenticator" if replacing else "")
+    if replacing:
+        credentials_revoke(user=user, reason="authenticator replaced", request=request,
+                           keep_session_key=request.session.session_key if request is not None else None)
+        security_change_notify(user=user, change="authenticator_replaced", request=request)
     return codes
 
 
@@ -85,13 +139,17 @@ def _backup_code():
 
 
 @transaction.atomic
-def backup_codes_replace(*, user, request=None):
-    """Ten new single-use backup codes; the old ones stop working."""
+def backup_codes_replace(*, user, request=None, notify=True):
+    """Ten new single-use backup codes; the old ones stop working. The user is told by email
+    unless they come with a new authenticator (that email says so)."""
+    had_codes = StaticDevice.objects.filter(user=user).exists()
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=str(_("Backup codes")), confirmed=True)
     codes = [_backup_code() for _i in range(BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     audit_record(action="backup_codes_replaced", actor=user, request=request, obj=user)
+    if notify and had_codes:
+        security_change_notify(user=user, change="backup_codes_replaced", request=request)
     return codes
 
 
@@ -127,7 +185,10 @@ def invitation_from_token(token, *, now):
 def invitation_create(*, agency, email, role, invited_by, request=None, now=None):
     now = now or timezone.now()
     email = User.objects.normalize_email(email.strip())
-    if User.objects.filter(email__iexact=email).exists():
+    # Only a colleague's address is refused: another agency's users are none of this agency's
+    # business, so that invitation is made like any other and refused only to the invitee
+    # when they try to accept it (docs/security.md "Nothing learned about another agency").
+    if User.objects.filter(email__iexact=email, agency=agency).exists():
         raise ValidationError({"email": [ValidationError(_("A user with this email address already exists."),
                                                          code="duplicate_email")]})
     invitation = Invitation.objects.create(
@@ -169,6 +230,9 @@ def invitation_accept(*, invitation, username, password, first_name="", last_nam
     if not invitation.is_usable(now):
         raise ValidationError(_("This invitation has already been used or has expired. Ask your agency "
                                 "administrator for a new one."), code="invitation_unusable")
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise ValidationError(_("This email address already has an account. Sign in with it, or ask your "
+                                "agency administrator to invite another address."), code="duplicate_email")
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": [ValidationError(_("This username is taken; choose another."),
                                                             code="duplicate_username")]})
@@ -214,10 +278,12 @@ def user_set_role(*, user, role, actor, request=None):
     return user
 
 
-def sessions_end_for_user(user):
-    """Delete every server-side session of ``user`` (they are signed out everywhere)."""
+def sessions_end_for_user(user, *, keep_session_key=None):
+    """Delete every server-side session of ``user`` but ``keep_session_key`` (they are signed
+    out everywhere else)."""
     ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+            session_key=keep_session_key or "").iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
             session.delete()
             ended += 1
@@ -235,7 +301,8 @@ def user_set_active(*, user, active, actor, request=None):
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        sessions_end_for_user(user)
+        # Tokens are revoked, not merely unusable while inactive: reactivation revives nothing.
+        credentials_revoke(user=user, reason="deactivated", request=request)
     audit_record(action="user_reactivated" if active else "user_deactivated", actor=actor, obj=user,
                  request=request, message=user.get_username())
     return user
@@ -263,7 +330,8 @@ def user_is_locked(user):
 
 
 AGENCY_SETTINGS_FIELDS = ["name", "postal_address", "phone", "time_zone", "legal_basis",
-                          "requires_supervisor_approval"]
+                          "requires_supervisor_approval", "default_legal_basis", "national_order_days",
+                          "national_order_renewals", "allows_emergency_send"]
 
 
 @transaction.atomic
@@ -282,3 +350,70 @@ def agency_update_settings(*, agency, actor, fields, request=None):
         audit_record(action="agency_updated", actor=actor, agency=agency, obj=agency, request=request,
                      message="Changed: %s" % ", ".join(changed))
     return agency
+
+
+# --- Password reset (docs/security.md "Password reset") ----------------------------------------
+
+RESET_LIMIT_PER_ADDRESS = 3
+RESET_LIMIT_PER_CLIENT = 10
+RESET_WINDOW_SECONDS = 3600
+
+
+def _counted(key, limit):
+    """Count one more use of ``key`` this hour; False once it is over ``limit``."""
+    from django.core.cache import caches
+
+    counters = caches["api_throttle"]  # shared by every worker (Redis) when there is one
+    counters.add(key, 0, RESET_WINDOW_SECONDS)
+    try:
+        return counters.incr(key) <= limit
+    except ValueError:
+        counters.set(key, 1, RESET_WINDOW_SECONDS)
+        return True
+
+
+def password_reset_request(*, email, request):
+    """Queue the reset links for ``email``. Does the same work whether or not an account uses
+    the address: one lookup, one task queued after commit (with the matching user ids, possibly
+    none); the task renders and sends the mail. At most RESET_LIMIT_PER_ADDRESS links per address
+    and RESET_LIMIT_PER_CLIENT requests per client address an hour; beyond that the answer is
+    the same and nothing is sent (aggregated in the audit log)."""
+    import hashlib
+
+    from preservation.core.audit import audit_failure
+
+    email = User.objects.normalize_email(email.strip()).lower()
+    ip = client_ip(request) or "-"
+    address_key = "reset-address:" + hashlib.sha256(email.encode()).hexdigest()
+    allowed = _counted("reset-client:" + ip, RESET_LIMIT_PER_CLIENT) and _counted(address_key, RESET_LIMIT_PER_ADDRESS)
+    user_ids = [
+        user.pk for user in User.objects.filter(email__iexact=email, is_active=True)
+        if user.has_usable_password()
+    ]
+    if not allowed:
+        audit_failure(action="password_reset_limited", request=request, outcome="denied",
+                      message="reset requests over the limit for this address or client")
+        user_ids = []
+    else:
+        audit_failure(action="password_reset_requested", request=request, message="for %s" % email)
+    queue.defer("send_password_reset", user_ids)
+
+
+def password_reset_send(*, user_ids):
+    """Send each user their reset link (run from the queue, never while a caller waits)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    sent = 0
+    for user in User.objects.filter(pk__in=user_ids, is_active=True):
+        path = reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user)})
+        with translation.override(user.language):
+            context = {"user": user, "link": settings.SITE_URL.rstrip("/") + path}
+            subject = render_to_string("accounts/email/password_reset_subject.txt", context).strip()
+            body = render_to_string("accounts/email/password_reset_body.txt", context)
+        send_mail(subject, body, None, [user.email])
+        sent += 1
+    return sent

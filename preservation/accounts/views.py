@@ -4,6 +4,8 @@ import csv
 import datetime as dt
 import functools
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _, ngettext
@@ -32,13 +34,17 @@ from preservation.accounts.forms import (
     BannerForm,
     EnrolForm,
     InvitationForm,
+    ReauthForm,
+    ReplaceAuthenticatorForm,
     RoleForm,
     SignInForm,
     TokenForm,
 )
 from preservation.core import permissions
-from preservation.core.audit import audit_record
-from preservation.core.middleware import BANNER_ACK
+from preservation.core.audit import audit_record, search_summary
+from preservation.requests import selectors
+from preservation.core.middleware import BANNER_ACK, reset_idle_clock
+from preservation.core.spreadsheet import safe_cell
 from preservation.models import AuditOutcome, AuditRecord, Invitation, User
 
 NEXT = "preserve_next"
@@ -120,7 +126,10 @@ def otp_enrol(request):
     if user_has_device(user) and not user.is_verified():
         return redirect("accounts:otp_verify")
     device = accounts.totp_device_pending(user=user, session=request.session)
-    form = EnrolForm(_posted(request))
+    replacing = user_has_device(user)
+    # Replacing a working authenticator also needs the password and a current code
+    # (docs/security.md "Credential changes"): a stolen session alone cannot move it.
+    form = ReplaceAuthenticatorForm(_posted(request), user=user) if replacing else EnrolForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             codes = accounts.totp_device_confirm(user=user, device=device, token=form.cleaned_data["token"],
@@ -133,19 +142,22 @@ def otp_enrol(request):
             return render(request, "accounts/backup_codes.html", {"codes": codes, "enrolled": True})
     secret = accounts.totp_secret(device)
     return render(request, "accounts/otp_enrol.html", {
-        "form": form, "qr_svg": _qr_svg(device),
+        "form": form, "qr_svg": _qr_svg(device), "replacing": replacing,
         "secret_groups": [secret[i:i + 4] for i in range(0, len(secret), 4)],
     })
 
 
 @login_required
 def backup_codes(request):
-    """Show how many backup codes remain; POST replaces them (shown once)."""
-    if request.method == "POST":
+    """Show how many backup codes remain; POST with the password and a current code replaces
+    them (shown once; docs/security.md "Credential changes")."""
+    form = ReauthForm(_posted(request), user=request.user)
+    if request.method == "POST" and form.is_valid():
         codes = accounts.backup_codes_replace(user=request.user, request=request)
         return render(request, "accounts/backup_codes.html", {"codes": codes})
     remaining = sum(d.token_set.count() for d in StaticDevice.objects.filter(user=request.user))
-    return render(request, "accounts/backup_codes.html", {"remaining": remaining})
+    return render(request, "accounts/backup_codes.html", {"remaining": remaining, "form": form},
+                  status=400 if form.is_bound else 200)
 
 
 @login_required
@@ -161,8 +173,21 @@ def banner(request):
 @require_POST
 @login_required
 def session_keepalive(request):
-    """The "stay signed in" button: the request itself resets the idle clock (middleware)."""
+    """The "stay signed in" button: the idle clock starts again now."""
+    reset_idle_clock(request)
     return HttpResponse(status=204)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Answers at once and the same way whether or not an account uses the address; the link is
+    mailed from the queue, and requests are rate-limited (docs/security.md "Password reset")."""
+
+    template_name = "registration/form_page.html"
+    extra_context = {"title": _("Reset your password"), "submit": _("Email me a link")}
+
+    def form_valid(self, form):
+        accounts.password_reset_request(email=form.cleaned_data["email"], request=self.request)
+        return redirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -177,6 +202,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         audit_record(action="password_reset", actor=None, obj=form.user, agency=form.user.agency,
                      request=self.request, message=form.user.get_username())
+        accounts.credentials_revoke(user=form.user, reason="password reset", request=self.request)
+        accounts.security_change_notify(user=form.user, change="password_reset", request=self.request)
         return response
 
 
@@ -188,6 +215,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         audit_record(action="password_changed", actor=self.request.user, obj=self.request.user, request=self.request)
+        accounts.credentials_revoke(user=self.request.user, reason="password changed", request=self.request,
+                                    keep_session_key=self.request.session.session_key)
+        accounts.security_change_notify(user=self.request.user, change="password_changed", request=self.request)
         messages.success(self.request, _("Your password was changed."))
         return response
 
@@ -304,9 +334,19 @@ def user_active(request, pk):
     member = _agency_user(request, pk)
     active = request.POST.get("active") == "1"
     done = _("%(name)s can sign in again.") if active else _("%(name)s is deactivated and signed out everywhere.")
-    return _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
-                                                            request=request),
-                  done % {"name": member.get_username()})
+    response = _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
+                                                                request=request),
+                      done % {"name": member.get_username()})
+    member.refresh_from_db(fields=["is_active"])
+    left = 0 if member.is_active else selectors.open_requests_of(member).count()
+    if left:
+        # Their open requests, listed for handing over (docs/workday.md §3).
+        messages.warning(request, ngettext(
+            "%(name)s still has %(n)d open request: select it below and assign it to someone else.",
+            "%(name)s still has %(n)d open requests: select them below and assign them to someone else.",
+            left) % {"name": member.get_username(), "n": left})
+        return redirect(reverse("preservation:dashboard") + "?" + urlencode({"owner": member.pk, "group": "open"}))
+    return response
 
 
 @require_POST
@@ -382,6 +422,8 @@ def audit_filter(request):
     if not form.is_valid():
         return _render_audit_log(request, form, status=400)
     request.session[AUDIT_FILTERS_SESSION_KEY] = form.session_value()
+    audit_record(action="search", actor=request.user, request=request, object_type="accounts:audit_log",
+                 message=search_summary(form.session_value()))
     return redirect("accounts:audit_log")
 
 
@@ -391,9 +433,8 @@ class _Echo:
 
 
 def _cell(value):
-    """Defuse spreadsheet formulas in exported text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Defuse spreadsheet formulas in exported text (CSV injection), also after a semicolon."""
+    return safe_cell(value)
 
 
 AUDIT_CSV_COLUMNS = ["id", "at_utc", "actor", "agency", "object_type", "object_id", "action", "outcome",

@@ -7,7 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from preservation.api.throttling import FailedTokenThrottle
-from preservation.core.audit import audit_record
+from preservation.core.audit import audit_failure
 from preservation.models import ApiToken, AuditOutcome
 
 # Recording every use would turn each read into a write; a minute is precise enough to see
@@ -43,7 +43,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = self._find(plain)
         if token is None or not token.is_active(now):
             # A failed sign-in, audited like one: the prefix only, never the secret.
-            audit_record(action="api_token_rejected", actor=token.user if token else None, obj=token,
+            # Aggregated per client address: wrong tokens cannot grow the log without bound.
+            audit_failure(action="api_token_rejected", actor=token.user if token else None, obj=token,
                          outcome=AuditOutcome.FAILURE, request=request, now=now,
                          message=token.display_prefix if token else "unknown token")
             # One message for unknown, wrong, expired and revoked tokens: nothing to probe.

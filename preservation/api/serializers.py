@@ -12,21 +12,23 @@ from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from preservation.models import (
+    LEGAL_BASIS_CHOICES,
     DeviceSerial,
     DocumentKind,
     DocumentState,
     LegalProcessType,
     Outcome,
     PreservationRequest,
+    Provider,
     RequestState,
     validate_country,
     validate_time_zone,
 )
 from preservation.api.errors import django_fields
 from preservation.core import permissions as roles
-from preservation.requests import services
-from preservation.rules import deadlines, serials
 from preservation.core.presentation import wall_to_utc
+from preservation.requests import selectors, services
+from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.deadlines import EARLIER, LATER
 from preservation.rules.validation import sending_errors, sending_warnings
 
@@ -119,6 +121,8 @@ class SerialCheckSerializer(SerialReadingSerializer):
 
 
 class DeviceSerialSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=catalogue.IDENTIFIER_TYPES, required=False, default=catalogue.BLINK_SERIAL,
+                                   help_text=_("The identifier type (docs/providers.md); a Blink serial by default."))
     raw = serializers.CharField(
         max_length=serials.MAX_INPUT_LENGTH, trim_whitespace=False,
         help_text=_("The serial as typed; any spacing, hyphens or case."),
@@ -140,9 +144,13 @@ class DeviceSerialSerializer(serializers.Serializer):
     reading = SerialReadingSerializer(read_only=True)
 
     def to_representation(self, instance):
-        reading = instance.parsed.as_dict()
+        if instance.kind == catalogue.BLINK_SERIAL:
+            reading = instance.parsed.as_dict()
+        else:
+            reading = identifiers.check_identifier(instance.kind, instance.raw).as_dict()
         del reading["input"]
         return {
+            "kind": instance.kind,
             "raw": instance.raw,
             "model": instance.model,
             "model_label": serials.model_label(instance.model) if instance.model else "",
@@ -229,6 +237,13 @@ class DeadlineQuerySerializer(serializers.Serializer):
     received = BoundedDateField(required=False, allow_null=True, help_text=_("Date Blink received the request."))
     extended = serializers.BooleanField(default=False, help_text=_("The one extension was received."))
     now = LocalDateTimeField(required=False, allow_null=True, help_text=_("Judge urgency at this instant (default: now)."))
+    provider = serializers.ChoiceField(choices=[p.code for p in catalogue.PROVIDERS], required=False,
+                                       help_text=_("The provider; with it or basis, the answer adds provider fields."))
+    basis = serializers.ChoiceField(choices=LEGAL_BASIS_CHOICES, required=False, help_text=_("The legal basis."))
+    extensions = serializers.IntegerField(required=False, min_value=0, max_value=20,
+                                          help_text=_("Extensions or renewals received (instead of extended)."))
+    production_confirmed = BoundedDateField(required=False, allow_null=True,
+                                            help_text=_("EPOC-PR: the day a production order was confirmed."))
 
     def validate(self, attrs):
         zone = attrs["tz"]
@@ -247,12 +262,18 @@ class DeadlineQuerySerializer(serializers.Serializer):
 
     def report(self):
         data = self.validated_data
-        return deadlines.compute_report(
+        chosen = data.get("provider") or data.get("basis")
+        report = deadlines.compute_report(
             start=data["start"], end=data["end"], now=data["now"], country=data.get("country") or None,
             auto_delete_days=data.get("auto_delete_days"), legacy=data["legacy"],
             content=not data["non_content_only"], received_on=data.get("received"),
             extended=data["extended"], zone=data["tz"], thresholds=services.thresholds(),
-        ).as_dict()
+            provider=selectors.provider_policy(data.get("provider") or catalogue.BLINK.code),
+            basis=data.get("basis") and selectors.basis_policy(data["basis"]),
+            extensions_received=data.get("extensions"), production_confirmed_on=data.get("production_confirmed"),
+        )
+        # Without provider or basis, exactly the answer of before providers were data.
+        return report.as_full_dict() if chosen else report.as_dict()
 
 
 # --- Requests --------------------------------------------------------------------------------
@@ -270,7 +291,19 @@ class NextDeadlineSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
-class RequestDeadlinesSerializer(_DeadlinesSerializer):
+class ProviderDeadlinesSerializer(serializers.Serializer):
+    """What ``DeadlineReport.as_full_dict`` adds: the provider, the basis, and what only some
+    bases have (docs/providers.md §4)."""
+
+    provider = serializers.CharField()
+    legal_basis = serializers.ChoiceField(choices=LEGAL_BASIS_CHOICES)
+    retention_hours = serializers.IntegerField()
+    extensions_received = serializers.IntegerField(allow_null=True)
+    until_production = serializers.BooleanField(allow_null=True)
+    production_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class RequestDeadlinesSerializer(_DeadlinesSerializer, ProviderDeadlinesSerializer):
     next_deadline = NextDeadlineSerializer(allow_null=True)
 
 
@@ -330,7 +363,8 @@ class RequestSerializer(serializers.ModelSerializer):
         read_only_fields = [
             "id", "reference", "state", "state_label", "outcome", "created_at", "updated_at", "created_by",
             "sent_at", "received_on", "blink_reference", "extension_sent_at", "extension_received_on",
-            "legal_process_type", "legal_process_served_on", "closed_at",
+            "legal_process_type", "legal_process_served_on", "closed_at", "production_confirmed_on",
+            "production_order_received_at", "production_order_emergency", "preserved_until_production",
         ]
         fields = read_only_fields + services.DRAFT_FIELDS + [
             "serials", "urgency", "deadlines", "allowed_actions", "sending_problems", "warnings",
@@ -351,7 +385,7 @@ class RequestSerializer(serializers.ModelSerializer):
         report = services.request_report(obj, now=self.context.get("now") or timezone.now())
         if report is None:
             return None
-        data = report.as_dict()
+        data = report.as_full_dict()
         del data["urgency"]  # the request's urgency (above) covers sent requests too
         data["next_deadline"] = obj.next_deadline_on and {
             "on": obj.next_deadline_on, "kind": obj.next_deadline_kind, "label": obj.get_next_deadline_kind_display(),
@@ -460,6 +494,11 @@ class RequestSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def validate_provider(self, value):
+        if not Provider.objects.filter(code=value).exists():
+            raise serializers.ValidationError(_("Unknown provider: %(code)s.") % {"code": value}, code="invalid_choice")
+        return value
+
     def save_draft(self, *, agency, actor):
         fields = dict(self.validated_data)
         serial_rows = fields.pop("serials", None)
@@ -538,6 +577,36 @@ class RecordExtensionReceiptSerializer(serializers.Serializer):
 
     def perform(self, request, actor):
         return services.request_record_extension_receipt(request=request, actor=actor, **self.validated_data)
+
+
+class IdentifierBatchSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=catalogue.IDENTIFIER_TYPES)
+    values = serializers.ListField(child=serializers.CharField(allow_blank=True, trim_whitespace=False,
+                                                               max_length=10_000), max_length=MAX_SERIALS)
+
+
+class IdentifierReadingSerializer(serializers.Serializer):
+    """What identifiers.check_identifier read from one typed identifier."""
+
+    kind = serializers.CharField()
+    input = serializers.CharField()
+    valid = serializers.BooleanField()
+    normalized = serializers.CharField()
+    display = serializers.CharField()
+    warnings = SerialWarningSerializer(many=True)
+    error = serializers.CharField(allow_null=True)
+    error_code = serializers.CharField(allow_null=True)
+
+
+class RecordProductionOrderSerializer(serializers.Serializer):
+    confirmed_on = BoundedDateField(required=False, allow_null=True,
+                                    help_text=_("The day the issuing authority confirmed a production order."))
+    received_at = BoundedAwareDateTimeField(required=False, allow_null=True,
+                                            help_text=_("When the provider received the production order."))
+    emergency = serializers.BooleanField(required=False, default=False)
+
+    def perform(self, request, actor):
+        return services.request_record_production_order(request=request, actor=actor, **self.validated_data)
 
 
 class RecordLegalProcessSerializer(serializers.Serializer):

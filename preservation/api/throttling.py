@@ -9,6 +9,14 @@ class _SharedCacheThrottle(throttling.SimpleRateThrottle):
         self.cache = caches["api_throttle"]
         super().__init__()
 
+    def get_ident(self, request):
+        """The client address by the app's one proxy rule (PROXY_COUNT, audit.client_ip), never
+        DRF's own, which believes any X-Forwarded-For when NUM_PROXIES is unset
+        (docs/security.md "Client addresses")."""
+        from preservation.core.audit import client_ip
+
+        return client_ip(request) or "unknown"
+
     def get_rate(self):
         # Read at each call (not at import, as DRF does) so the setting can change in tests.
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]

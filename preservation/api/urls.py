@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from preservation.api import views
+from preservation.correspondence.api import CorrespondenceView
 
 app_name = "api"
 
@@ -16,7 +17,9 @@ urlpatterns = [
         url_name="api:schema", template_name="preservation/api/swagger_ui.html"), name="docs"),
     path("me/", views.WhoAmIView.as_view(), name="me"),
     path("serials/validate/", views.SerialValidateView.as_view(), name="serials-validate"),
+    path("identifiers/validate/", views.IdentifierValidateView.as_view(), name="identifiers-validate"),
     path("deadlines/", views.DeadlineCalculatorView.as_view(), name="deadlines"),
+    path("requests/<str:id>/correspondence/", CorrespondenceView.as_view(), name="request-correspondence"),
     *router.urls,
     re_path(r"^(?P<rest>.*)$", views.not_found),
 ]

@@ -1,6 +1,7 @@
 """API endpoints: thin. Reads go through selectors (agency-scoped), writes through services."""
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
@@ -15,9 +16,11 @@ from rest_framework.views import APIView
 from preservation.api import idempotency
 from preservation.api import serializers as s
 from preservation.core import permissions as roles
+from preservation.core.audit import audit_record, search_summary
 from preservation.documents import services as documents
 from preservation.models import DocumentState, GeneratedDocument, Reminder, RequestEvent
 from preservation.requests import selectors, services
+from preservation.rules import identifiers
 
 
 class HasAgency(permissions.BasePermission):
@@ -119,6 +122,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def search(self, request):
         filters = s.RequestSearchSerializer(data=request.data)
         filters.is_valid(raise_exception=True)
+        # What was searched for, never the terms (docs/security.md "What is audited").
+        audit_record(action="search", actor=request.user, request=request, object_type="api:request-search",
+                     message=search_summary({k: v for k, v in filters.validated_data.items()
+                                             if isinstance(v, (str, int))}))
         return self._page(filters.filter(self.get_queryset()))
 
     def create(self, request, *args, **kwargs):
@@ -167,7 +174,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def send(self, request, id=None):
         return self._change(request, s.SendSerializer)
 
-    @extend_schema(summary=_("Record Blink's receipt (starts the 90-day clock)"), request=s.RecordReceiptSerializer,
+    @extend_schema(summary=_("Record Blink's receipt (starts the preservation clock)"), request=s.RecordReceiptSerializer,
                    parameters=[ID_PARAMETER])
     @action(detail=True, methods=["post"], url_path="record-receipt")
     def record_receipt(self, request, id=None):
@@ -190,6 +197,12 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"], url_path="record-legal-process")
     def record_legal_process(self, request, id=None):
         return self._change(request, s.RecordLegalProcessSerializer)
+
+    @extend_schema(summary=_("EPOC-PR: record a production order (confirmed, received)"),
+                   request=s.RecordProductionOrderSerializer, parameters=[ID_PARAMETER])
+    @action(detail=True, methods=["post"], url_path="record-production-order")
+    def record_production_order(self, request, id=None):
+        return self._change(request, s.RecordProductionOrderSerializer)
 
     @extend_schema(summary=_("Close a finished request with its outcome"), request=s.CloseSerializer,
                    parameters=[ID_PARAMETER])
@@ -230,7 +243,14 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return Response(s.DocumentSerializer(rows, many=True).data)
         order = s.DocumentOrderSerializer(data=request.data)
         order.is_valid(raise_exception=True)
-        document = documents.document_request(request=target, kind=order.validated_data["kind"], actor=request.user)
+        try:
+            document = documents.document_request(request=target, kind=order.validated_data["kind"],
+                                                  actor=request.user)
+        except DjangoValidationError as error:
+            if getattr(error, "code", None) != "too_many_renders":
+                raise
+            # Too many renders pending (docs/security.md "Bounded work"): try again later.
+            raise exceptions.Throttled(detail=error.messages[0], code="too_many_renders") from error
         return Response(s.DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -303,6 +323,16 @@ class SerialValidateView(APIView):
         batch = s.SerialBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         return Response(s.SerialBatchResultSerializer.check(batch.validated_data["serials"]))
+
+
+class IdentifierValidateView(APIView):
+    @extend_schema(summary=_("Check a batch of identifiers of one type (MAC, email, phone, text, serial)"),
+                   request=s.IdentifierBatchSerializer, responses=s.IdentifierReadingSerializer(many=True))
+    def post(self, request):
+        batch = s.IdentifierBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        kind = batch.validated_data["kind"]
+        return Response([identifiers.check_identifier(kind, raw).as_dict() for raw in batch.validated_data["values"]])
 
 
 class DeadlineCalculatorView(APIView):

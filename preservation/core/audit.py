@@ -5,13 +5,23 @@ of the previous record's hash and a canonical serialisation of its own fields, s
 inserting or deleting a row anywhere is found by ``verify_chain`` (``manage.py verify_audit``).
 Writers take a database-wide lock for the length of their transaction so the chain stays a
 line even with many workers.
+
+The chain alone cannot prove completeness: whoever can write the table can delete its newest
+rows, truncate it, or rewrite rows and recompute every hash. So each record also carries a MAC
+keyed with ``AUDIT_HMAC_KEY`` (a setting, never in the database), and ``write_checkpoint``
+appends the newest record's id and hash, signed with the same key, to ``AUDIT_CHECKPOINT_PATH``,
+a file outside the database. ``verify_chain`` checks MACs and that every checkpointed record is
+still there with its hash (docs/security.md "Audit log integrity").
 """
 import datetime as dt
 import hashlib
+import hmac
 import ipaddress
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -74,6 +84,17 @@ def record_hash(record):
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
+def audit_key():
+    """The MAC key: AUDIT_HMAC_KEY, or one derived from the secret key (neither is in the database)."""
+    if settings.AUDIT_HMAC_KEY:
+        return settings.AUDIT_HMAC_KEY.encode()
+    return hashlib.sha256(b"preservation.core.audit.mac:" + settings.SECRET_KEY.encode()).digest()
+
+
+def record_mac(record):
+    return hmac.new(audit_key(), record.hash.encode(), hashlib.sha256).hexdigest()
+
+
 def _lock_chain():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -108,8 +129,74 @@ def audit_record(*, action, actor=None, agency=None, obj=None, object_type="", o
             message=mask(message)[:2000], prev_hash=last or GENESIS_HASH,
         )
         record.hash = record_hash(record)
+        record.mac = record_mac(record)
         record.save()
     return record
+
+
+# --- Aggregated failures and searches (docs/security.md "What is audited") ----------------------
+
+AGGREGATE_WINDOW_SECONDS = 3600
+
+
+def _is_power_of_ten(n):
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
+def audit_failure(*, action, request=None, message="", now=None, **fields):
+    """A failure or denial from a client that may repeat it without end (wrong tokens, probes of
+    other agencies' ids). Per action and client address and hour, the 1st, 10th, 100th, ...
+    are recorded, each with its count: the log shows every attack and its size, yet grows only
+    with the logarithm of it. Returns the record, or None when this one was counted only."""
+    from django.core.cache import caches
+
+    now = now or timezone.now()
+    ip = client_ip(request) if request is not None else None
+    window = int(now.timestamp()) // AGGREGATE_WINDOW_SECONDS
+    key = "audit-failures:%s:%s:%d" % (action, ip or "-", window)
+    counters = caches["api_throttle"]  # shared by every worker (Redis) when there is one
+    counters.add(key, 0, AGGREGATE_WINDOW_SECONDS * 2)
+    try:
+        count = counters.incr(key)
+    except ValueError:  # expired between add and incr
+        counters.set(key, 1, AGGREGATE_WINDOW_SECONDS * 2)
+        count = 1
+    if not _is_power_of_ten(count):
+        return None
+    if count > 1:
+        message = ("%s (failure %d of this kind from this address this hour; only the 1st, 10th, "
+                   "100th, ... are recorded)" % (message, count)).strip()
+    return audit_record(action=action, request=request, message=message, now=now, **fields)
+
+
+def _term_category(value):
+    text = str(value).strip()
+    if _EMAIL.search(text):
+        return "email"
+    if _SERIAL.search(text):
+        return "serial"
+    if re.fullmatch(r"PR-?\d+", text, re.IGNORECASE):
+        return "reference"
+    if text.isdigit():
+        return "number"
+    if re.fullmatch(r"[\d\-/.: T]+", text):
+        return "date"
+    return "text"
+
+
+def search_summary(terms):
+    """What a search looked for, without the terms: each field's kind of value and a keyed hash
+    (so two searches for the same term can be matched in an investigation, but the term cannot be
+    read or guessed from the log): "q=email#3f9a07c2b1de"."""
+    parts = []
+    for field, value in sorted(terms.items()):
+        if value in ("", None, [], ()):
+            continue
+        digest = hmac.new(audit_key(), ("search:%s" % value).encode(), hashlib.sha256).hexdigest()[:12]
+        parts.append("%s=%s#%s" % (field, _term_category(value), digest))
+    return ", ".join(parts)
 
 
 @dataclass
@@ -117,22 +204,100 @@ class ChainReport:
     checked: int
     broken_id: int | None = None
     reason: str = ""
+    checkpoints: int = 0
+    newest_checkpoint: dict | None = None
 
     @property
     def ok(self):
-        return self.broken_id is None
+        return self.broken_id is None and not self.reason
+
+
+# --- Checkpoints: the newest record, signed, outside the database --------------------------------
+
+def _checkpoint_signature(entry):
+    body = json.dumps({k: entry[k] for k in ("at", "id", "hash")}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(audit_key(), b"checkpoint:" + body.encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint_signature_ok(entry):
+    return hmac.compare_digest(str(entry.get("signature", "")), _checkpoint_signature(entry))
+
+
+def read_checkpoints():
+    """Every checkpoint in the file, oldest first; [] when there is none yet."""
+    path = Path(settings.AUDIT_CHECKPOINT_PATH)
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                entries.append({"unreadable": line[:80]})
+    return entries
+
+
+def newest_checkpoint():
+    entries = read_checkpoints()
+    return entries[-1] if entries else None
+
+
+def write_checkpoint(*, now=None):
+    """Append the newest record's id and hash, signed, unless it is already the newest line.
+    Returns the entry written, or None when nothing changed."""
+    newest = (AuditRecord.objects.across_agencies().order_by("-pk").values("pk", "hash").first())
+    if newest is None:
+        return None
+    last = newest_checkpoint()
+    if last and last.get("id") == newest["pk"] and last.get("hash") == newest["hash"]:
+        return None
+    entry = {"at": (now or timezone.now()).astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+             "id": newest["pk"], "hash": newest["hash"]}
+    entry["signature"] = _checkpoint_signature(entry)
+    path = Path(settings.AUDIT_CHECKPOINT_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return entry
 
 
 def verify_chain():
-    """Walk the chain in id order; stop at the first record whose links or hash are wrong."""
+    """Walk the chain in id order; stop at the first record whose links, hash or MAC are wrong;
+    then check that every checkpointed record is still there with the hash it had."""
+    checkpoints = read_checkpoints()
+    expected = {}
+    for entry in checkpoints:
+        if "unreadable" in entry or not checkpoint_signature_ok(entry):
+            return ChainReport(0, reason="a checkpoint line has a wrong signature: %s" % json.dumps(entry)[:120],
+                               checkpoints=len(checkpoints))
+        expected[entry["id"]] = entry
     previous = GENESIS_HASH
     checked = 0
     # Verifying the chain reads every agency's records (tenancy-guard opt-out).
     for record in AuditRecord.objects.across_agencies().order_by("pk").iterator(chunk_size=2000):
+        report = None
         if record.prev_hash != previous:
-            return ChainReport(checked, record.pk, "prev_hash does not match the record before it")
-        if record.hash != record_hash(record):
-            return ChainReport(checked, record.pk, "hash does not match the record's contents")
+            report = ChainReport(checked, record.pk, "prev_hash does not match the record before it")
+        elif record.hash != record_hash(record):
+            report = ChainReport(checked, record.pk, "hash does not match the record's contents")
+        elif not hmac.compare_digest(record.mac, record_mac(record)):
+            report = ChainReport(checked, record.pk, "MAC does not match: the record was written or "
+                                                     "rewritten without the audit key")
+        else:
+            entry = expected.pop(record.pk, None)
+            if entry is not None and entry["hash"] != record.hash:
+                report = ChainReport(checked, record.pk, "hash differs from the checkpoint of %s" % entry["at"])
+        if report:
+            report.checkpoints, report.newest_checkpoint = len(checkpoints), (checkpoints or [None])[-1]
+            return report
         previous = record.hash
         checked += 1
-    return ChainReport(checked)
+    if expected:
+        missing = max(expected)
+        return ChainReport(checked, missing, "record named by the checkpoint of %s is missing: the newest "
+                                             "records were deleted or the table truncated" % expected[missing]["at"],
+                           checkpoints=len(checkpoints), newest_checkpoint=checkpoints[-1])
+    return ChainReport(checked, checkpoints=len(checkpoints), newest_checkpoint=(checkpoints or [None])[-1])

@@ -10,7 +10,14 @@ Both are unauthenticated and answer with a small JSON body that names each check
 outcome, never a host name, a URL or an exception message (those go to the log). They are
 exempt from the HTTPS redirect (``SECURE_REDIRECT_EXEMPT``) and from sign-in
 (``login_not_required``; ``PROBE_PATHS`` for any middleware keeping its own exemption list).
+
+A probe comes every few seconds from every load balancer, so ``/readyz`` keeps what cannot
+change while the process runs: once every migration of this code is applied it stays applied
+(the code cannot change under a running process; an upgrade starts new ones), so the migration
+files and the applied-migrations table are read only until then; the Redis client (a
+connection pool) is made once per URL. The database and Redis are still asked on every call.
 """
+import functools
 import logging
 
 import redis
@@ -58,7 +65,15 @@ def _database():
     return "ok"
 
 
+class _AppliedMigrations:
+    """Whether this process has seen every migration of its code applied."""
+
+    all_applied = False
+
+
 def _migrations():
+    if _AppliedMigrations.all_applied:
+        return "ok"
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
@@ -68,17 +83,21 @@ def _migrations():
     if plan:
         logger.warning("readyz: %d migrations not applied", len(plan))
         return "pending"
+    _AppliedMigrations.all_applied = True
     return "ok"
 
 
+@functools.cache
+def _redis_client(url):
+    # redis-py's pool notices a fork and opens new connections in the child.
+    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+
+
 def _redis():
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                  socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
     try:
-        client.ping()
+        _redis_client(settings.REDIS_URL).ping()
     except redis.RedisError:
         logger.warning("readyz: Redis unreachable", exc_info=True)
         return "unreachable"
-    finally:
-        client.close()
     return "ok"

@@ -6,7 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from preservation.core.audit import audit_record
+from preservation.core.audit import audit_failure, audit_record
 from preservation.core.middleware import start_session_clock
 from preservation.models import AuditOutcome, PreservationRequest, User, bump_requests_versions_after_commit
 
@@ -38,8 +38,11 @@ def _known_user(username):
 def _login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username") or "")[:150]
     target = _known_user(username)
-    audit_record(action="login_failed", request=request, outcome=AuditOutcome.FAILURE, obj=target,
-                 agency=target.agency if target else None, message="username %s" % username)
+    # A known user's failures end in a lockout after 5; unknown names are aggregated per client
+    # address, so guessing names cannot grow the log without bound.
+    write = audit_record if target is not None else audit_failure
+    write(action="login_failed", request=request, outcome=AuditOutcome.FAILURE, obj=target,
+          agency=target.agency if target else None, message="username %s" % username)
 
 
 @receiver(user_locked_out, dispatch_uid="preserve_locked_out")

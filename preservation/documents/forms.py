@@ -49,6 +49,8 @@ class AgencyLogoForm(forms.Form):
                 image.thumbnail(LOGO_MAX_PIXELS)
                 out = io.BytesIO()
                 image.save(out, format="PNG", optimize=True)
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        # ValueError and SyntaxError: Pillow's answer to hostile chunks, such as a text chunk
+        # that inflates past its limit (docs/security.md "Bad input").
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError):
             raise ValidationError(self.error_messages["not_an_image"], code="not_an_image") from None
         return out.getvalue()

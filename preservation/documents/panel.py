@@ -7,13 +7,16 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from preservation.core import permissions
-from preservation.documents.services import generation_errors
+from preservation.documents.services import applicable_kinds, generation_errors
 from preservation.models import DocumentKind, DocumentState
 
 DESCRIPTIONS = {
     DocumentKind.REQUEST: _("The letter to Blink, to sign and send."),
-    DocumentKind.EXTENSION: _("Asks Blink for the further 90 days before the preservation expires."),
+    DocumentKind.EXTENSION: _("Asks Blink to extend the preservation before it expires."),
     DocumentKind.CASE_SHEET: _("For the case file: deadlines, timeline, history and reminders."),
+    DocumentKind.EPOC_PR_CERTIFICATE: _("The fields of the certificate in Annex II of Regulation (EU) "
+                                        "2023/1543, filled from this request, for the issuing authority "
+                                        "to check, complete and sign."),
 }
 FAILURES = {
     "timeout": _("Stopped: it took too long to generate. Try again; if it fails again, tell your administrator."),
@@ -53,7 +56,7 @@ def documents_panel(preservation_request, *, user, now):
         {"kind": kind, "label": label, "description": DESCRIPTIONS[kind],
          "errors": generation_errors(preservation_request, kind, now=now),
          "done": any(d.kind == kind and d.state == DocumentState.DONE for d in listed)}
-        for kind, label in DocumentKind.choices
+        for kind, label in applicable_kinds(preservation_request)
     ]
     return {"kinds": kinds, "documents": listed, "now": now,
             "can_change_letterhead": permissions.can_manage_agency(user)}

@@ -3,8 +3,10 @@
 ``render_pdf(template, context, language=..., zone=...)`` renders the Django template in the
 document's language and time zone, then lets WeasyPrint turn the HTML into a PDF/A-3b in a
 child process under CPU, memory and wall-clock limits, so a hostile input cannot hang or
-exhaust a worker. ``html_to_pdf`` is the in-process step the child
-runs (and the benchmark measures). Nothing here touches the database or stores anything.
+exhaust a worker. The child is forked per document from a warm render server (one per
+process, started on first use), so a document does not pay for an interpreter and WeasyPrint
+start. ``html_to_pdf`` is the in-process step the child runs (and the benchmark measures).
+Nothing here touches the database or stores anything.
 
 Resources: every ``HTML`` and ``CSS`` gets ``SafeURLFetcher``, which serves only our own static
 files under ``pdf/`` (found through the staticfiles finders, in the parent: the child sets up
@@ -12,6 +14,7 @@ no Django), the agency logo under MEDIA_ROOT/branding/, and small ``data:`` imag
 timeouts and ``file://`` paths cannot arise. User text only ever enters the templates
 autoescaped; the fetcher is the second wall if that ever fails.
 """
+import atexit
 import base64
 import binascii
 import functools
@@ -23,8 +26,9 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
+import socket
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
@@ -226,15 +230,37 @@ def _parsed_stylesheet(path, media_root):
     return _weasyprint().CSS(url=STATIC_PREFIX + DOCUMENT_STYLESHEET, url_fetcher=fetcher)
 
 
+IMAGE_CACHE_ENTRIES = 32  # images kept decoded between documents (the logo, mostly)
+
+
+@functools.lru_cache(maxsize=1)
+def _font_config():
+    from weasyprint.text.fonts import FontConfiguration
+    return FontConfiguration()
+
+
+_image_cache = {}
+
+
+def _shared_image_cache():
+    # One cache for every document of the process (in a render child: the server's copy).
+    # Bounded: data: images are keyed by their whole URL.
+    if len(_image_cache) > IMAGE_CACHE_ENTRIES:
+        _image_cache.clear()
+    return _image_cache
+
+
 def layout(html, *, fetcher=None, stylesheets=()):
     """HTML string → laid-out WeasyPrint document, in this process. Metadata comes from the
     HTML head: <title>, <meta name=author> and <meta name=description> (the PDF's Subject).
-    ``stylesheets``: parsed ``CSS`` objects applied after the HTML's own (document_stylesheet)."""
+    ``stylesheets``: parsed ``CSS`` objects applied after the HTML's own (document_stylesheet).
+    One font configuration and one image cache serve every document (WeasyPrint's advice)."""
     weasyprint = _weasyprint()
     document = weasyprint.HTML(
         string=html, base_url=BASE_URL, url_fetcher=fetcher or safe_url_fetcher()
     )
-    return document.render(stylesheets=list(stylesheets), **PDF_OPTIONS)
+    return document.render(stylesheets=list(stylesheets), font_config=_font_config(),
+                           cache=_shared_image_cache(), **PDF_OPTIONS)
 
 
 def html_to_pdf(html, *, fetcher=None, stylesheets=()):
@@ -242,7 +268,7 @@ def html_to_pdf(html, *, fetcher=None, stylesheets=()):
     return layout(html, fetcher=fetcher, stylesheets=stylesheets).write_pdf(**PDF_OPTIONS)
 
 
-# --- Bounded rendering in a child process -------------------------------------------------------
+# --- Bounded rendering: a warm fork server ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -250,12 +276,12 @@ class RenderedPdf:
     content: bytes
     pages: int
     refused_urls: int
-    peak_memory_kib: int = 0  # the child's own peak resident memory (VmHWM; 0 where unknown)
+    peak_memory_kib: int = 0  # the render child's own peak resident memory (VmHWM; 0 where unknown)
 
 
 def render_html(template_name, context, *, language, zone):
     """The document's HTML in its own language and time zone."""
-    # Imported here: the render child imports this module and needs none of the template layer.
+    # Imported here: the render server imports this module and needs none of the template layer.
     from django.template.loader import render_to_string
     from django.utils import timezone, translation
 
@@ -295,83 +321,216 @@ def render_bounded(html, *, on_progress=None, limits=None, document_styles=False
     """Run ``layout`` + ``write_pdf`` in a child process under the PRESERVE_PDF limits.
     ``document_styles``: apply ``document_stylesheet`` (HTML that links no stylesheet itself).
 
-    A fresh interpreter (not a fork: web and Celery workers are threaded or daemonic) that
-    sets up no Django; everything it needs travels in the job file. ``on_progress(percent)`` is
-    called from this thread as WeasyPrint reports its steps. Raises RenderError when the child
-    runs out of time, CPU or memory, or fails.
+    The child is forked from this process's render server (``RenderServer``), which has
+    imported WeasyPrint, started fontconfig and parsed the stylesheet once, so a document pays
+    for its own layout only. ``on_progress(percent)`` is called from this thread as WeasyPrint
+    reports its steps. Raises RenderError when the child runs out of time, CPU or memory, or
+    fails; the server stays up for the next document.
     """
     limits = {**_limits(), **(limits or {})}
-    with tempfile.TemporaryDirectory(prefix="preserve-pdf-") as folder:
-        job, output = Path(folder) / "job.json", Path(folder) / "out.pdf"
-        job.write_text(json.dumps({
-            "html": html, "output": str(output), "media_root": str(settings.MEDIA_ROOT),
-            "static_files": document_static_files(),
-            "memory_mb": limits["MEMORY_MB"], "cpu_seconds": limits["CPU_SECONDS"],
-            "data_url_max_bytes": limits["DATA_URL_MAX_BYTES"], "document_styles": document_styles,
-        }), encoding="utf-8")
-        child = subprocess.Popen(
-            [sys.executable, "-m", "preservation.documents.pdf", str(job)], cwd=settings.BASE_DIR,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        report = _follow(child, limits["WALL_SECONDS"], on_progress)
-        if report is None:
-            raise RenderError("timeout")
-        if child.returncode != 0 or "pages" not in report:
-            raise RenderError(_failure_code(child.returncode, report))
-        return RenderedPdf(output.read_bytes(), report["pages"], report["refused"], report["peak_kib"])
+    job = {
+        "html": html, "media_root": str(settings.MEDIA_ROOT), "static_files": document_static_files(),
+        "memory_mb": limits["MEMORY_MB"], "cpu_seconds": limits["CPU_SECONDS"],
+        "wall_seconds": limits["WALL_SECONDS"], "data_url_max_bytes": limits["DATA_URL_MAX_BYTES"],
+        "document_styles": document_styles,
+    }
+    return render_server().render(job, on_progress)
 
 
-def _follow(child, wall_seconds, on_progress):
-    """Relay the child's progress until it exits; its final report, or None if it was stopped
-    at the wall-clock limit."""
-    timed_out = threading.Event()
+def _failure_code(exit_report, report):
+    if exit_report.get("timeout"):
+        return "timeout"
+    if report.get("error") == "memory":
+        return "memory"
+    if exit_report.get("status") in (-signal.SIGXCPU, -signal.SIGKILL):  # soft, then hard CPU limit
+        return "cpu"
+    return "failed"
 
-    def stop():
-        timed_out.set()
-        child.kill()
 
-    timer = threading.Timer(wall_seconds, stop)
-    timer.start()
-    report, reported = {}, 0
+_server = None
+_server_lock = threading.Lock()
+
+
+def render_server():
+    """This process's render server, started on first use and again if it died (and in a
+    process forked from one that had it: a Celery prefork child gets its own)."""
+    global _server
+    with _server_lock:
+        if _server is None or not _server.serves(os.getpid()):
+            if _server is not None:
+                _server.control.close()  # a dead server's, or the forking parent's copy
+            else:
+                atexit.register(_stop_server)
+            _server = RenderServer()
+        return _server
+
+
+def _stop_server():
+    if _server is not None and _server.serves(os.getpid()):
+        _server.stop()
+
+
+class RenderServer:
+    """A fresh interpreter (not a fork of this process: web and Celery workers are threaded
+    or daemonic) that sets up no Django and warms WeasyPrint once. Per document it forks a
+    supervisor, which forks the render child: the child applies the CPU and memory limits and
+    renders; the supervisor holds the wall-clock limit and reports how the child ended. The
+    server itself never renders an untrusted document, so no document can take it down.
+
+    Documents travel over a socket pair per render whose far end is handed to the server over
+    a private control socket (SCM_RIGHTS): nothing listens on a path or a port."""
+
+    def __init__(self):
+        self.owner = os.getpid()
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.send_lock = threading.Lock()
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "preservation.documents.pdf", str(theirs.fileno())],
+                cwd=settings.BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                pass_fds=[theirs.fileno()],
+            )
+        self.process.stdin.write(json.dumps({
+            "static_files": document_static_files(), "media_root": str(settings.MEDIA_ROOT),
+        }).encode())
+        self.process.stdin.close()
+        self.control.settimeout(_limits()["WALL_SECONDS"])
+        ready = self._receive_ready()
+        self.control.settimeout(None)
+        if ready != b"READY":
+            self.stop()
+            raise RenderError("failed", "the render server did not start")
+
+    def _receive_ready(self):
+        try:
+            return self.control.recv(16)
+        except OSError:
+            return b""
+
+    def serves(self, pid):
+        return pid == self.owner and self.process.poll() is None
+
+    def stop(self):
+        self.control.close()  # the server sees the end of its control socket and exits
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def render(self, job, on_progress):
+        ours, theirs = socket.socketpair()
+        with ours:
+            with theirs, self.send_lock:
+                try:
+                    socket.send_fds(self.control, [b"J"], [theirs.fileno()])
+                except OSError:
+                    raise RenderError("failed", "the render server is gone") from None
+            body = json.dumps(job).encode()
+            ours.sendall(b"%d\n" % len(body) + body)
+            # The supervisor ends the child at the wall-clock limit; this only guards against
+            # a server that stopped answering altogether.
+            ours.settimeout(job["wall_seconds"] + 10)
+            with ours.makefile("rb") as stream:
+                return _read_result(stream, on_progress)
+
+
+def _read_result(stream, on_progress):
+    """Relay the child's progress; its report and PDF, then the supervisor's word on how it
+    ended. A stream that ends early (a crash of the server) is a failure too."""
+    report, content, reported = {}, b"", 0
     try:
-        for line in child.stderr:  # "PROGRESS <percent>" lines, then "REPORT <json>"
-            kind, _, value = line.strip().partition(" ")
+        for line in stream:  # "PROGRESS <percent>"..., "REPORT <json>" + PDF, "EXIT <json>"
+            kind, _, value = line.decode().strip().partition(" ")
             if kind == "PROGRESS" and on_progress and int(value) > reported:
                 # Steps can come out of order (stylesheets parse early); never go backwards.
                 reported = int(value)
                 on_progress(reported)
             elif kind == "REPORT":
                 report = json.loads(value)
-        child.wait()
-    finally:
-        timer.cancel()
-        child.stderr.close()
-    return None if timed_out.is_set() else report
+                content = stream.read(report.get("size", 0))
+            elif kind == "EXIT":
+                return _result(json.loads(value), report, content)
+    except (OSError, ValueError):
+        pass
+    raise RenderError("failed", "the render server stopped answering")
 
 
-def _failure_code(returncode, report):
-    if report.get("error") == "memory":
-        return "memory"
-    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # soft, then hard CPU limit
-        return "cpu"
-    return "failed"
+def _result(exit_report, report, content):
+    if exit_report.get("status") != 0 or "pages" not in report or len(content) != report["size"]:
+        raise RenderError(_failure_code(exit_report, report))
+    return RenderedPdf(content, report["pages"], report["refused"], report["peak_kib"])
 
 
-# --- The child ------------------------------------------------------------------------------------
+# --- The server, its supervisors and render children (run as ``python -m``) ---------------------
 
 
-def _child_main(job_path):
-    job = json.loads(Path(job_path).read_text(encoding="utf-8"))
-    # Fontconfig, Pango and HarfBuzz start up on a trusted one-line document before the limits
-    # apply: starved of memory, fontconfig fails to read its configuration and writes an empty
-    # font cache for the whole machine. The limits are for the untrusted document.
-    html_to_pdf("<p>.</p>", fetcher=safe_url_fetcher(static_files={}, media_root=job["media_root"],
-                                                      data_url_max_bytes=1))
+def _serve(control_fd):
+    config = json.loads(sys.stdin.buffer.read())
+    control = socket.socket(fileno=control_fd)
+    _quiet_logs()
+    # Fontconfig, Pango and HarfBuzz start up here, on trusted input, before any limit applies:
+    # starved of memory, fontconfig fails to read its configuration and writes an empty font
+    # cache for the whole machine. Every child inherits them, the font configuration and the
+    # parsed stylesheet, ready (WeasyPrint's own advice: one font configuration, one image cache).
+    html_to_pdf("<p>.</p>", fetcher=safe_url_fetcher(static_files={}, media_root=config["media_root"],
+                                                      data_url_max_bytes=1),
+                stylesheets=[document_stylesheet(**config)])
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    control.send(b"READY")
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 16, 1)
+        if not message:
+            return 0  # the owning process has gone
+        for fd in fds:
+            _fork_supervisor(control, socket.socket(fileno=fd))
+
+
+def _fork_supervisor(control, conn):
+    if os.fork() == 0:
+        code = 1
+        try:
+            control.close()
+            code = _supervise(conn)
+        finally:
+            os._exit(code)
+    conn.close()
+
+
+def _supervise(conn):
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    stream = conn.makefile("rb")
+    job = json.loads(stream.read(int(stream.readline())))
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            code = _render_child(conn, job)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    timed_out = threading.Event()
+
+    def stop(*_):
+        timed_out.set()
+        os.kill(child, signal.SIGKILL)
+
+    signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, job["wall_seconds"])
+    _, status = os.waitpid(child, 0)  # retried after the alarm's handler has run
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    _send(conn, "EXIT", json.dumps({"status": os.waitstatus_to_exitcode(status),
+                                    "timeout": timed_out.is_set()}))
+    return 0
+
+
+def _render_child(conn, job):
     memory = job["memory_mb"] * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (job["cpu_seconds"], job["cpu_seconds"] + 1))
+    _report_progress(conn)
     try:
-        _report_progress()
         fetcher = safe_url_fetcher(
             static_files=job["static_files"], media_root=job["media_root"],
             data_url_max_bytes=job["data_url_max_bytes"],
@@ -379,17 +538,18 @@ def _child_main(job_path):
         stylesheets = [document_stylesheet(static_files=job["static_files"], media_root=job["media_root"])
                        ] if job["document_styles"] else []
         document = layout(job["html"], fetcher=fetcher, stylesheets=stylesheets)
-        Path(job["output"]).write_bytes(document.write_pdf(**PDF_OPTIONS))
+        content = document.write_pdf(**PDF_OPTIONS)
     except MemoryError:
-        _say("REPORT", json.dumps({"error": "memory"}))
+        _send(conn, "REPORT", json.dumps({"error": "memory"}))
         return 3
-    _say("REPORT", json.dumps({"pages": len(document.pages), "refused": len(fetcher.refused),
-                               "peak_kib": _peak_memory_kib()}))
+    _send(conn, "REPORT", json.dumps({"pages": len(document.pages), "refused": len(fetcher.refused),
+                                      "peak_kib": _peak_memory_kib(), "size": len(content)}))
+    conn.sendall(content)
     return 0
 
 
 def _peak_memory_kib():
-    # Not getrusage: ru_maxrss survives exec, so it would report the parent's size if larger.
+    # Not getrusage: ru_maxrss survives exec and fork, so it would report the server's size.
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
@@ -397,25 +557,28 @@ def _peak_memory_kib():
         return 0
 
 
-def _say(kind, text):
-    sys.stderr.write("%s %s\n" % (kind, text))
-    sys.stderr.flush()
+def _send(conn, kind, text):
+    conn.sendall(("%s %s\n" % (kind, text)).encode())
 
 
-def _report_progress():
+def _report_progress(conn):
     class ProgressHandler(logging.Handler):
         def emit(self, record):
             match = _STEP.match(record.getMessage())
             if match:
-                _say("PROGRESS", min(99, round(100 * int(match.group(1)) / (RENDER_STEPS + 1))))
+                _send(conn, "PROGRESS", min(99, round(100 * int(match.group(1)) / (RENDER_STEPS + 1))))
 
     progress = logging.getLogger("weasyprint.progress")
     progress.handlers = [ProgressHandler()]
     progress.propagate = False
     progress.setLevel(logging.INFO)
+
+
+def _quiet_logs():
     # Refused resources are expected with hostile input; their URLs are not for the logs.
     logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
+    logging.getLogger("weasyprint.progress").propagate = False
 
 
 if __name__ == "__main__":
-    sys.exit(_child_main(sys.argv[1]))
+    sys.exit(_serve(int(sys.argv[1])))

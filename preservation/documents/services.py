@@ -10,6 +10,7 @@ their SHA-256 under the next version number and writes the history entry, in one
 """
 import hashlib
 import logging
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from preservation.core.audit import audit_record
 from preservation.documents import pdf
 from preservation.jobs import queue
 from preservation.models import (
+    Agency,
     AgencyBranding,
     DeadlineKind,
     DeliveryState,
@@ -35,7 +37,8 @@ from preservation.models import (
     RequestState,
 )
 from preservation.requests import services as request_services
-from preservation.rules import deadlines
+from preservation.requests.selectors import request_clock_terms
+from preservation.rules import catalogue, deadlines
 from preservation.rules.validation import sending_errors
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ TEMPLATES = {
     DocumentKind.REQUEST: "preservation/pdf/request.html",
     DocumentKind.EXTENSION: "preservation/pdf/extension.html",
     DocumentKind.CASE_SHEET: "preservation/pdf/case_sheet.html",
+    DocumentKind.EPOC_PR_CERTIFICATE: "preservation/pdf/epoc_pr_certificate.html",
 }
 # The extension request needs Blink's receipt; these states have one and no final answer yet.
 EXTENSION_STATES = frozenset(
@@ -65,7 +69,48 @@ LEGAL_BASIS_OTHER = _(
     "do not disclose this request to the account holder or to any other person, except as "
     "required to comply with it."
 )
+# docs/providers.md §8: the letter's first paragraph under each legal basis.
+LEGAL_BASIS_EPOC_PR = _(
+    "This is a European Preservation Order under Regulation (EU) 2023/1543. Please preserve the "
+    "data described below, in your possession, for 60 days from receipt, pending a request for "
+    "production; the certificate (EPOC-PR) signed by the issuing authority accompanies it. Please "
+    "do not disclose this order to the account holder or to any other person."
+)
+LEGAL_BASIS_NATIONAL = _(
+    "Under the national preservation order issued in this investigation, we ask you to preserve "
+    "the records and other evidence described below, in your possession, for %(days)d days from "
+    "receipt of this request, pending legal process. Please do not disclose this request to the "
+    "account holder or to any other person, except as required to comply with it."
+)
+LEGAL_BASIS_CYBERTIPLINE = _(
+    "This request concerns a report to the CyberTipline. Under 18 U.S.C. § 2258A(h), as amended "
+    "by the REPORT Act, the contents of the report are to be preserved for one year; we ask you to "
+    "preserve the records and other evidence described below as well. Please do not disclose this "
+    "request to the account holder or to any other person, except as required to comply with it."
+)
+LEGAL_BASIS_VOLUNTARY = _(
+    "We are investigating a criminal offence and ask you, under your own data preservation "
+    "policy, to preserve the records and other evidence described below, in your possession, "
+    "pending legal process to obtain them under the law that applies. Please tell us how long you "
+    "will preserve them. Please do not disclose this request to the account holder or to any other "
+    "person, except as required to comply with it."
+)
+PRESERVATION_NOTE = _(
+    "Please preserve these records for every device and account identified above, including data "
+    "that has been deleted but is still recoverable, for %(days)d days from receipt of this request."
+)
+NO_EXTENSION = _("No extension is known under this legal basis for this provider.")
+ADDRESSEE_BLINK = _("Blink, an Amazon company: law enforcement requests")
+ADDRESSEE = _("%(provider)s: law enforcement requests")
+# Annex II asks for the categories of data; the request's data types fall into them so.
+EPOC_PR_CATEGORIES = (
+    (_("Subscriber data"), {"subscriber"}),
+    (_("Data requested for the sole purpose of identifying the user"), {"sign_ins"}),
+    (_("Traffic data"), {"device_records", "event_metadata", "activity_logs"}),
+    (_("Content data"), {"video_clips", "live_view", "thumbnails", "local_storage_manifests"}),
+)
 DOCUMENT_HEADINGS = {
+    DocumentKind.EPOC_PR_CERTIFICATE: _("European Preservation Order Certificate (EPOC-PR)"),
     DocumentKind.REQUEST: _("Data preservation request"),
     DocumentKind.EXTENSION: _("Request to extend a data preservation"),
     DocumentKind.CASE_SHEET: _("Case sheet"),
@@ -83,12 +128,16 @@ def generation_errors(request, kind, *, now):
     """Why ``kind`` cannot be generated for ``request`` now (empty when it can)."""
     if kind not in TEMPLATES:
         return [_("Unknown document.")]
-    if kind == DocumentKind.REQUEST and request.state == RequestState.DRAFT:
+    if kind == DocumentKind.EPOC_PR_CERTIFICATE and request.legal_basis != catalogue.EPOC_PR:
+        return [_("Only for a request under a European Preservation Order.")]
+    if kind in (DocumentKind.REQUEST, DocumentKind.EPOC_PR_CERTIFICATE) and request.state == RequestState.DRAFT:
         problems = sending_errors(request, now=now)
         if problems:
             return [_("Complete the request before printing it: %(problems)s") % {
                 "problems": " ".join(str(m) for errors in problems.values() for e in errors for m in e.messages)
             }]
+    if kind == DocumentKind.EXTENSION and request.received_on and not request_clock_terms(request).extensions:
+        return [NO_EXTENSION]
     if kind == DocumentKind.EXTENSION and request.state not in EXTENSION_STATES:
         if request.received_on is None:
             return [_("An extension request needs Blink's receipt of the request: record it first.")]
@@ -96,20 +145,71 @@ def generation_errors(request, kind, *, now):
     return []
 
 
+# --- Render limits (docs/security.md "Bounded work") ---------------------------------------------
+
+
+def pending_is_stale(document, now):
+    """A pending document whose worker cannot still be running (it died, or the server stopped)."""
+    limit = timedelta(seconds=settings.PRESERVE_PDF["WALL_SECONDS"] + 120)
+    return document.is_pending and now - document.requested_at > limit
+
+
+def _pending(now):
+    """Pending documents that may still be rendered (the stale ones no longer count)."""
+    cutoff = now - timedelta(seconds=settings.PRESERVE_PDF["WALL_SECONDS"] + 120)
+    return GeneratedDocument.objects.across_agencies().filter(
+        state__in=[DocumentState.QUEUED, DocumentState.RENDERING], requested_at__gte=cutoff)
+
+
+def _too_many(message):
+    return ValidationError(message, code="too_many_renders")
+
+def applicable_kinds(request):
+    """The documents a request can have: the EPOC-PR certificate only under that basis."""
+    return [(kind, label) for kind, label in DocumentKind.choices
+            if kind != DocumentKind.EPOC_PR_CERTIFICATE or request.legal_basis == catalogue.EPOC_PR]
+
+
 def _create(*, request, kind, actor, now):
+    """(document, created): a new pending document, or the one already pending for this request
+    and kind (a second click queues nothing). Refused when the user or the agency has too many
+    pending."""
     errors = generation_errors(request, kind, now=now)
     if errors:
         raise ValidationError(errors, code="cannot_generate")
+    # One agency's queue is decided one at a time: the limits cannot be overrun by parallel clicks.
+    Agency.objects.select_for_update().filter(pk=request.agency_id).exists()
+    same = GeneratedDocument.objects.for_agency(request.agency_id).filter(
+        request=request, kind=kind, state__in=[DocumentState.QUEUED, DocumentState.RENDERING])
+    for document in same:
+        if not pending_is_stale(document, now):
+            return document, False
+    # Its worker is gone: it will never finish, so it must not hold the place of a new one.
+    _row_set(same).update(state=DocumentState.FAILED, error="interrupted")
+    limits = settings.PRESERVE_PDF
+    pending = _pending(now)
+    if pending.filter(requested_by=actor).count() >= limits["MAX_PENDING_PER_USER"]:
+        raise _too_many(_("%(n)d of your documents are being generated: wait until one is ready, then try again.")
+                        % {"n": limits["MAX_PENDING_PER_USER"]})
+    if pending.filter(request__agency_id=request.agency_id).count() >= limits["MAX_PENDING_PER_AGENCY"]:
+        raise _too_many(_("%(n)d documents of your agency are being generated: wait a minute, then try again.")
+                        % {"n": limits["MAX_PENDING_PER_AGENCY"]})
     return GeneratedDocument.objects.create(
         request=request, kind=kind, language=request.language, requested_by=actor, requested_at=now,
-    )
+    ), True
+
+
+def _row_set(queryset):
+    return GeneratedDocument.objects.across_agencies().filter(pk__in=list(queryset.values_list("pk", flat=True)))
 
 
 @transaction.atomic
 def document_request(*, request, kind, actor, now=None):
-    """Queue a document; it is rendered in the background once this transaction commits."""
-    document = _create(request=request, kind=kind, actor=actor, now=now or timezone.now())
-    queue.defer("render_document", document.pk)
+    """Queue a document; it is rendered in the background once this transaction commits. Asking
+    again while it is pending returns the same document and queues nothing."""
+    document, created = _create(request=request, kind=kind, actor=actor, now=now or timezone.now())
+    if created:
+        queue.defer("render_document", document.pk)
     return document
 
 
@@ -117,8 +217,8 @@ def document_generate(*, request, kind, actor, now=None):
     """Render and store a document now, in this thread (still in a bounded child process)."""
     now = now or timezone.now()
     with transaction.atomic():
-        document = _create(request=request, kind=kind, actor=actor, now=now)
-    return document_render(document_id=document.pk, now=now)
+        document, _created = _create(request=request, kind=kind, actor=actor, now=now)
+    return document_render(document_id=document.pk, now=now) or _row(document.pk).defer("content").get()
 
 
 def document_render(*, document_id, now=None):
@@ -224,6 +324,8 @@ def document_context(request, kind, *, now):
         context.update(_extension_context(request))
     if kind == DocumentKind.CASE_SHEET:
         context.update(_case_sheet_context(request, now))
+    if kind == DocumentKind.EPOC_PR_CERTIFICATE:
+        context.update(_epoc_pr_context(request))
     return context
 
 
@@ -245,12 +347,55 @@ def _common_context(request, kind, now):
         "generated_at": now,
         "window_zone": request.window_zone,
         "serials": [
-            {"display": s.display, "model_label": s.get_model_display() if s.model else ""}
+            {"display": s.display, "model_label": s.get_model_display() if s.model else "",
+             "kind_label": s.get_kind_display() if s.kind != catalogue.BLINK_SERIAL else ""}
             for s in request.serials.all()
         ],
         "data_types": _data_types(request.data_types),
-        "legal_basis": agency.legal_basis or (LEGAL_BASIS_US if agency.country == "US" else LEGAL_BASIS_OTHER),
+        "legal_basis": _legal_basis_text(request),
+        "addressee": _addressee(request),
+        "preservation_note": _preservation_note(request),
         **pdf.PAGE_MARKERS,
+    }
+
+
+def _addressee(request):
+    if request.provider == catalogue.BLINK.code:
+        return ADDRESSEE_BLINK
+    return ADDRESSEE % {"provider": request.provider_name}
+
+
+def _legal_basis_text(request):
+    """The agency's own text for its default basis, else the standard text of the request's."""
+    agency, basis = request.agency, request.legal_basis
+    if agency.legal_basis and basis == agency.default_basis_code:
+        return agency.legal_basis
+    if basis == catalogue.US_2703F:
+        # Only a US governmental entity invokes § 2703(f); elsewhere the neutral text, as before.
+        return LEGAL_BASIS_US if agency.country == "US" else LEGAL_BASIS_OTHER
+    if basis == catalogue.EPOC_PR:
+        return LEGAL_BASIS_EPOC_PR
+    if basis == catalogue.NATIONAL_ORDER:
+        return LEGAL_BASIS_NATIONAL % {"days": agency.national_order_days}
+    if basis == catalogue.CYBERTIPLINE:
+        return LEGAL_BASIS_CYBERTIPLINE
+    # Voluntary: Blink's letter as before (its policy is 90 days); another provider's is neutral.
+    return LEGAL_BASIS_OTHER if request.provider == catalogue.BLINK.code else LEGAL_BASIS_VOLUNTARY
+
+
+def _preservation_note(request):
+    if request.legal_basis == catalogue.VOLUNTARY and request.provider != catalogue.BLINK.code:
+        return ""  # the provider's own period: the letter asks them to say it
+    return PRESERVATION_NOTE % {"days": request_clock_terms(request).days}
+
+
+def _epoc_pr_context(request):
+    chosen = set(request.data_types)
+    return {
+        "categories": [(label, bool(codes & chosen)) for label, codes in EPOC_PR_CATEGORIES],
+        "identifiers": [{"kind": s.get_kind_display(), "display": s.display} for s in request.serials.all()],
+        "provider_name": request.provider_name,
+        "terms": request_clock_terms(request),
     }
 
 
@@ -264,17 +409,14 @@ def _data_types(codes):
 
 def _extension_context(request):
     zone = request.agency.time_zone
-    clock = deadlines.preservation_clock(
-        received_on=request.received_on, sent_on=None, extended=True,
-        preservation_days=settings.PRESERVE["PRESERVATION_DAYS"],
-        lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"],
-    )
+    terms = request_clock_terms(request)
+    expires_on = request.received_on + timedelta(days=terms.days)
     return {
         "sent_on": deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
         "received_on": request.received_on,
-        "expires_on": clock.expires_on,
-        "final_expires_on": clock.final_expires_on,
-        "extension_days": settings.PRESERVE["PRESERVATION_DAYS"],
+        "expires_on": expires_on,
+        "final_expires_on": expires_on + timedelta(days=terms.extension_days),
+        "extension_days": terms.extension_days,
         "legal_basis_extension": EXTENSION_BASIS_US if request.agency.country == "US" else "",
     }
 
@@ -291,6 +433,8 @@ def _case_sheet_context(request, now):
         "timeline": _timeline(request),
         "events": request.events.select_related("actor").order_by("at", "pk"),
         "reminders": _sent_reminders(request),
+        "correspondence": request.correspondence.without_content().select_related("actor", "inbound_message")
+        .order_by("at", "pk"),
     }
 
 

@@ -47,6 +47,8 @@ def document_generate(request, pk, kind):
                       % {"document": DocumentKind(kind).label})
     if request.POST.get("next") == "send":  # asked for from the "Send to Blink" page: back there
         return redirect(reverse("preservation:request_send", args=[pk]) + "#letter")
+    if request.POST.get("next") == "extension":  # from the extension's sending page
+        return redirect(reverse("preservation:request_extension_page", args=[pk]) + "#letter")
     return redirect(reverse("preservation:request_detail", args=[pk]) + "#documents")
 
 

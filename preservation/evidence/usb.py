@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
+from preservation.core.spreadsheet import safe_cell
+
 LOCAL, BACKUP, HOMEASSISTANT, BLINKPY, UNRECOGNIZED = (
     "local", "backup", "homeassistant", "blinkpy", "unrecognized",
 )
@@ -568,9 +570,11 @@ def window_cell(row):
 
 
 def _safe_cell(text):
-    """Spreadsheets run cells starting with = + - @ as formulas: a hostile camera or file
-    name must not. The leading apostrophe is the usual neutraliser; JSON keeps exact text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Spreadsheets run cells starting with = + - @ as formulas, also after a ";" in
+    semicolon-splitting spreadsheets: a hostile camera or file name must not
+    (preservation/spreadsheet.py). JSON keeps exact text. Manifests store their CSV once, so
+    this changes only manifests made from now on."""
+    return safe_cell(text)
 
 
 def row_record(row, zone):

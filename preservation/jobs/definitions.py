@@ -7,7 +7,8 @@ doubled tick costs at most a delay. A deferred job takes ids only.
 """
 from django.utils import timezone
 
-from preservation.core import scoping
+from preservation.accounts import services as accounts
+from preservation.core import audit, scoping
 from preservation.documents import services as documents
 from preservation.jobs.queue import job
 from preservation.reminders import sweep
@@ -40,3 +41,15 @@ def refresh_urgency(now=None):
 def render_document(document_id):
     """Render one queued document; the render runs in a child process with its own limits."""
     return bool(documents.document_render(document_id=document_id))
+
+
+@job
+def audit_checkpoint(now=None):
+    """Sign the newest audit record into the checkpoint file (docs/security.md)."""
+    return bool(audit.write_checkpoint(now=now))
+
+
+@job
+def send_password_reset(user_ids):
+    """Reset links, sent after the page answered (docs/security.md "Password reset")."""
+    return accounts.password_reset_send(user_ids=user_ids)

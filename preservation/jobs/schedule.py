@@ -18,4 +18,6 @@ SCHEDULE = (
     Periodic("detect_lapses", 15 * 60.0),
     Periodic("refresh_urgency", 60 * 60.0),
     Periodic("send_digests", 15 * 60.0),
+    # The newest audit record, signed, into a file outside the database (docs/security.md).
+    Periodic("audit_checkpoint", 60.0),
 )

@@ -36,3 +36,13 @@ def refresh_urgency():
              soft_time_limit=settings.PRESERVE_PDF["WALL_SECONDS"] + 30)
 def render_document(document_id):
     return definitions.render_document(document_id)
+
+
+@shared_task(**LIMITS)
+def audit_checkpoint():
+    return definitions.audit_checkpoint()
+
+
+@shared_task(**LIMITS)
+def send_password_reset(user_ids):
+    return definitions.send_password_reset(user_ids)

@@ -2,11 +2,12 @@
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from preservation.core.scoping import AgencyScopedQuerySet
-from preservation.models.core import RequestRowQuerySet, Role
+from preservation.models.core import TEXT_LIMITS, RequestRowQuerySet, Role
 
 __all__ = ["Invitation", "LoginBanner", "RequestApproval", "DEFAULT_BANNER"]
 
@@ -70,7 +71,7 @@ class LoginBanner(models.Model):
     """The system-use notice every user acknowledges after signing in; the newest row is in
     force, so the platform admin's earlier texts stay on record."""
 
-    text = models.TextField(_("text"))
+    text = models.TextField(_("text"), max_length=TEXT_LIMITS["text"], validators=[MaxLengthValidator(TEXT_LIMITS["text"])])
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,10 @@ Each record carries the SHA-256 of the previous one, so changing or removing any
 the chain from that row on; ``manage.py verify_audit`` finds the first broken record. The
 application has no code path that changes or deletes a record (save refuses updates, delete
 and queryset update/delete raise, the admin is read-only) and on PostgreSQL a trigger refuses
-UPDATE and DELETE as well. Records are kept for good (CJIS asks for at least a year): there is
+UPDATE, DELETE and TRUNCATE as well, and the application's database role may only INSERT and
+SELECT (``manage.py audit_grants``). Each record also carries a MAC keyed outside the database,
+and signed checkpoints of the newest record are written outside the database
+(docs/security.md "Audit log integrity"). Records are kept for good (CJIS asks for at least a year): there is
 no pruning code at all; archiving old years is an operator's job on the database.
 """
 from django.conf import settings
@@ -67,6 +70,9 @@ class AuditRecord(models.Model):
     message = models.TextField(_("message"), blank=True)
     prev_hash = models.CharField(_("hash of the previous record"), max_length=64, editable=False)
     hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
+    # HMAC-SHA256 of ``hash`` under AUDIT_HMAC_KEY, a secret the database does not hold: whoever
+    # rewrites rows and recomputes the chain cannot recompute this (docs/security.md).
+    mac = models.CharField(max_length=64, editable=False, default="")
 
     objects = AuditQuerySet.as_manager()
 

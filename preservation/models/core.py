@@ -3,6 +3,7 @@
 Computed deadlines are stored on the request row (and indexed) so dashboards and reminder
 sweeps read them instead of recomputing; ``services.request_recompute`` is the only writer.
 """
+import unicodedata
 import uuid
 import zoneinfo
 from functools import partial
@@ -10,20 +11,31 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from preservation.core.scoping import AgencyScopedQuerySet, GlobalUniqueChecks, all_agencies
-from preservation.rules import deadlines, serials
+from preservation.rules import catalogue, deadlines, identifiers, serials
 
 __all__ = [
-    "Agency", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "Agency", "LEGAL_BASIS_CHOICES", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
-    "KNOWN_TIME_ZONES",
+    "KNOWN_TIME_ZONES", "TEXT_LIMITS", "validate_single_line",
 ]
+
+# Length caps of the long text fields (docs/security.md "Bounded work"): the models carry them,
+# so model forms, the API's model serializers and full_clean refuse longer text; the plain form
+# and serializer fields for reasons use the same numbers.
+TEXT_LIMITS = {
+    "notes": 10_000,
+    "legal_basis": 5_000,
+    "postal_address": 1_000,
+    "text": 5_000,  # the login banner
+    "reason": 2_000,
+}
 
 
 # Reading the zone database takes tens of milliseconds; the set cannot change while we run.
@@ -53,21 +65,49 @@ validate_case_number = RegexValidator(
 )
 
 
+def validate_single_line(value):
+    """A name printed in letterheads and email subjects: one line, no control characters
+    (a line break in a subject is a header injection; docs/security.md "Bad input")."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in str(value)):
+        raise ValidationError(_("Use one line of text, without line breaks or control characters."),
+                              code="not_single_line")
+
+LEGAL_BASIS_CHOICES = [(basis.code, basis.name) for basis in catalogue.LEGAL_BASES]
+
+
 class Agency(models.Model):
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     country = models.CharField(_("country"), max_length=2, validators=[validate_country])
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
-    postal_address = models.TextField(_("postal address"), blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True, max_length=TEXT_LIMITS["postal_address"],
+                                      validators=[MaxLengthValidator(TEXT_LIMITS["postal_address"])])
     phone = PhoneNumberField(_("phone"), blank=True)
     legal_basis = models.TextField(
         _("default legal-basis text"),
-        blank=True,
+        blank=True, max_length=TEXT_LIMITS["legal_basis"], validators=[MaxLengthValidator(TEXT_LIMITS["legal_basis"])],
         help_text=_("Printed on preservation requests; leave empty for the standard text."),
     )
     requires_supervisor_approval = models.BooleanField(
         _("supervisor approval required before sending"), default=False
+    )
+    # docs/providers.md §1: empty means the default for the agency's country.
+    default_legal_basis = models.CharField(
+        _("default legal basis"), max_length=30, blank=True, choices=LEGAL_BASIS_CHOICES,
+        help_text=_("Empty: § 2703(f) for US agencies, the EPOC-PR in EU member states except "
+                    "Denmark, otherwise a voluntary request."),
+    )
+    national_order_days = models.PositiveSmallIntegerField(
+        _("national preservation order (days)"), default=catalogue.NATIONAL_ORDER_DEFAULT_DAYS
+    )
+    national_order_renewals = models.PositiveSmallIntegerField(
+        _("national preservation order renewals"), default=catalogue.NATIONAL_ORDER_DEFAULT_RENEWALS
+    )
+    allows_emergency_send = models.BooleanField(
+        _("emergency sending without approval allowed"), default=False,
+        help_text=_("Where approval is required: whether a request may be sent without it in an "
+                    "emergency, with a written reason that supervisors review afterwards."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Moves on after every committed change to one of the agency's requests (signals.py), so
@@ -96,6 +136,14 @@ class Agency(models.Model):
     @property
     def zone(self):
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def default_basis_code(self):
+        return self.default_legal_basis or catalogue.default_basis_code(self.country)
+
+    @property
+    def national_order(self):
+        return deadlines.NationalOrder(self.national_order_days, self.national_order_renewals)
 
 
 class Role(models.TextChoices):
@@ -189,6 +237,7 @@ class DeadlineKind(models.TextChoices):
     EXTENSION_SEND_BY = "extension_send_by", _("Send extension by")
     EXPIRES = "expires", _("Preservation expires")
     FINAL_EXPIRES = "final_expires", _("Extended preservation expires")
+    PRODUCTION_DUE = "production_due", _("Production order due")
 
 
 URGENCY_CHOICES = [(u.value, u.label) for u in deadlines.Urgency]
@@ -243,6 +292,20 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Who moves the request on (its creator until someone reassigns it): docs/workday.md §3.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_requests",
+    )
+    # Asked for a supervisor's approval (cleared by the approval); sent without one in an
+    # emergency (the written reason), and when a supervisor reviewed that afterwards.
+    approval_requested_at = models.DateTimeField(_("approval asked for"), null=True, blank=True)
+    emergency_reason = models.TextField(_("sent without approval because"), blank=True)
+    emergency_reviewed_at = models.DateTimeField(_("emergency send reviewed"), null=True, blank=True)
 
     # Requester contact and affiliation.
     requester_name = models.CharField(_("requester name"), max_length=200, blank=True)
@@ -276,9 +339,19 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         blank=True,
         choices=[(d, d) for d in deadlines.AUTO_DELETE_CHOICES],
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=TEXT_LIMITS["notes"],
+                             validators=[MaxLengthValidator(TEXT_LIMITS["notes"])])
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    # docs/providers.md: a code of the provider catalogue and of the legal bases.
+    provider = models.CharField(_("provider"), max_length=30, default=catalogue.BLINK.code)
+    provider_other_name = models.CharField(
+        _("provider name"), max_length=200, blank=True,
+        help_text=_("For “Other provider”: the provider's name."),
+    )
+    legal_basis = models.CharField(
+        _("legal basis"), max_length=30, choices=LEGAL_BASIS_CHOICES, default=catalogue.US_2703F
     )
 
     # Lifecycle (docs/deadlines.md "Request states").
@@ -296,6 +369,14 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("legal process"), max_length=20, choices=LegalProcessType.choices, blank=True
     )
     legal_process_served_on = models.DateField(_("legal process served on"), null=True, blank=True)
+    production_confirmed_on = models.DateField(
+        _("production order confirmed on"), null=True, blank=True,
+        help_text=_("EPOC-PR: the day the issuing authority confirmed a production order was issued."),
+    )
+    production_order_received_at = models.DateTimeField(
+        _("production order received by the provider"), null=True, blank=True
+    )
+    production_order_emergency = models.BooleanField(_("emergency production order"), default=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
 
@@ -311,6 +392,9 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("extended preservation expires"), null=True, blank=True, editable=False
     )
     deadlines_provisional = models.BooleanField(_("provisional"), default=False, editable=False)
+    preserved_until_production = models.BooleanField(
+        _("preserved until production"), default=False, editable=False
+    )
     urgency = models.CharField(
         _("urgency"), max_length=10, choices=URGENCY_CHOICES, blank=True, editable=False
     )
@@ -337,6 +421,7 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
             # Also covers the dashboard's group counts (an index-only scan of one agency).
             models.Index(fields=["agency", "state", "urgency", "next_deadline_on"],
                          name="request_dashboard_groups"),
+            models.Index(fields=["agency", "assigned_to"], name="request_assignee"),
             models.Index(fields=["next_deadline_on"]),
             models.Index(fields=["case_number"]),
         ]
@@ -372,6 +457,13 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     def has_legacy_device(self):
         return any(s.is_legacy for s in self.serials.all())
 
+    @property
+    def provider_name(self):
+        if self.provider == catalogue.OTHER.code and self.provider_other_name:
+            return self.provider_other_name
+        known = catalogue.PROVIDERS_BY_CODE.get(self.provider)
+        return str(known.name) if known else self.provider
+
 
 class RequestRowQuerySet(AgencyScopedQuerySet):
     """Rows of a request: scoped by their request (read through its agency) or its agency."""
@@ -384,8 +476,12 @@ class DeviceSerial(models.Model):
         PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="serials"
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    raw = models.CharField(_("serial as typed"), max_length=200)
-    normalized = models.CharField(_("serial"), max_length=32, blank=True, db_index=True)
+    # docs/providers.md §6: a Blink serial, or another provider's identifier.
+    kind = models.CharField(
+        _("identifier type"), max_length=20, choices=catalogue.IDENTIFIER_TYPES, default=catalogue.BLINK_SERIAL
+    )
+    raw = models.CharField(_("serial as typed"), max_length=254)
+    normalized = models.CharField(_("serial"), max_length=254, blank=True, db_index=True)
     generation = models.CharField(
         _("generation"),
         max_length=10,
@@ -416,6 +512,8 @@ class DeviceSerial(models.Model):
 
     @property
     def display(self):
+        if self.kind != catalogue.BLINK_SERIAL:
+            return identifiers.check_identifier(self.kind, self.raw).display or self.raw
         return self.parsed.display or self.raw
 
     @property
@@ -434,6 +532,10 @@ class RequestEvent(models.Model):
         DOCUMENT_GENERATED = "document_generated", _("Document generated")
         DOCUMENT_DOWNLOADED = "document_downloaded", _("Document downloaded")
         APPROVED = "approved", _("Approved for sending")
+        APPROVAL_REQUESTED = "approval_requested", _("Approval asked for")
+        EMERGENCY_SENT = "emergency_sent", _("Sent without approval (emergency)")
+        EMERGENCY_REVIEWED = "emergency_reviewed", _("Emergency send reviewed")
+        ASSIGNED = "assigned", _("Assigned")
         CORRECTED = "corrected", _("Recorded fact corrected")
 
     request = models.ForeignKey(
@@ -451,7 +553,8 @@ class RequestEvent(models.Model):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=RequestState.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=30, choices=RequestState.choices, blank=True)
-    reason = models.TextField(_("why"), blank=True)
+    reason = models.TextField(_("why"), blank=True, max_length=TEXT_LIMITS["reason"],
+                              validators=[MaxLengthValidator(TEXT_LIMITS["reason"])])
     data = models.JSONField(_("data"), default=dict, blank=True)
 
     objects = RequestRowQuerySet.as_manager()

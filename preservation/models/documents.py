@@ -29,6 +29,7 @@ class DocumentKind(models.TextChoices):
     REQUEST = "request", _("Data preservation request")
     EXTENSION = "extension", _("Extension request")
     CASE_SHEET = "case_sheet", _("Case sheet")
+    EPOC_PR_CERTIFICATE = "epoc_pr_certificate", _("European Preservation Order Certificate (EPOC-PR)")
 
 
 class DocumentState(models.TextChoices):
@@ -87,6 +88,11 @@ class GeneratedDocument(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["request", "kind", "version"], name="document_version_unique"
+            ),
+            # One pending render per document (docs/security.md "Bounded work").
+            models.UniqueConstraint(
+                fields=["request", "kind"], condition=models.Q(state__in=["queued", "rendering"]),
+                name="document_one_pending",
             ),
             models.CheckConstraint(
                 condition=~models.Q(state="done")

@@ -14,7 +14,7 @@ from preservation.core.scoping import AgencyScopedQuerySet
 from preservation.models.core import PreservationRequest, RequestRowQuerySet
 
 __all__ = [
-    "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification",
+    "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification", "NotificationKind",
     "ReminderPreference", "CalendarFeedToken",
 ]
 
@@ -116,16 +116,30 @@ class NotificationQuerySet(AgencyScopedQuerySet):
     scope_hint = "Read notifications for one user: user.notifications or .filter(user=user)."
 
 
+class NotificationKind(models.TextChoices):
+    """What a notification that is not a reminder's copy is about (docs/workday.md §2)."""
+
+    APPROVAL_REQUESTED = "approval_requested", _("Approval asked for")
+    EMERGENCY_SENT = "emergency_sent", _("Sent without approval (emergency)")
+
+
 class Notification(models.Model):
-    """An in-app copy of a reminder for one user; the text is rendered in the reader's language."""
+    """An in-app copy of a reminder for one user, or (``kind``, ``request``) a request that
+    waits for them; the text is rendered in the reader's language."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"),
         on_delete=models.CASCADE, related_name="notifications"
     )
     reminder = models.ForeignKey(
-        Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications"
+        Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications",
+        null=True, blank=True,
     )
+    request = models.ForeignKey(
+        PreservationRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="+",
+        null=True, blank=True,
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices, blank=True)
     # The request's agency, copied here: a user's inbox is read for (user, their agency), one
     # table, so someone who moved agency no longer sees the old agency's cases, and the bell on
     # every page costs no join.
@@ -139,7 +153,7 @@ class Notification(models.Model):
 
     def save(self, *args, **kwargs):
         if self.agency_id is None:
-            self.agency_id = self.reminder.request.agency_id
+            self.agency_id = (self.request or self.reminder.request).agency_id
         super().save(*args, **kwargs)
 
     class Meta:

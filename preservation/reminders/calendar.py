@@ -1,7 +1,8 @@
 """iCalendar (RFC 5545) for deadlines: a per-user secret feed and a per-request download.
 
 Each deadline is an all-day event on its date in the agency's zone (a date is what Blink's
-clock counts), with alarms at 08:00 local on each of the user's lead days before it. UIDs are
+clock counts), with an alarm at 08:00 local on the user's last lead day before it (more with
+the CALENDAR_ALARMS setting). UIDs are
 stable, so calendar apps update an event when a date moves instead of adding a second one.
 """
 from datetime import datetime, timedelta
@@ -58,7 +59,9 @@ def _event(request, kind, day, leads, stamp):
     event.add("description", request_url(request))
     event.add("url", request_url(request))
     hour = settings.PRESERVE["REMINDER_HOUR"]
-    for lead in sorted(leads, reverse=True):
+    # Outlook honours only an event's first alarm: by default one, the user's last warning
+    # before the deadline (the earlier ones come by email). CALENDAR_ALARMS allows more.
+    for lead in sorted(sorted(leads)[:settings.PRESERVE["CALENDAR_ALARMS"]], reverse=True):
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", title)

@@ -12,6 +12,9 @@ from django.utils import translation
 from preservation.reminders.texts import describe
 
 
+EXTENSION_KINDS = frozenset({"extension_due", "escalation"})
+
+
 def message_id(kind, pk, recipient_key):
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     return "<preserve.%s.%d.%s@%s>" % (kind, pk, recipient_key, domain)
@@ -46,6 +49,10 @@ def reminder_message(reminder, recipient, *, late=False, connection=None):
         "summary": summary, "url": request_url(request), "recipient": recipient,
         "late": late,
         "settings_url": settings.SITE_URL.rstrip("/") + reverse("preservation:reminder_preferences"),
+        # The extension is due (or late): the page that walks through sending it.
+        "extension_url": settings.SITE_URL.rstrip("/") + reverse("preservation:request_extension_page",
+                                                                 args=[request.pk])
+        if reminder.kind in EXTENSION_KINDS and request.state == "preserving" else "",
     }
     return _message(
         "reminder", context, to=recipient.email, language=recipient.language,
@@ -59,6 +66,17 @@ def send_reminder(reminder, recipients, *, late, connection):
                 for r in recipients if r.wants_email]
     if messages:
         connection.send_messages(messages)
+
+
+def inbox_message(request, recipient, *, subject, summary, connection=None):
+    """A request waits for this person (docs/workday.md §2)."""
+    context = {"preservation_request": request, "subject": subject, "summary": summary,
+               "url": request_url(request), "recipient": recipient}
+    return _message(
+        "inbox", context, to=recipient.email, language=recipient.language,
+        msg_id=message_id("inbox", request.pk, "u%d.%s" % (recipient.pk, request.updated_at.strftime("%Y%m%d%H%M%S"))),
+        connection=connection,
+    )
 
 
 def digest_message(digest, items, *, connection=None):

@@ -103,7 +103,7 @@ def reminders_send_due(*, now=None):
 def _send_batch(ids, lease, now):
     sent = 0
     rows = Reminder.objects.filter(pk__in=ids, claimed_at=lease).select_related(
-        "request__agency", "request__created_by"
+        "request__agency", "request__created_by", "request__assigned_to"
     )
     hold = timedelta(seconds=_setting("REMINDER_STUCK_SECONDS") / 2)
     with get_connection() as mail:
@@ -178,17 +178,29 @@ class Recipient:
     wants_email: bool = True
 
 
+# Who takes a reminder whose creator and assignee are both deactivated (docs/workday.md §3).
+ORPHAN_ROLES = (Role.SUPERVISOR, Role.AGENCY_ADMIN)
+
+
 def reminder_recipients(reminder):
-    """The requester (the user who filed it, and the requester's email when that is someone
-    else), plus the agency's paralegals and supervisors the kind calls for."""
+    """The requester (the user who filed it, its assignee, and the requester's email when that
+    is someone else), plus the agency's paralegals and supervisors the kind calls for; never
+    only people who were deactivated."""
     request = reminder.request
     wanted = Q(role__in=RECIPIENT_ROLES[reminder.kind])
     if request.requester_email:
         wanted |= Q(email__iexact=request.requester_email)
-    users = [u for u in [request.created_by] if u.is_active] + list(
+    # A creator who moved to another agency no longer hears about this agency's cases.
+    owners = list({u.pk: u for u in [request.created_by, request.assigned_to]
+                   if u and u.is_active and u.agency_id == request.agency_id}.values())
+    users = owners + list(
         User.objects.filter(wanted, agency_id=request.agency_id, is_active=True)
-        .exclude(pk=request.created_by_id).order_by("pk")
+        .exclude(pk__in=[request.created_by_id, request.assigned_to_id]).order_by("pk")
     )
+    if not users:
+        # Its people have left (deactivated): the reminder goes to whoever can take it over.
+        users = list(User.objects.filter(agency_id=request.agency_id, is_active=True,
+                                         role__in=ORPHAN_ROLES).order_by("pk"))
     leads = preferred_leads(users)
     recipients = [
         Recipient("u%d" % u.pk, u.email, u.language, u,
@@ -196,7 +208,13 @@ def reminder_recipients(reminder):
         for u in users
     ]
     emails_taken = {r.email.lower() for r in recipients}
-    if request.requester_email and request.requester_email.lower() not in emails_taken:
+    # Nor by the requester email of the form, when it is the address of another agency's user.
+    if request.requester_email and User.objects.filter(
+            email__iexact=request.requester_email).exclude(agency_id=request.agency_id).exists():
+        emails_taken.add(request.requester_email.lower())
+    if request.requester_email and request.requester_email.lower() not in emails_taken and not (
+            User.objects.filter(agency_id=request.agency_id, is_active=False,
+                                email__iexact=request.requester_email).exists()):
         recipients.append(Recipient("requester", request.requester_email, request.language, None))
     return recipients
 

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +18,7 @@ from preservation.core import presentation
 from preservation.core.audit import audit_record
 from preservation.models import CalendarFeedToken, Notification, ReminderPreference, Role
 from preservation.models.reminders import new_feed_token
-from preservation.reminders import calendar, texts
+from preservation.reminders import calendar, inbox, texts
 from preservation.requests import selectors
 
 
@@ -39,6 +40,9 @@ def unread_notifications(request):
 
 
 def notification_text(notification):
+    if notification.kind:
+        request = notification.request
+        return inbox.describe(kind=notification.kind, request=request, who=inbox_sender(notification))
     reminder = notification.reminder
     request = reminder.request
     return texts.describe(
@@ -47,10 +51,19 @@ def notification_text(notification):
     )
 
 
+def inbox_sender(notification):
+    """Who asked (or sent in an emergency): the author of the request's latest such event."""
+    event = notification.request.events.filter(
+        action__in=["approval_requested", "emergency_sent"], at__lte=notification.created_at,
+    ).select_related("actor").order_by("-at", "-pk").first()
+    person = (event and event.actor) or notification.request.created_by
+    return person.get_full_name() or person.username
+
+
 @case_data
 @require_GET
 def notification_list(request):
-    rows = _notifications(request.user).select_related("reminder__request")
+    rows = _notifications(request.user).select_related("reminder__request", "request__created_by")
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
     for notification in page.object_list:
         notification.subject, notification.summary = notification_text(notification)
@@ -65,7 +78,8 @@ def notification_read(request, pk):
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     if request.POST.get("open"):
-        return redirect("preservation:request_detail", pk=notification.reminder.request_id)
+        return redirect("preservation:request_detail",
+                        pk=notification.request_id or notification.reminder.request_id)
     return redirect("preservation:notifications")
 
 
@@ -73,7 +87,8 @@ def notification_read(request, pk):
 @require_POST
 def notification_read_all(request):
     count = _notifications(request.user).filter(read_at__isnull=True).update(read_at=timezone.now())
-    messages.success(request, _("%(n)d notifications marked as read.") % {"n": count})
+    messages.success(request, ngettext("%(n)d notification marked as read.", "%(n)d notifications marked as read.",
+                                       count) % {"n": count})
     return redirect("preservation:notifications")
 
 
@@ -173,6 +188,9 @@ def calendar_feed(request, token):
     feed = CalendarFeedToken.objects.across_agencies().select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active:
         raise Http404
+    # Recorded by the feed's row id, never by its secret (docs/security.md "What is audited").
+    audit_record(action="calendar_feed_read", actor=feed.user, request=request,
+                 object_type="calendarfeedtoken", object_id=str(feed.pk))
     return _ics(calendar.user_feed(feed.user), "preserve.ics")
 
 

@@ -14,15 +14,19 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from preservation.core import presentation
 from preservation.models import (
+    DocumentKind,
     KNOWN_TIME_ZONES,
+    TEXT_LIMITS,
+    Provider,
     LegalProcessType,
     Outcome,
     PreservationRequest,
     RequestState,
+    User,
     validate_country,
 )
 from preservation.requests import services
-from preservation.rules import deadlines, serials
+from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import WINDOW_IN_FUTURE
 
 MAX_SERIALS = 100
@@ -123,7 +127,7 @@ class RequestForm(forms.ModelForm):
             "requester_name", "requester_title", "requester_badge", "requester_email",
             "requester_phone", "unit", "case_number", "account_email", "account_country",
             "auto_delete_days", "data_types", "window_start", "window_end", "window_zone",
-            "notes", "language",
+            "notes", "language", "provider", "provider_other_name", "legal_basis",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
@@ -144,6 +148,22 @@ class RequestForm(forms.ModelForm):
             self.initial["window_end"] = local_wall_clock(self.instance.window_end, zone)
         self.initial.setdefault("window_zone", zone)
         self.data_type_help = {code: text for code, _label, text in deadlines.DATA_TYPES}
+        # docs/providers.md: the live catalogue's providers; the agency's default basis.
+        self.fields["provider"] = forms.ChoiceField(
+            label=_("Provider"), required=False, choices=[(p.code, _(p.name)) for p in Provider.objects.all()])
+        self.fields["legal_basis"].required = False
+        self.fields["legal_basis"].help_text = _("The law you act under decides the preservation clock.")
+        if not self.instance.pk:
+            self.initial.setdefault("legal_basis", agency.default_basis_code)
+
+    def clean_provider(self):
+        # Left out (an older client): Blink, as every request was before providers were data.
+        return self.cleaned_data["provider"] or self.instance.provider or catalogue.BLINK.code
+
+    def clean_legal_basis(self):
+        if self.cleaned_data["legal_basis"]:
+            return self.cleaned_data["legal_basis"]
+        return self.instance.legal_basis if self.instance.pk else self.agency.default_basis_code
 
     def clean_paste(self):
         count = len(serials.split_serials(self.cleaned_data["paste"]))
@@ -199,7 +219,9 @@ def initial_for(user):
 
 
 class SerialRowForm(forms.Form):
-    raw = forms.CharField(label=_("Serial number"), required=False, max_length=serials.MAX_INPUT_LENGTH)
+    kind = forms.ChoiceField(label=_("Identifier type"), required=False, choices=catalogue.IDENTIFIER_TYPES,
+                             initial=catalogue.BLINK_SERIAL)
+    raw = forms.CharField(label=_("Serial number"), required=False, max_length=identifiers.MAX_INPUT_LENGTH)
     model = forms.ChoiceField(
         label=_("Device model"), required=False,
         choices=[("", _("Not known"))] + list(serials.DEVICE_MODELS),
@@ -208,7 +230,10 @@ class SerialRowForm(forms.Form):
 
     def parsed(self):
         raw = (self.cleaned_data.get("raw") if hasattr(self, "cleaned_data") else None) or self["raw"].value()
-        return serials.parse_serial(raw) if raw else None
+        kind = self["kind"].value() or catalogue.BLINK_SERIAL
+        if not raw:
+            return None
+        return serials.parse_serial(raw) if kind == catalogue.BLINK_SERIAL else identifiers.check_identifier(kind, raw)
 
 
 SerialFormSet = forms.formset_factory(SerialRowForm, extra=0, can_delete=True, max_num=MAX_SERIALS,
@@ -217,7 +242,7 @@ SerialFormSet = forms.formset_factory(SerialRowForm, extra=0, can_delete=True, m
 
 def serial_initial(preservation_request):
     return [
-        {"raw": s.raw, "model": s.model, "warnings_acknowledged": s.warnings_acknowledged}
+        {"kind": s.kind, "raw": s.raw, "model": s.model, "warnings_acknowledged": s.warnings_acknowledged}
         for s in preservation_request.serials.all()
     ] if preservation_request else []
 
@@ -237,6 +262,8 @@ def unchecked_warnings(rows):
     """Errors for serials whose warnings the user has not marked as checked."""
     errors = []
     for row in rows:
+        if (row.get("kind") or catalogue.BLINK_SERIAL) != catalogue.BLINK_SERIAL:
+            continue  # only Blink serials carry warnings to check against a label
         parsed = serials.parse_serial(row["raw"])
         if parsed.valid and parsed.warnings and not row.get("warnings_acknowledged"):
             errors.append(ValidationError(
@@ -281,16 +308,33 @@ class SendForm(SentAtMixin, ActionForm):
         label=_("Sent at (agency time)"), required=False,
         help_text=_("Leave empty for now. The time you submitted Blink's online form."),
     )
+    emergency_reason = forms.CharField(
+        label=_("Emergency: why it cannot wait for approval"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only where your agency allows it. The request is marked as sent without approval, "
+                    "and your supervisors review it afterwards."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.emergency_possible():
+            del self.fields["emergency_reason"]
+
+    def emergency_possible(self):
+        """Sending without the approval the agency requires, which it allows in an emergency."""
+        agency, preservation_request = self.preservation_request.agency, self.preservation_request
+        return (agency.requires_supervisor_approval and agency.allows_emergency_send
+                and preservation_request.state == RequestState.DRAFT and not services.request_is_approved(preservation_request))
 
     def arguments(self):
-        return {"sent_at": self.sent_at()}
+        return {"sent_at": self.sent_at(), "emergency_reason": self.cleaned_data.get("emergency_reason", "")}
 
 
 class ReceiptForm(ActionForm):
     service = staticmethod(services.request_record_receipt)
     received_on = forms.DateField(
         label=_("Received by Blink on"), widget=DateInput(),
-        help_text=_("The date on Blink's acknowledgement: the 90-day clock starts here."),
+        help_text=_("The date on Blink's acknowledgement: the preservation clock starts here."),
     )
     blink_reference = forms.CharField(label=_("Blink's reference"), required=False, max_length=100)
 
@@ -330,7 +374,8 @@ class LegalProcessForm(ActionForm):
 class CloseForm(ActionForm):
     service = staticmethod(services.request_close)
     outcome = forms.ChoiceField(label=_("Outcome"))
-    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Note"), required=False, max_length=TEXT_LIMITS["reason"],
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -344,7 +389,8 @@ class CloseForm(ActionForm):
 
 class WithdrawForm(ActionForm):
     service = staticmethod(services.request_withdraw)
-    reason = forms.CharField(label=_("Why is it withdrawn?"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Why is it withdrawn?"), max_length=TEXT_LIMITS["reason"],
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def arguments(self):
         return {"reason": self.cleaned_data["reason"]}
@@ -354,6 +400,37 @@ class ApproveForm(ActionForm):
     """A supervisor approves a draft for sending; no fields, the confirmation is the button."""
 
     service = staticmethod(services.request_approve)
+
+
+class AskApprovalForm(ActionForm):
+    """Ask the agency's supervisors to approve the draft; the confirmation is the button."""
+
+    service = staticmethod(services.request_ask_approval)
+
+
+class ReviewEmergencyForm(ActionForm):
+    """A supervisor has looked at an emergency send."""
+
+    service = staticmethod(services.request_review_emergency)
+
+
+class AssignForm(ActionForm):
+    assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.people = {u.pk: u for u in assignable_people(self.preservation_request.agency_id)}
+        self.fields["assignee"].choices = [(pk, u.get_full_name() or u.username) for pk, u in self.people.items()]
+        self.initial.setdefault("assignee", self.preservation_request.assigned_to_id)
+
+    def execute(self, *, actor, now):
+        return services.request_assign(request=self.preservation_request, actor=actor, now=now,
+                                       assignee=self.people[self.cleaned_data["assignee"]])
+
+
+def assignable_people(agency_id):
+    """Who a request can be given to: the agency's active members."""
+    return User.objects.filter(agency_id=agency_id, is_active=True).order_by("first_name", "last_name", "username")
 
 
 class CorrectionForm(ActionForm):
@@ -411,6 +488,9 @@ class CorrectionForm(ActionForm):
 
 ACTION_FORMS = {
     "approve": ApproveForm,
+    "ask_approval": AskApprovalForm,
+    "review_emergency": ReviewEmergencyForm,
+    "assign": AssignForm,
     "send": SendForm,
     "record_receipt": ReceiptForm,
     "send_extension": ExtensionForm,
@@ -426,8 +506,9 @@ ACTION_FORMS = {
 
 
 class DashboardFilterForm(forms.Form):
-    """Filters of the dashboard. Sent by POST and kept in the session, so a search for an
-    email or a serial never lands in a URL, a browser history or a proxy log."""
+    """Filters of the dashboard. The typed search is sent by POST and kept in the session, so
+    an email or a serial never lands in a URL, a browser history or a proxy log; the other
+    filters (nothing personal) are the page's address, so a view can be bookmarked."""
 
     BUCKETS = [
         ("", _("All")),
@@ -438,26 +519,48 @@ class DashboardFilterForm(forms.Form):
         ("extended", _("Extended")),
         ("closed", _("Closed")),
     ]
+    GROUPS = [
+        ("", _("Everything")),
+        ("yours", _("Your move")),
+        ("waiting", _("Waiting on Blink")),
+        ("done", _("Done")),
+        ("open", _("Open")),
+    ]
+    INBOX = [
+        ("", _("Everything")),
+        ("approval", _("Awaiting my approval")),
+        ("review", _("Sent without approval: to review")),
+    ]
+    URL_FIELDS = ("bucket", "group", "inbox", "state", "urgency", "owner", "requester", "due_within")
 
     q = forms.CharField(
         label=_("Search"), required=False, max_length=200,
-        help_text=_("CRIM#, a device serial in any format, or the account email."),
+        help_text=_("Part of a CRIM#, a serial (4 characters or more, any format), the account email, "
+                    "the requester's name or a reference."),
     )
     bucket = forms.ChoiceField(label=_("Group"), required=False, choices=BUCKETS)
+    group = forms.ChoiceField(label=_("Whose move"), required=False, choices=GROUPS)
+    inbox = forms.ChoiceField(label=_("Inbox"), required=False, choices=INBOX)
     state = forms.ChoiceField(label=_("State"), required=False,
                               choices=[("", _("Any state"))] + list(RequestState.choices))
     urgency = forms.ChoiceField(
         label=_("Urgency"), required=False,
         choices=[("", _("Any urgency"))] + [(u.value, u.label) for u in deadlines.Urgency],
     )
+    owner = forms.ChoiceField(label=_("Assigned to"), required=False)
     requester = forms.TypedChoiceField(label=_("Created by"), required=False, coerce=int, empty_value=None)
     due_within = forms.IntegerField(label=_("Due within (days)"), required=False, min_value=0, max_value=3650)
 
-    def __init__(self, *args, agency_users, **kwargs):
+    def __init__(self, *args, agency_users, owners=None, **kwargs):
+        """``agency_users``: the active people; ``owners``: everyone whose requests can be
+        listed, people who left included (their requests are to be handed over)."""
         super().__init__(*args, **kwargs)
-        self.fields["requester"].choices = [("", _("Anyone"))] + [
-            (u.pk, u.get_full_name() or u.username) for u in agency_users
-        ]
+        people = [(str(u.pk), u.get_full_name() or u.username) for u in agency_users]
+        self.fields["owner"].choices = [("", _("Anyone")), ("me", _("Assigned to me"))] + [
+            (str(u.pk), u.get_full_name() or u.username if u.is_active
+             else _("%(name)s (deactivated)") % {"name": u.get_full_name() or u.username})
+            for u in (owners if owners is not None else agency_users)]
+        self.fields["requester"].choices = [("", _("Anyone"))] + [(int(pk), name) for pk, name in people]
         # Plain Bootstrap classes: the dashboard renders these fields itself, cheaply.
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
@@ -469,6 +572,60 @@ class DashboardFilterForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " is-invalid"
 
-    def session_value(self):
-        return {key: value for key, value in self.cleaned_data.items() if value not in ("", None)}
+    def clean_owner(self):
+        owner = self.cleaned_data["owner"]
+        return int(owner) if owner.isdigit() else owner
 
+    def url_value(self):
+        """The filters that go in the address: never the typed search."""
+        return {key: value for key, value in self.cleaned_data.items()
+                if key in self.URL_FIELDS and value not in ("", None)}
+
+
+# --- Bulk actions on the dashboard's selected rows --------------------------------------------
+
+MAX_BULK = 100
+
+
+class BulkForm(forms.Form):
+    """One action for every selected request; each is still changed by its own service call,
+    checked and audited on its own (docs/workday.md §6)."""
+
+    OPERATIONS = [
+        ("assign", _("Assign to")),
+        ("record_receipt", _("Record Blink's receipt")),
+        ("generate", _("Generate documents")),
+        ("csv", _("Download as CSV")),
+    ]
+    operation = forms.ChoiceField(label=_("With the selected requests"), choices=OPERATIONS)
+    assignee = forms.TypedChoiceField(label=_("Assign to"), required=False, coerce=int, empty_value=None)
+    received_on = forms.DateField(label=_("Received by Blink on"), required=False, widget=DateInput())
+    blink_reference = forms.CharField(label=_("Blink's reference"), required=False, max_length=100)
+    kind = forms.ChoiceField(label=_("Document"), required=False, choices=[])
+
+    error_messages = {
+        "none_selected": _("Select at least one request."),
+        "too_many": _("Select at most %(limit)d requests at once."),
+        "assignee_required": _("Choose whom to assign them to."),
+        "date_required": _("Enter the date on Blink's acknowledgement."),
+        "kind_required": _("Choose which document to generate."),
+    }
+
+    def __init__(self, *args, agency_users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "")] + [(u.pk, u.get_full_name() or u.username) for u in agency_users]
+        self.fields["kind"].choices = [("", "")] + list(DocumentKind.choices)
+
+    def clean(self):
+        cleaned = super().clean()
+        selected = [int(pk) for pk in (self.data.getlist("selected") if self.data else []) if pk.isdigit()]
+        if not selected:
+            raise ValidationError(self.error_messages["none_selected"], code="none_selected")
+        if len(selected) > MAX_BULK:
+            raise ValidationError(self.error_messages["too_many"], code="too_many", params={"limit": MAX_BULK})
+        cleaned["selected"] = selected
+        required = {"assign": ("assignee", "assignee_required"), "record_receipt": ("received_on", "date_required"),
+                    "generate": ("kind", "kind_required")}.get(cleaned.get("operation"))
+        if required and not cleaned.get(required[0]):
+            self.add_error(required[0], ValidationError(self.error_messages[required[1]], code=required[1]))
+        return cleaned

@@ -1,12 +1,28 @@
 """Reads for pages and exports. Case data is always read through an agency."""
-from datetime import timedelta
+import re
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from preservation.models import DeviceSerial, PreservationRequest, RequestState, User
-from preservation.rules import deadlines, serials
+from preservation.core import permissions
+from preservation.models import (
+    OPEN_STATES,
+    DeviceSerial,
+    LegalBasis,
+    PreservationRequest,
+    Provider,
+    RequestApproval,
+    RequestEvent,
+    RequestState,
+    User,
+)
+from preservation.rules import catalogue, deadlines, next_step, serials
 
 S = RequestState
 
@@ -102,49 +118,142 @@ def _count_buckets(user, today):
     return counts
 
 
-def _search(queryset, text):
-    """CRIM#, a serial typed in any format, or an account email."""
+# A search term this short matches too much to mean anything; a serial needs four characters.
+MIN_PARTIAL = 3
+MIN_SERIAL_PART = 4
+_REFERENCE = re.compile(r"^(?:PR-?)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+def search_condition(text):
+    """What a typed search finds (docs/workday.md §5): part of a CRIM#, of a serial in
+    any formatting (4 characters or more), of the account email, the requester's name or
+    Blink's reference, or the request's own reference (PR-000123, or 123)."""
     text = text.strip()
-    if not text:
-        return queryset
     condition = Q(case_number__iexact=text)
-    if "@" in text:
-        condition |= Q(account_email__iexact=text)
-    parsed = serials.parse_serial(text)
-    if parsed.valid:
-        condition |= Exists(
-            DeviceSerial.objects.filter(request=OuterRef("pk"), normalized=parsed.normalized)
+    if len(text) >= MIN_PARTIAL:
+        condition |= (Q(case_number__icontains=text) | Q(account_email__icontains=text)
+                      | Q(requester_name__icontains=text) | Q(blink_reference__icontains=text))
+    reference = _REFERENCE.match(text)
+    if reference:
+        condition |= Q(pk=int(reference.group(1)))
+    part = serials.normalize_serial(text)
+    if len(part) >= MIN_SERIAL_PART:
+        condition |= Exists(DeviceSerial.objects.filter(request=OuterRef("pk"), normalized__contains=part))
+    return condition
+
+
+def local_start(day, zone):
+    """The instant the agency's day begins (a clock change at midnight moves it, never skips it)."""
+    return datetime.combine(day, time()).replace(tzinfo=ZoneInfo(zone))
+
+
+def next_step_rules():
+    return next_step.Rules(
+        ack_missing_days=settings.PRESERVE["ACK_MISSING_DAYS"],
+        extension_ack_missing_days=settings.PRESERVE["EXTENSION_ACK_MISSING_DAYS"],
+    )
+
+
+def group_conditions(today, zone, rules=None):
+    """The rows next_step.next_step puts in each group, as conditions: waiting on Blink (an
+    acknowledgement not yet overdue), on a supervisor (approval asked for) or on Amazon (legal
+    process served); done once closed or withdrawn; everything else is the agency's move."""
+    rules = rules or next_step_rules()
+    ack_from = local_start(today - timedelta(days=rules.ack_missing_days - 1), zone)
+    extension_ack_from = local_start(today - timedelta(days=rules.extension_ack_missing_days - 1), zone)
+    done = Q(state__in=[S.CLOSED, S.WITHDRAWN])
+    waiting = (
+        Q(state=S.SUBMITTED, sent_at__gte=ack_from)
+        | Q(state=S.EXTENSION_REQUESTED, extension_sent_at__gte=extension_ack_from)
+        | Q(state=S.LEGAL_PROCESS_SERVED)
+        | Q(state=S.DRAFT, approval_requested_at__isnull=False, first_loss_at__isnull=False,
+            total_loss_at__isnull=False, agency__requires_supervisor_approval=True)
+    )
+    return {"yours": ~done & ~waiting, "waiting": waiting, "done": done, "open": Q(state__in=OPEN_STATES)}
+
+
+def awaiting_approval_condition(user):
+    """Drafts asked for approval that this user may approve (not their own)."""
+    return (Q(state=S.DRAFT, approval_requested_at__isnull=False, agency__requires_supervisor_approval=True)
+            & ~Q(created_by_id=user.pk))
+
+
+def emergency_review_condition(user):
+    return Q(emergency_reason__gt="", emergency_reviewed_at__isnull=True) & ~Q(created_by_id=user.pk)
+
+
+def inbox_counts(user):
+    """How many drafts wait for this user's approval and emergency sends for their review;
+    cached like the groups' counts, under the agency's requests_version."""
+    if user.agency_id is None or user.role not in permissions.APPROVERS:
+        return {"approval": 0, "review": 0}
+    key = "preserve:inbox-counts:%d:%d:%d" % (user.agency_id, user.agency.requests_version, user.pk)
+    counts = cache.get(key)
+    if counts is None:
+        counts = requests_for_user(user).aggregate(
+            approval=Count("pk", filter=awaiting_approval_condition(user)),
+            review=Count("pk", filter=emergency_review_condition(user)),
         )
-    return queryset.filter(condition)
+        cache.set(key, counts, BUCKET_COUNTS_TTL)
+    return counts
+
+
+def with_row_facts(queryset):
+    """What next_step needs beyond the row's own columns, in the same query: whether a draft is
+    approved as it stands (requests.services.request_is_approved) and whether a device is from
+    the legacy pool."""
+    last_edit = RequestEvent.objects.filter(
+        request=OuterRef("pk"), action__in=[RequestEvent.Action.CREATED, RequestEvent.Action.UPDATED],
+    ).order_by("-at", "-pk").values("at")[:1]
+    approved = Exists(RequestApproval.objects.filter(
+        request=OuterRef("pk"), at__gte=Coalesce(Subquery(last_edit), Value(datetime.min.replace(tzinfo=ZoneInfo("UTC"))))))
+    legacy = Exists(DeviceSerial.objects.filter(
+        Q(generation=serials.LEGACY) | Q(model__in=serials.LEGACY_POOL_MODELS), request=OuterRef("pk")))
+    return queryset.annotate(approved=approved, legacy=legacy)
 
 
 def dashboard_requests(user, filters=None, today=None):
     """The agency's requests, most urgent first, then by the next deadline."""
     filters = filters or {}
+    today = today or agency_today(user)
     queryset = requests_for_user(user)
     if filters.get("q"):
-        queryset = _search(queryset, filters["q"])
+        queryset = queryset.filter(search_condition(filters["q"]))
     if filters.get("bucket"):
-        queryset = queryset.filter(bucket_conditions(today or agency_today(user))[filters["bucket"]])
+        queryset = queryset.filter(bucket_conditions(today)[filters["bucket"]])
+    if filters.get("group"):
+        queryset = queryset.filter(group_conditions(today, user.agency.time_zone)[filters["group"]])
+    if filters.get("inbox") == "approval":
+        queryset = queryset.filter(awaiting_approval_condition(user))
+    if filters.get("inbox") == "review":
+        queryset = queryset.filter(emergency_review_condition(user))
     if filters.get("state"):
         queryset = queryset.filter(state=filters["state"])
     if filters.get("urgency"):
         queryset = queryset.filter(urgency=filters["urgency"])
+    if filters.get("owner"):
+        queryset = queryset.filter(assigned_to_id=user.pk if filters["owner"] == "me" else filters["owner"])
     if filters.get("requester"):
         queryset = queryset.filter(created_by_id=filters["requester"])
     if filters.get("due_within") is not None:
-        limit = (today or agency_today(user)) + timedelta(days=filters["due_within"])
+        limit = today + timedelta(days=filters["due_within"])
         queryset = queryset.filter(next_deadline_on__isnull=False, next_deadline_on__lte=limit)
     return queryset.select_related("created_by").order_by(
         "urgency_rank", "next_deadline_on", "-created_at", "-pk"
     )
 
 
+def open_requests_of(user):
+    """The open requests assigned to a user (to hand over when they leave)."""
+    return (PreservationRequest.objects.for_agency(user.agency_id).open()
+            .filter(assigned_to=user).order_by("urgency_rank", "next_deadline_on", "pk"))
+
+
 def request_for_page(user, pk):
     """One request with what its page shows, or DoesNotExist for another agency's."""
     return (
         requests_for_user(user)
-        .select_related("agency", "created_by")
+        .select_related("agency", "created_by", "assigned_to")
         .prefetch_related("serials")
         .get(pk=pk)
     )
@@ -152,3 +261,47 @@ def request_for_page(user, pk):
 
 def request_history(preservation_request):
     return preservation_request.events.select_related("actor").order_by("at", "pk")
+
+
+# --- The catalogue (docs/providers.md) --------------------------------------------------------
+
+
+def provider_policy(code, other_name=""):
+    """The live catalogue's provider (the shipped one if the row is gone), named as typed for
+    "Other provider"."""
+    row = Provider.objects.filter(code=code).first()
+    policy = row.as_policy() if row else catalogue.PROVIDERS_BY_CODE.get(code, catalogue.OTHER)
+    return replace(policy, name=other_name) if other_name and code == catalogue.OTHER.code else policy
+
+
+def basis_policy(code):
+    row = LegalBasis.objects.filter(code=code).first()
+    return row.as_policy() if row else catalogue.legal_basis(code)
+
+
+def request_clock(request, *, extensions_received=None):
+    """The preservation clock of the request's recorded receipt under its own legal basis and
+    provider (None before receipt); ``extensions_received`` asks "what if" (the extension page
+    shows the date an extension would reach)."""
+    if request.received_on is None:
+        return None
+    if extensions_received is None:
+        extensions_received = int(bool(request.extension_received_on))
+    production_order = None
+    if request.production_order_received_at:
+        production_order = deadlines.ProductionOrder(request.production_order_received_at,
+                                                     request.production_order_emergency)
+    return deadlines.basis_clock(
+        basis=basis_policy(request.legal_basis),
+        provider=provider_policy(request.provider, request.provider_other_name),
+        received_on=request.received_on, sent_on=None, extensions_received=extensions_received,
+        production_confirmed_on=request.production_confirmed_on, production_order=production_order,
+        national=request.agency.national_order, lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"],
+    )
+
+
+def request_clock_terms(request):
+    """Days, extensions and extension length of the request's clock."""
+    return deadlines.clock_terms(basis_policy(request.legal_basis),
+                                 provider_policy(request.provider, request.provider_other_name),
+                                 request.agency.national_order)

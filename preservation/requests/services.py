@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from preservation.core import permissions, presentation
 from preservation.core.audit import audit_record
+from preservation.reminders import inbox
 from preservation.models import (
+    NotificationKind,
     CLOCK_STATES,
     NO_URGENCY_RANK,
     OPEN_STATES,
@@ -27,9 +29,12 @@ from preservation.models import (
     RequestApproval,
     RequestEvent,
     RequestState,
+    Role,
+    User,
 )
 from preservation.reminders import scheduling
-from preservation.rules import deadlines, serials
+from preservation.requests.selectors import basis_policy, provider_policy, request_clock, request_clock_terms
+from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import sending_errors
 
 S = RequestState
@@ -65,6 +70,10 @@ def request_report(request, *, now):
     if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
         return None
     zone = request.agency.time_zone
+    production_order = None
+    if request.production_order_received_at:
+        production_order = deadlines.ProductionOrder(request.production_order_received_at,
+                                                     request.production_order_emergency)
     return deadlines.compute_report(
         start=request.window_start,
         end=request.window_end,
@@ -78,8 +87,12 @@ def request_report(request, *, now):
         extended=bool(request.extension_received_on),
         zone=zone,
         thresholds=thresholds(),
-        preservation_days=_setting("PRESERVATION_DAYS"),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
+        provider=provider_policy(request.provider, request.provider_other_name),
+        basis=basis_policy(request.legal_basis),
+        production_confirmed_on=request.production_confirmed_on,
+        production_order=production_order,
+        national=request.agency.national_order,
     )
 
 
@@ -96,10 +109,15 @@ def _next_deadline(request, report, now):
     clock = report.clock if report else None
     if clock is None or request.state not in SENT_OPEN_STATES:
         return None, ""
-    if request.state == S.EXTENDED:
+    if clock.until_production:
+        if clock.production_due_at is None:
+            return None, ""
+        return deadlines.local_date(clock.production_due_at, zone), DeadlineKind.PRODUCTION_DUE
+    if request.state == S.EXTENDED and clock.final_expires_on:
         return clock.final_expires_on, DeadlineKind.FINAL_EXPIRES
-    if request.state in (S.SUBMITTED, S.PRESERVING) and today <= clock.extension_send_by:
-        return clock.extension_send_by, DeadlineKind.EXTENSION_SEND_BY
+    send_by = clock.extension_send_by
+    if request.state in (S.SUBMITTED, S.PRESERVING) and send_by and today <= send_by:
+        return send_by, DeadlineKind.EXTENSION_SEND_BY
     return clock.expires_on, DeadlineKind.EXPIRES
 
 
@@ -127,6 +145,7 @@ def request_recompute(*, request, now):
     request.extension_send_by = clock.extension_send_by if clock else None
     request.final_expires_on = clock.final_expires_on if clock else None
     request.deadlines_provisional = bool(clock and clock.provisional)
+    request.preserved_until_production = bool(clock and clock.until_production)
     request.next_deadline_on, request.next_deadline_kind = _next_deadline(request, report, now)
     urgency = _urgency(request, report, request.next_deadline_on, now)
     request.urgency = urgency.value if urgency else ""
@@ -140,7 +159,7 @@ def request_recompute(*, request, now):
 
 COMPUTED_FIELDS = [
     "retention_days", "first_loss_at", "total_loss_at", "expires_on", "extension_send_by",
-    "final_expires_on", "deadlines_provisional", "urgency", "urgency_rank",
+    "final_expires_on", "deadlines_provisional", "preserved_until_production", "urgency", "urgency_rank",
     "next_deadline_on", "next_deadline_kind",
 ]
 
@@ -269,21 +288,29 @@ DRAFT_FIELDS = [
     "requester_name", "requester_title", "requester_badge", "requester_email", "requester_phone",
     "unit", "case_number", "data_types", "window_start", "window_end", "window_zone",
     "account_email", "account_country", "auto_delete_days", "notes", "language",
+    "provider", "provider_other_name", "legal_basis",
 ]
 
 
 def _replace_serials(request, serial_rows):
-    """serial_rows: iterable of dicts with ``raw`` and optional ``model`` and ``warnings_acknowledged``."""
+    """serial_rows: iterable of dicts with ``raw`` and optional ``kind`` (a Blink serial unless
+    given), ``model`` and ``warnings_acknowledged``."""
     request.serials.all().delete()
     rows = []
     for position, row in enumerate(serial_rows):
-        parsed = serials.parse_serial(row["raw"])
+        kind = row.get("kind") or catalogue.BLINK_SERIAL
+        if kind == catalogue.BLINK_SERIAL:
+            parsed = serials.parse_serial(row["raw"])
+            normalized, generation = (parsed.normalized if parsed.valid else ""), parsed.generation or ""
+            model = row.get("model") or parsed.model_hint or ""
+            from_hint = not row.get("model") and bool(parsed.model_hint)
+        else:
+            checked = identifiers.check_identifier(kind, row["raw"])
+            normalized, generation, model = (checked.normalized if checked.valid else ""), "", ""
+            from_hint = False
         rows.append(DeviceSerial(
-            request=request, position=position, raw=row["raw"][:200],
-            normalized=parsed.normalized if parsed.valid else "",
-            generation=parsed.generation or "",
-            model=row.get("model") or parsed.model_hint or "",
-            model_from_hint=not row.get("model") and bool(parsed.model_hint),
+            request=request, position=position, kind=kind, raw=row["raw"][:DeviceSerial._meta.get_field("raw").max_length],
+            normalized=normalized, generation=generation, model=model, model_from_hint=from_hint,
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
     DeviceSerial.objects.bulk_create(rows)
@@ -295,7 +322,8 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None,
     now = now or timezone.now()
     creating = request is None
     if creating:
-        request = PreservationRequest(agency=agency, created_by=actor)
+        request = PreservationRequest(agency=agency, created_by=actor, assigned_to=actor,
+                                      legal_basis=agency.default_basis_code)
     else:
         request = _locked(request)
         _check_actor(request, actor)
@@ -377,16 +405,52 @@ def request_approve(*, request, actor, now=None):
     if permissions.approves_own_work(actor, request, editor_ids=request_editor_ids(request)):
         _refuse(OWN_REQUEST, "own_request")
     RequestApproval.objects.create(request=request, approved_by=actor, at=now)
+    request.approval_requested_at = None
+    request.save(update_fields=["approval_requested_at", "updated_at"])
     _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
     return request
+
+
+@transaction.atomic
+def request_ask_approval(*, request, actor, now=None):
+    """Ask the agency's supervisors to approve a draft: each one who may approve it gets a
+    notification and an email (docs/workday.md §2)."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if request.state != S.DRAFT:
+        _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
+    if not request.agency.requires_supervisor_approval or request_is_approved(request):
+        _refuse(_("This draft needs no approval: it can be sent."), "no_approval_needed")
+    approvers = request_approvers(request)
+    if not approvers:
+        _refuse(_("Nobody in your agency can approve this draft: a supervisor or an agency "
+                  "administrator other than its authors must."), "no_approver")
+    request.approval_requested_at = now
+    request.save(update_fields=["approval_requested_at", "updated_at"])
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVAL_REQUESTED)
+    inbox.notify(users=approvers, request=request, kind=NotificationKind.APPROVAL_REQUESTED,
+                 actor=actor, now=now)
+    return request
+
+
+def request_approvers(request):
+    """Who is asked to approve a draft: the agency's active supervisors who did not write it;
+    where there is none (a single supervisor wrote it), its agency administrators."""
+    editors = request_editor_ids(request) | {request.created_by_id}
+    people = User.objects.filter(agency_id=request.agency_id, is_active=True).exclude(pk__in=editors)
+    supervisors = list(people.filter(role=Role.SUPERVISOR).order_by("pk"))
+    return supervisors or list(people.filter(role=Role.AGENCY_ADMIN).order_by("pk"))
 
 
 # --- Transitions -----------------------------------------------------------------------------
 
 
 @transaction.atomic
-def request_send(*, request, actor, sent_at=None, now=None):
-    """Record that the request was sent to Blink (draft → submitted)."""
+def request_send(*, request, actor, sent_at=None, emergency_reason="", now=None):
+    """Record that the request was sent to Blink (draft → submitted). Without the approval
+    the agency requires, only as an emergency with a written reason where the agency allows
+    it: marked on the request and in the audit log, and put before its supervisors."""
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "send")
@@ -397,16 +461,72 @@ def request_send(*, request, actor, sent_at=None, now=None):
     errors = sending_errors(request, now=now)
     if errors:
         raise ValidationError(errors)
-    if request.agency.requires_supervisor_approval and not request_is_approved(request):
+    emergency_reason = (emergency_reason or "").strip()
+    emergency = request.agency.requires_supervisor_approval and not request_is_approved(request)
+    if emergency:
+        _check_emergency(request, emergency_reason)
+    request.sent_at = sent_at
+    if not emergency:
+        return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
+    request.emergency_reason = emergency_reason
+    request.approval_requested_at = None
+    _transition(request, actor=actor, now=now, to_state=S.SUBMITTED, reason=emergency_reason,
+                data={"emergency": True})
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_SENT, reason=emergency_reason)
+    inbox.notify(users=request_approvers(request), request=request, kind=NotificationKind.EMERGENCY_SENT,
+                 actor=actor, now=now)
+    return request
+
+
+def _check_emergency(request, reason):
+    if not request.agency.allows_emergency_send:
         _refuse(_("Your agency requires a supervisor's approval before a request is sent. "
                   "Ask a supervisor to approve this request, then send it."), "approval_required")
-    request.sent_at = sent_at
-    return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
+    if not reason:
+        _refuse(_("Say why this request cannot wait for a supervisor's approval."), "required",
+                field="emergency_reason")
+
+
+@transaction.atomic
+def request_review_emergency(*, request, actor, now=None):
+    """A supervisor has looked at a request sent without approval in an emergency."""
+    now = now or timezone.now()
+    request = _locked(request)
+    if not request.emergency_reason or request.emergency_reviewed_at:
+        _refuse(_("This request has no emergency send waiting for review."), "nothing_to_review")
+    if not permissions.can_approve_request(actor, request) or actor.pk == request.created_by_id:
+        _refuse(_("Only a supervisor of this agency, other than its requester, can review an emergency "
+                  "send."), "not_an_approver")
+    request.emergency_reviewed_at = now
+    request.save(update_fields=["emergency_reviewed_at", "updated_at"])
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_REVIEWED)
+    return request
+
+
+# --- Owners ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_assign(*, request, actor, assignee, now=None):
+    """Give the request to someone of the agency who is active: they move it on from now."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if not (assignee.is_active and assignee.agency_id == request.agency_id):
+        _refuse(_("Choose an active member of your agency."), "invalid_assignee", field="assignee")
+    if request.assigned_to_id == assignee.pk:
+        return request
+    before = request.assigned_to_id
+    request.assigned_to = assignee
+    request.save(update_fields=["assigned_to", "updated_at"])
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.ASSIGNED,
+            data={"from": before, "to": assignee.pk})
+    return request
 
 
 @transaction.atomic
 def request_record_receipt(*, request, actor, received_on, blink_reference="", now=None):
-    """Blink acknowledged receipt: the 90-day clock now runs from ``received_on``."""
+    """The provider acknowledged receipt: the preservation clock now runs from ``received_on``."""
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_receipt")
@@ -427,6 +547,8 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
     request = _locked(request)
     _check_allowed(request, "send_extension")
     _check_actor(request, actor)
+    if not request_clock_terms(request).extensions:
+        _refuse(_("No extension is known under this legal basis for this provider."), "no_extension")
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(SENT_IN_FUTURE, "date_in_future", field="sent_at")
@@ -442,7 +564,7 @@ def request_send_extension(*, request, actor, sent_at=None, now=None):
 
 @transaction.atomic
 def request_record_extension_receipt(*, request, actor, received_on, now=None):
-    """Blink confirmed the extension: preservation runs to received_on + 180 days."""
+    """The provider confirmed the extension: the preservation runs on, counted from ``received_on``."""
     now = now or timezone.now()
     request = _locked(request)
     _check_allowed(request, "record_extension_receipt")
@@ -456,7 +578,41 @@ def request_record_extension_receipt(*, request, actor, received_on, now=None):
 
 
 def _effective_expiry(request):
+    if request.preserved_until_production:
+        return None  # an EPOC-PR with a confirmed production order: kept until production
     return request.final_expires_on or request.expires_on
+
+
+@transaction.atomic
+def request_record_production_order(*, request, actor, confirmed_on=None, received_at=None, emergency=False,
+                                    now=None):
+    """EPOC-PR: the issuing authority confirmed a production order was issued (preservation then
+    runs until production) and/or the provider received it (its answer is due in 10 days, or 8
+    hours in an emergency). docs/providers.md §4."""
+    now = now or timezone.now()
+    request = _locked(request)
+    _check_actor(request, actor)
+    if request.state not in SENT_OPEN_STATES or not basis_policy(request.legal_basis).until_production:
+        _refuse(_("A production order can be recorded only for a sent European Preservation Order."),
+                "production_not_allowed")
+    sent_on = deadlines.local_date(request.sent_at, request.agency.time_zone)
+    if confirmed_on is not None:
+        _not_in_future(confirmed_on, request, now, "confirmed_on")
+        _not_before(confirmed_on, sent_on, "confirmed_on",
+                    _("The production order cannot be confirmed before the request was sent (%(date)s)."))
+        request.production_confirmed_on = confirmed_on
+    if received_at is not None:
+        if received_at > now:
+            _refuse(_("This date is in the future."), "date_in_future", field="received_at")
+        request.production_order_received_at = received_at
+        request.production_order_emergency = emergency
+    request.save()
+    _record(request, actor=actor, now=now, action=RequestEvent.Action.UPDATED, data={
+        "production_confirmed_on": confirmed_on and confirmed_on.isoformat(),
+        "production_order_received_at": received_at and received_at.isoformat(), "emergency": emergency,
+    })
+    request_recompute(request=request, now=now)
+    return request
 
 
 @transaction.atomic
@@ -557,12 +713,7 @@ MOVING_FIELDS = ("first_loss_at", "total_loss_at", "extension_send_by", "expires
 
 def _clock_of(request):
     """The preservation clock the request's recorded receipt gives (None before receipt)."""
-    if request.received_on is None:
-        return None
-    return deadlines.preservation_clock(
-        received_on=request.received_on, sent_on=None, extended=bool(request.extension_received_on),
-        preservation_days=_setting("PRESERVATION_DAYS"), lead_days=_setting("EXTENSION_LEAD_DAYS"),
-    )
+    return request_clock(request)
 
 
 def recorded_fact_errors(request, *, now):

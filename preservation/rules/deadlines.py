@@ -12,6 +12,9 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from preservation.rules import catalogue
 
 # --- Data types (docs/blink.md §5); the codes are stored in the database. ---------------------------
 
@@ -129,6 +132,12 @@ def _explain(code, message, **values):
     return Explanation(code, str(message % values))
 
 
+_AUTO_DELETE_SHORTER = _(
+    "The account's own auto-delete setting (%(days)d days) is shorter than "
+    "%(region_days)d days, so it applies."
+)
+
+
 def retention_days(
     country: str | None, auto_delete_days: int | None
 ) -> tuple[int, list[Explanation]]:
@@ -139,10 +148,7 @@ def retention_days(
     if auto_delete_days not in AUTO_DELETE_CHOICES:
         raise ValueError(f"auto_delete_days must be one of {AUTO_DELETE_CHOICES}")
     if auto_delete_days < days:
-        message = _(
-            "The account's own auto-delete setting (%(days)d days) is shorter than "
-            "%(region_days)d days, so it applies."
-        )
+        message = _AUTO_DELETE_SHORTER
     else:
         message = _(
             "The account's auto-delete setting (%(days)d days) cannot keep clips longer "
@@ -174,6 +180,67 @@ def _region_retention(country):
         )
         days = STANDARD_RETENTION_DAYS
     return days, _explain("retention", message, country=code, days=days)
+
+
+_RETENTION_UNKNOWN = _(
+    "%(provider)s publishes no retention period, so the shortest known, %(period)s, is assumed."
+)
+_RETENTION_REGION = _("%(provider)s keeps clips of accounts in %(country)s for %(period)s.")
+_RETENTION_UNKNOWN_COUNTRY = _(
+    "The account's country is not known, so the shortest of %(provider)s's retention periods, "
+    "%(period)s, is assumed."
+)
+_RETENTION_CUSTOMER = _(
+    "The period also depends on the account holder's plan or settings at %(provider)s, which "
+    "are not known here."
+)
+
+
+def provider_retention(
+    provider: catalogue.Provider, country: str | None, auto_delete_days: int | None = None
+) -> tuple[timedelta, list[Explanation]]:
+    """How long `provider` keeps a clip of an account in `country`, with the reasons.
+    Blink's is ``retention_days``; a fact not published gives the shortest known retention."""
+    if provider.code == catalogue.BLINK.code:
+        days, explanations = retention_days(country, auto_delete_days)
+        return timedelta(days=days), explanations
+    if provider.retention is None:
+        keep = catalogue.SHORTEST_KNOWN_RETENTION
+        return keep, [_explain("retention_unknown", _RETENTION_UNKNOWN, provider=provider.name,
+                               period=period_text(keep))]
+    keep, explanation = _provider_region_retention(provider, country)
+    explanations = [explanation]
+    if auto_delete_days is not None and timedelta(days=auto_delete_days) < keep:
+        explanations.append(_explain("auto_delete", _AUTO_DELETE_SHORTER, days=auto_delete_days,
+                                     region_days=keep.days))
+        keep = timedelta(days=auto_delete_days)
+    elif provider.customer_configurable:
+        explanations.append(_explain("customer_setting", _RETENTION_CUSTOMER, provider=provider.name))
+    return keep, explanations
+
+
+def _provider_region_retention(provider, country):
+    code = (country or "").strip().upper()
+    if code not in _ISO_COUNTRIES:
+        keep = min([provider.retention] + [rule.retention for rule in provider.region_rules])
+        return keep, _explain("unknown_country", _RETENTION_UNKNOWN_COUNTRY, provider=provider.name,
+                              period=period_text(keep))
+    keep = next((rule.retention for rule in provider.region_rules
+                 if code in _region_countries(rule.countries)), provider.retention)
+    return keep, _explain("retention", _RETENTION_REGION, provider=provider.name, country=code,
+                          period=period_text(keep))
+
+
+def _region_countries(name):
+    return SHORT_RETENTION_COUNTRIES if name == catalogue.BLINK_UK_EU else catalogue.REGION_SETS[name]
+
+
+def period_text(period: timedelta) -> str:
+    """ "60 days", "3 hours": a retention period in words, in the active language."""
+    if period % timedelta(days=1):
+        hours = int(period / timedelta(hours=1))
+        return ngettext_lazy("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    return ngettext_lazy("%(n)d day", "%(n)d days", period.days) % {"n": period.days}
 
 
 # --- Urgency ------------------------------------------------------------------------------------
@@ -247,6 +314,7 @@ class RetentionAssessment:
     covered_from: datetime | None
     lost_until: datetime | None
     explanations: tuple[Explanation, ...]
+    retention: timedelta | None = None  # exact, for retention shorter than a day
 
 
 def assess_retention(
@@ -260,12 +328,20 @@ def assess_retention(
     content: bool = True,
     received_at: datetime | None = None,
     thresholds: Thresholds = Thresholds(),
+    retention: tuple[timedelta, list[Explanation]] | None = None,
+    provider_name: str = catalogue.BLINK.name,
 ) -> RetentionAssessment:
+    """Urgency before receipt and what receipt preserved. ``retention`` is another provider's
+    (``provider_retention``); without it, Blink's rule for ``country`` and ``auto_delete_days``."""
     start, end, now = _utc(start, "start"), _utc(end, "end"), _utc(now, "now")
     if start >= end:
         raise ValueError("start must be before end")
-    days, explanations = retention_days(country, auto_delete_days)
-    keep = timedelta(days=days)
+    if retention is None:
+        days, explanations = retention_days(country, auto_delete_days)
+        keep = timedelta(days=days)
+    else:
+        keep, explanations = retention[0], list(retention[1])
+        days = keep.days
     window = _Window(start, end, keep)
     explanations += _window_explanations(window, legacy=legacy, content=content)
     if received_at is None:
@@ -274,9 +350,10 @@ def assess_retention(
     else:
         urgency = None
         received_at = _utc(received_at, "received_at")
-        covered_from, lost_until, after = _after_receipt(window, received_at, content)
+        covered_from, lost_until, after = _after_receipt(window, received_at, content, provider_name)
     return RetentionAssessment(
         retention_days=days,
+        retention=keep,
         first_loss_at=window.first_loss_at,
         total_loss_at=window.total_loss_at,
         urgency=urgency,
@@ -309,6 +386,10 @@ _LEGACY_POOL = _(
     "A legacy device (XT, XT2 or Indoor gen 1) is named: its clips share a rolling "
     "7,200-second pool and can be gone within days."
 )
+_FIRST_LOSS = _("Oldest requested clip: recorded %(start)s + %(days)d days = deleted %(at)s.")
+_TOTAL_LOSS = _("Newest requested clip: recorded %(end)s + %(days)d days = deleted %(at)s.")
+_FIRST_LOSS_PERIOD = _("Oldest requested clip: recorded %(start)s + %(period)s = deleted %(at)s.")
+_TOTAL_LOSS_PERIOD = _("Newest requested clip: recorded %(end)s + %(period)s = deleted %(at)s.")
 _LOST = _(
     "Lost: every requested clip passed automatic deletion by %(at)s. You can still file: "
     "exported copies or other data types may exist."
@@ -320,22 +401,13 @@ _LOSING = _(
 
 
 def _window_explanations(window, *, legacy, content):
-    days = window.keep.days
+    if window.keep % timedelta(days=1):
+        first, total, values = _FIRST_LOSS_PERIOD, _TOTAL_LOSS_PERIOD, {"period": period_text(window.keep)}
+    else:
+        first, total, values = _FIRST_LOSS, _TOTAL_LOSS, {"days": window.keep.days}
     explanations = [
-        _explain(
-            "first_loss",
-            _("Oldest requested clip: recorded %(start)s + %(days)d days = deleted %(at)s."),
-            start=_moment(window.start),
-            days=days,
-            at=_moment(window.first_loss_at),
-        ),
-        _explain(
-            "total_loss",
-            _("Newest requested clip: recorded %(end)s + %(days)d days = deleted %(at)s."),
-            end=_moment(window.end),
-            days=days,
-            at=_moment(window.total_loss_at),
-        ),
+        _explain("first_loss", first, start=_moment(window.start), at=_moment(window.first_loss_at), **values),
+        _explain("total_loss", total, end=_moment(window.end), at=_moment(window.total_loss_at), **values),
     ]
     if not content:
         explanations.append(_explain("non_content", _NON_CONTENT))
@@ -372,16 +444,16 @@ def _retention_urgency(window, now, legacy, content, thresholds):
 
 
 _COVERED = _(
-    "Blink received the request at %(received)s: clips recorded from %(covered_from)s to %(end)s "
+    "%(provider)s received the request at %(received)s: clips recorded from %(covered_from)s to %(end)s "
     "are preserved."
 )
 _LOST_PART = _(
-    "Clips recorded from %(start)s to %(lost_until)s had already been deleted when Blink received "
-    "the request at %(received)s."
+    "Clips recorded from %(start)s to %(lost_until)s had already been deleted when %(provider)s "
+    "received the request at %(received)s."
 )
 
 
-def _after_receipt(window, received_at, content):
+def _after_receipt(window, received_at, content, provider_name):
     """What receipt preserved: covered [max(S, cutoff), E], lost [S, min(E, cutoff))."""
     if not content:
         return None, None, []  # no clips were asked for; "non_content" already says so
@@ -393,18 +465,78 @@ def _after_receipt(window, received_at, content):
     received, explanations = _moment(received_at), []
     if covered_from is not None:
         explanations.append(_explain(
-            "covered", _COVERED,
+            "covered", _COVERED, provider=provider_name,
             received=received, covered_from=_moment(covered_from), end=_moment(window.end),
         ))
     if lost_until is not None:
         explanations.append(_explain(
-            "lost_part", _LOST_PART,
+            "lost_part", _LOST_PART, provider=provider_name,
             received=received, start=_moment(window.start), lost_until=_moment(lost_until),
         ))
     return covered_from, lost_until, explanations
 
 
-# --- Preservation clock (docs/deadlines.md "Preservation clock") -------------------------------------
+# --- Preservation clock (docs/deadlines.md "Preservation clock"; docs/providers.md §4) 
+
+
+@dataclass(frozen=True)
+class NationalOrder:
+    """The agency's national preservation order: its days and how often it may be renewed."""
+
+    days: int = catalogue.NATIONAL_ORDER_DEFAULT_DAYS
+    renewals: int = catalogue.NATIONAL_ORDER_DEFAULT_RENEWALS
+
+
+@dataclass(frozen=True)
+class ClockTerms:
+    days: int
+    extensions: int
+    extension_days: int
+    explanations: tuple[Explanation, ...]
+
+
+_VOLUNTARY_DAYS_UNKNOWN = _(
+    "%(provider)s publishes no preservation period, so the shortest known period, %(days)d "
+    "days, is assumed."
+)
+_VOLUNTARY_EXTENSION_UNKNOWN = _(
+    "%(provider)s publishes no extension, so none is assumed."
+)
+_TERMS = _("%(basis)s: %(days)d days from receipt.")
+_VOLUNTARY_TERMS = _("Voluntary request under %(provider)s's own policy: %(days)d days from receipt.")
+
+
+def clock_terms(
+    basis: catalogue.LegalBasis, provider: catalogue.Provider, national: NationalOrder = NationalOrder()
+) -> ClockTerms:
+    """Days, extensions and extension length of the clock: the legal basis decides them; only a
+    voluntary request follows the provider's policy, whose unknown parts never lengthen it."""
+    if basis.code == catalogue.NATIONAL_ORDER:
+        days, extensions, extension_days = national.days, national.renewals, national.days
+    elif basis.code == catalogue.VOLUNTARY:
+        return _voluntary_terms(basis, provider)
+    else:
+        days, extensions, extension_days = basis.preservation_days, basis.extensions, basis.extension_days or 0
+    explanations = ()
+    if basis.code != catalogue.US_2703F:
+        explanations = (_explain("basis", _TERMS, basis=basis.name, days=days),)
+    return ClockTerms(days, extensions, extension_days, explanations)
+
+
+def _voluntary_terms(basis, provider):
+    days = provider.preservation_days
+    if days is None:
+        days = catalogue.SHORTEST_KNOWN_PRESERVATION_DAYS
+        explanations = [_explain("preservation_unknown", _VOLUNTARY_DAYS_UNKNOWN,
+                                 provider=provider.name, days=days)]
+    else:
+        explanations = [_explain("basis", _VOLUNTARY_TERMS, provider=provider.name, days=days)]
+    extensions, extension_days = provider.extensions or 0, provider.extension_days or 0
+    if not (extensions and extension_days):
+        extensions, extension_days = 0, 0
+        explanations.append(_explain("extension_unknown", _VOLUNTARY_EXTENSION_UNKNOWN,
+                                     provider=provider.name))
+    return ClockTerms(days, extensions, extension_days, tuple(explanations))
 
 
 @dataclass(frozen=True)
@@ -412,9 +544,22 @@ class PreservationClock:
     received_on: date
     provisional: bool
     expires_on: date
-    extension_send_by: date
-    final_expires_on: date | None
+    extension_send_by: date | None  # None when the basis allows no extension
+    final_expires_on: date | None  # after the extensions received; None before one, or until production
     explanations: tuple[Explanation, ...]
+    basis: str = catalogue.US_2703F
+    provider: str = catalogue.BLINK.code
+    extensions_received: int = 0
+    until_production: bool = False
+    production_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProductionOrder:
+    """A European Production Order the provider received (the EPOC-PR's follow-up)."""
+
+    received_at: datetime
+    emergency: bool = False
 
 
 def preservation_clock(
@@ -425,54 +570,154 @@ def preservation_clock(
     preservation_days: int = 90,
     lead_days: int = 7,
 ) -> PreservationClock | None:
+    """Blink under § 2703(f), the clock every request had before providers and bases were data."""
+    return basis_clock(basis=us_2703f(preservation_days), provider=catalogue.BLINK, received_on=received_on, sent_on=sent_on,
+                       extensions_received=int(extended), lead_days=lead_days)
+
+
+def us_2703f(days: int = 90) -> catalogue.LegalBasis:
+    """§ 2703(f) with its period set (90 days in the statute; other periods for "what if")."""
+    return replace(catalogue.legal_basis(catalogue.US_2703F), preservation_days=days, extension_days=days)
+
+
+def basis_clock(
+    *,
+    basis: catalogue.LegalBasis,
+    provider: catalogue.Provider,
+    received_on: date | None,
+    sent_on: date | None,
+    extensions_received: int = 0,
+    production_confirmed_on: date | None = None,
+    production_order: ProductionOrder | None = None,
+    national: NationalOrder = NationalOrder(),
+    lead_days: int = 7,
+) -> PreservationClock | None:
+    """Expiry, extension-by and final dates of one request (docs/providers.md §4)."""
     if received_on is None and sent_on is None:
         return None  # a draft: no clock has started
+    if extensions_received < 0:
+        raise ValueError("extensions_received must not be negative")
+    terms = clock_terms(basis, provider, national)
     provisional = received_on is None
     base = sent_on if provisional else received_on
-    period = timedelta(days=preservation_days)
-    expires_on = base + period
-    send_by = expires_on - timedelta(days=lead_days)
-    final = expires_on + period if extended else None
+    expires_on = base + timedelta(days=terms.days)
+    counted = min(extensions_received, terms.extensions)
+    expiries = [expires_on + timedelta(days=terms.extension_days * n) for n in range(counted + 1)]
+    send_by = None
+    if terms.extensions:
+        # The next extension's send-by date; once all are used, the last one's.
+        expiry_before_next = expiries[min(counted, terms.extensions - 1)]
+        send_by = expiry_before_next - timedelta(days=lead_days)
+    final = expiries[-1] if counted else None
+    explanations = [*terms.explanations,
+                    *_clock_explanations(basis, provider, base, provisional, terms, expiries, send_by, lead_days)]
+    if basis.applies_from and base < basis.applies_from:
+        explanations.insert(0, _explain("not_in_force", _NOT_IN_FORCE, basis=basis.short_name,
+                                        date=_day(basis.applies_from)))
+    if extensions_received > counted:
+        explanations.append(_explain("extension_not_counted", _NOT_COUNTED, basis=basis.short_name,
+                                     count=extensions_received, allowed=terms.extensions))
+    until_production = False
+    if basis.until_production and production_confirmed_on is not None:
+        until_production, explanation = _until_production(production_confirmed_on, expiries[-1])
+        explanations.append(explanation)
+        final = None if until_production else final
+    due_at = None
+    if basis.production_days and production_order is not None:
+        due_at, explanation = _production_due(basis, production_order)
+        explanations.append(explanation)
     return PreservationClock(
-        received_on=base,
-        provisional=provisional,
-        expires_on=expires_on,
-        extension_send_by=send_by,
-        final_expires_on=final,
-        explanations=_clock_explanations(base, provisional, expires_on, send_by, final),
+        received_on=base, provisional=provisional, expires_on=expires_on, extension_send_by=send_by,
+        final_expires_on=final, explanations=tuple(explanations), basis=basis.code,
+        provider=provider.code, extensions_received=counted, until_production=until_production,
+        production_due_at=due_at,
     )
 
 
 _PROVISIONAL = _(
-    "Blink's receipt is not recorded yet: every date below counts from the sending date, "
+    "%(provider)s's receipt is not recorded yet: every date below counts from the sending date, "
     "%(date)s, and is provisional."
 )
+_RECEIVED = _("%(provider)s received the request on %(date)s.")
 _EXPIRES_PROVISIONAL = _(
     "Preservation expires (provisional): sent %(date)s + %(days)d days = %(result)s."
 )
 _EXPIRES = _("Preservation expires: received %(date)s + %(days)d days = %(result)s.")
+_EXPIRES_UNDER_PROVISIONAL = _(
+    "Preservation expires (provisional): %(basis)s sent %(date)s + %(days)d days = %(result)s."
+)
+_EXPIRES_UNDER = _("Preservation expires: %(basis)s received %(date)s + %(days)d days = %(result)s.")
 _SEND_BY = _("Send the extension by: expiry %(date)s - %(days)d days = %(result)s.")
 _FINAL = _("Extended preservation expires: expiry %(date)s + %(days)d days = %(result)s.")
+_FINAL_RENEWED = _(
+    "Preservation expires after %(count)d renewals: expiry %(date)s + %(count)d × %(days)d days "
+    "= %(result)s."
+)
+_NOT_IN_FORCE = _("%(basis)s applies only from %(date)s: check the basis of this request.")
+_NO_EXTENSION = _("%(basis)s: no extension is assumed; preservation ends on %(date)s.")
+_NOT_COUNTED = _(
+    "%(count)d extensions are recorded but %(basis)s allows %(allowed)d: the others do not "
+    "lengthen the clock."
+)
+_UNTIL_PRODUCTION = _(
+    "The issuing authority confirmed on %(date)s that a production order was issued: "
+    "preservation continues until the data are produced."
+)
+_CONFIRMED_LATE = _(
+    "The production order was confirmed on %(date)s, after preservation ended on %(expiry)s: "
+    "the confirmation does not revive it."
+)
+_PRODUCTION_DUE = _("Production order received %(at)s + %(days)d days = answer due %(due)s.")
+_PRODUCTION_DUE_EMERGENCY = _(
+    "Emergency production order received %(at)s + %(hours)d hours = answer due %(due)s."
+)
 
 
-def _clock_explanations(base, provisional, expires_on, send_by, final):
+def _clock_explanations(basis, provider, base, provisional, terms, expiries, send_by, lead_days):
+    expires_on, plain = expiries[0], basis.code == catalogue.US_2703F
     if provisional:
-        first = _explain("provisional", _PROVISIONAL, date=_day(base))
+        first = _explain("provisional", _PROVISIONAL, provider=provider.name, date=_day(base))
+        expires = _EXPIRES_PROVISIONAL if plain else _EXPIRES_UNDER_PROVISIONAL
     else:
-        first = _explain("received", _("Blink received the request on %(date)s."), date=_day(base))
-    period, lead = (expires_on - base).days, (expires_on - send_by).days
-    expires = _EXPIRES_PROVISIONAL if provisional else _EXPIRES
+        first = _explain("received", _RECEIVED, provider=provider.name, date=_day(base))
+        expires = _EXPIRES if plain else _EXPIRES_UNDER
     expiry = _day(expires_on)
     explanations = [
         first,
-        _explain("expires", expires, date=_day(base), days=period, result=expiry),
-        _explain("extension_send_by", _SEND_BY, date=expiry, days=lead, result=_day(send_by)),
+        _explain("expires", expires, basis=basis.short_name, date=_day(base), days=terms.days, result=expiry),
     ]
-    if final is not None:
-        explanations.append(
-            _explain("final_expires", _FINAL, date=expiry, days=period, result=_day(final))
-        )
-    return tuple(explanations)
+    if send_by is None:
+        explanations.append(_explain("no_extension", _NO_EXTENSION, basis=basis.short_name, date=expiry))
+    else:
+        before = _day(send_by + timedelta(days=lead_days))
+        explanations.append(_explain("extension_send_by", _SEND_BY, date=before, days=lead_days,
+                                     result=_day(send_by)))
+    count = len(expiries) - 1
+    if count == 1:
+        explanations.append(_explain("final_expires", _FINAL, date=expiry, days=terms.extension_days,
+                                     result=_day(expiries[-1])))
+    elif count > 1:
+        explanations.append(_explain("final_expires", _FINAL_RENEWED, count=count, date=expiry,
+                                     days=terms.extension_days, result=_day(expiries[-1])))
+    return explanations
+
+
+def _until_production(confirmed_on, last_expiry):
+    if confirmed_on > last_expiry:
+        return False, _explain("production_confirmed_late", _CONFIRMED_LATE,
+                               date=_day(confirmed_on), expiry=_day(last_expiry))
+    return True, _explain("until_production", _UNTIL_PRODUCTION, date=_day(confirmed_on))
+
+
+def _production_due(basis, order):
+    received_at = _utc(order.received_at, "production_order.received_at")
+    if order.emergency:
+        due = received_at + timedelta(hours=basis.production_emergency_hours)
+        return due, _explain("production_due", _PRODUCTION_DUE_EMERGENCY, at=_moment(received_at),
+                             hours=basis.production_emergency_hours, due=_moment(due))
+    due = received_at + timedelta(days=basis.production_days)
+    return due, _explain("production_due", _PRODUCTION_DUE, at=_moment(received_at),
+                         days=basis.production_days, due=_moment(due))
 
 
 def clock_urgency(
@@ -591,6 +836,8 @@ def _utc(value, name):
 class DeadlineReport:
     retention: RetentionAssessment
     clock: PreservationClock | None
+    provider: str = catalogue.BLINK.code
+    basis: str = catalogue.US_2703F
 
     def as_dict(self) -> dict:
         retention, clock = self.retention, self.clock
@@ -607,6 +854,19 @@ class DeadlineReport:
             "final_expires_on": _optional(_day, clock and clock.final_expires_on),
             "provisional": clock.provisional if clock else None,
             "explanations": [explanation.as_dict() for explanation in explanations],
+        }
+
+    def as_full_dict(self) -> dict:
+        """``as_dict`` plus the provider, the legal basis and what only some bases have."""
+        clock = self.clock
+        return {
+            **self.as_dict(),
+            "provider": self.provider,
+            "legal_basis": self.basis,
+            "retention_hours": int(self.retention.retention / timedelta(hours=1)),
+            "extensions_received": clock.extensions_received if clock else None,
+            "until_production": clock.until_production if clock else None,
+            "production_due_at": _optional(format_instant, clock and clock.production_due_at),
         }
 
 
@@ -631,7 +891,15 @@ def compute_report(
     thresholds: Thresholds = Thresholds(),
     preservation_days: int = 90,
     lead_days: int = 7,
+    provider: catalogue.Provider = catalogue.BLINK,
+    basis: catalogue.LegalBasis | None = None,
+    extensions_received: int | None = None,
+    production_confirmed_on: date | None = None,
+    production_order: ProductionOrder | None = None,
+    national: NationalOrder = NationalOrder(),
 ) -> DeadlineReport:
+    """Retention and clock of one request. Without ``basis``, § 2703(f) with
+    ``preservation_days``; ``extensions_received`` (or ``extended``, one) counts extensions."""
     tz = _zone(zone)
     if received_at is not None and received_on is None:
         received_on = local_date(received_at, tz)
@@ -640,15 +908,20 @@ def compute_report(
         received_at, assumed = _assumed_receipt(received_on, tz)
     retention = assess_retention(
         start=start, end=end, now=now, country=country, auto_delete_days=auto_delete_days,
-        legacy=legacy, content=content, received_at=received_at, thresholds=thresholds,
+        legacy=legacy and provider.code == catalogue.BLINK.code, content=content,
+        received_at=received_at, thresholds=thresholds,
+        retention=provider_retention(provider, country, auto_delete_days), provider_name=provider.name,
     )
     if assumed is not None:
         retention = _with_assumption(retention, assumed)
-    clock = preservation_clock(
-        received_on=received_on, sent_on=sent_on, extended=extended,
-        preservation_days=preservation_days, lead_days=lead_days,
+    basis = basis or us_2703f(preservation_days)
+    clock = basis_clock(
+        basis=basis, provider=provider, received_on=received_on, sent_on=sent_on,
+        extensions_received=int(extended) if extensions_received is None else extensions_received,
+        production_confirmed_on=production_confirmed_on, production_order=production_order,
+        national=national, lead_days=lead_days,
     )
-    return DeadlineReport(retention=retention, clock=clock)
+    return DeadlineReport(retention=retention, clock=clock, provider=provider.code, basis=basis.code)
 
 
 def _assumed_receipt(received_on, tz):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from preservation.rules import deadlines, serials
+from preservation.rules import catalogue, deadlines, identifiers, serials
 
 LONG_WINDOW = timedelta(days=365)
 
@@ -99,33 +99,68 @@ def serial_errors(raw_values):
     return errors
 
 
-def _check_identifiers(request, errors, raw_serials):
-    if not raw_serials and not request.account_email:
+def identifier_errors(rows):
+    """Errors for (kind, raw) identifiers other than Blink serials (docs/providers.md)."""
+    errors = []
+    for kind, raw in rows:
+        result = identifiers.check_identifier(kind, raw)
+        if not result.valid:
+            errors.append(ValidationError(_("“%(serial)s”: %(problem)s"), code=result.error_code,
+                                          params={"serial": raw, "problem": result.error}))
+    return errors
+
+
+def _check_identifiers(request, errors, raw_serials, other_identifiers):
+    if not raw_serials and not other_identifiers and not request.account_email:
         errors.setdefault("__all__", []).append(
             ValidationError(
                 _("Give at least one account identifier: a device serial number or the account email."),
                 code="no_identifier",
             )
         )
-    found = serial_errors(raw_serials)
+    found = serial_errors(raw_serials) + identifier_errors(other_identifiers)
     if found:
         errors.setdefault("serials", []).extend(found)
 
 
-def sending_errors(request, *, now, raw_serials=None):
-    """Every reason the request cannot be sent yet, keyed by field (empty when ready)."""
+def _check_provider(request, errors, kinds):
+    policy = catalogue.PROVIDERS_BY_CODE.get(request.provider)
+    if request.provider == catalogue.OTHER.code and not request.provider_other_name.strip():
+        errors.setdefault("provider_other_name", []).append(
+            ValidationError(_("Enter the provider's name."), code="required"))
+    if policy is None:
+        return  # a provider platform staff added: it accepts what they entered
+    refused = sorted(set(kinds) - set(policy.identifier_types))
+    if refused:
+        errors.setdefault("serials", []).append(ValidationError(
+            _("%(provider)s does not take this kind of identifier: %(kinds)s."), code="identifier_not_accepted",
+            params={"provider": policy.name,
+                    "kinds": ", ".join(str(catalogue.IDENTIFIER_LABELS[kind]) for kind in refused)}))
+
+
+def sending_errors(request, *, now, raw_serials=None, other_identifiers=None):
+    """Every reason the request cannot be sent yet, keyed by field (empty when ready).
+    ``raw_serials`` are Blink serials; ``other_identifiers`` (kind, raw) pairs of other types."""
     if raw_serials is None:
-        raw_serials = [s.raw for s in request.serials.all()]
+        rows = list(request.serials.all())
+        raw_serials = [s.raw for s in rows if s.kind == catalogue.BLINK_SERIAL]
+        other_identifiers = [(s.kind, s.raw) for s in rows if s.kind != catalogue.BLINK_SERIAL]
+    other_identifiers = other_identifiers or []
     errors = {}
     try:
-        request.full_clean(exclude=["created_by", "agency"])
+        # Every caller checks a stored row, as loaded: its unique and check constraints are the
+        # database's to hold. full_clean's checks of them cost a query each on every read of a
+        # draft's page (and of its API detail), to learn what the database already guarantees.
+        request.full_clean(exclude=["created_by", "agency"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         for field, field_errors in exc.error_dict.items():
             errors.setdefault(field, []).extend(field_errors)
     _check_contact(request, errors)
     _check_window(request, errors, now)
     _check_data_types(request, errors)
-    _check_identifiers(request, errors, raw_serials)
+    _check_identifiers(request, errors, raw_serials, other_identifiers)
+    kinds = ([catalogue.BLINK_SERIAL] if raw_serials else []) + [kind for kind, _raw in other_identifiers]
+    _check_provider(request, errors, kinds)
     return errors
 
 

@@ -77,6 +77,8 @@
     if (!input.value.trim()) { showResult(row, { valid: true }); return; }
     var data = new FormData();
     data.append("serial", input.value);
+    var kind = row.querySelector("[data-serial-kind]");
+    if (kind) data.append("kind", kind.value);
     post(text.serialCheckUrl, data).then(function (result) {
       if (input.value.trim() === result.input.trim()) showResult(row, result);
       refreshUrgency();
@@ -108,6 +110,7 @@
     if (event.target.matches("[data-serial-delete]")) {
       event.target.closest("[data-serial-row]").classList.toggle("opacity-50", event.target.checked);
     }
+    if (event.target.matches("[data-serial-kind]")) checkRow(event.target.closest("[data-serial-row]"));
     if (event.target.matches("[data-serial-model], [data-serial-delete]")) refreshUrgency();
   });
 

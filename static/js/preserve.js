@@ -37,6 +37,14 @@
     }
   });
 
+  // A link to one action of the request page ("#action-record_receipt") opens its form.
+  function openLinkedAction() {
+    var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+  window.addEventListener("hashchange", openLinkedAction);
+  document.addEventListener("DOMContentLoaded", openLinkedAction);
+
   // After a failed submission (the page marks it with an error summary or data-errors) the
   // first field with a problem gets the focus. A page merely showing a stored invalid value
   // leaves the focus alone.

@@ -1,12 +1,15 @@
 /* Idle-session warning (no inline script: the Content-Security-Policy forbids it).
  * The server ends a session after SESSION_IDLE_SECONDS without a request; shortly before that
  * this shows a dialog whose "Stay signed in" button posts to the keep-alive URL. If the time
- * runs out, the page goes to the sign-in page (the server has already ended the session). */
+ * runs out, the page goes to the sign-in page (the server has already ended the session).
+ * The first countdown starts from the idle time the server has left on this session (its idle
+ * clock is written at most once a minute); after "Stay signed in", from the full idle time. */
 (function () {
   "use strict";
   var template = document.getElementById("session-warning");
   if (!template) { return; }
   var idle = parseInt(template.dataset.idleSeconds, 10) * 1000;
+  var idleLeft = parseInt(template.dataset.idleLeftSeconds, 10) * 1000;
   var warning = parseInt(template.dataset.warningSeconds, 10) * 1000;
   var loginUrl = template.dataset.loginUrl;
   var dialog = template.content.firstElementChild.cloneNode(true);
@@ -31,11 +34,11 @@
     tick = window.setInterval(showCountdown, 1000);
   }
 
-  function restart() {
+  function restart(left) {
     window.clearTimeout(warnTimer);
     window.clearInterval(tick);
-    deadline = Date.now() + idle;
-    warnTimer = window.setTimeout(warn, Math.max(0, idle - warning));
+    deadline = Date.now() + left;
+    warnTimer = window.setTimeout(warn, Math.max(0, left - warning));
   }
 
   form.addEventListener("submit", function (event) {
@@ -44,12 +47,12 @@
       .then(function (response) {
         if (response.status === 204) {
           if (dialog.open) { dialog.close(); }
-          restart();
+          restart(idle);
         } else {
           window.location.assign(loginUrl);
         }
       })
       .catch(function () { countdown.textContent = ""; });
   });
-  restart();
+  restart(isNaN(idleLeft) ? idle : idleLeft);
 }());

@@ -320,6 +320,39 @@ def _request_evidence(tab):
     shows("#usb-manifests article", count=1)(tab)
 
 
+# --- Correspondence and mail ----------------------------------------------------------------------
+
+
+def _mail_message(world, user):
+    """A provider's HTML-only reply to a sent request, unverified: it proposes the receipt date."""
+    from preservation.correspondence import services as correspondence
+    from preservation.models import InboundChannel
+    from preservation.requests import services
+
+    request = RequestFactory(agency=world.agency, created_by=world.person(Role.REQUESTER))
+    services.request_send(request=request, actor=request.created_by)
+    raw = (b"From: le@provider.example\r\nSubject: Re: " + request.reference.encode() + b"\r\n"
+           b"Content-Type: text/html\r\n\r\n<p>We received your request.</p><script>x()</script>")
+    message = correspondence.message_ingest(agency=world.agency, raw=raw, channel=InboundChannel.UPLOAD)
+    return reverse("preservation:mail_message", args=[message.pk])
+
+
+covers("received message proposing the receipt date", opens=_mail_message, role=Role.REQUESTER)(
+    shows("[data-testid=sender], #receipt-title", count=2))
+
+
+def _mail_inbox(world, user):
+    from preservation.correspondence import services as correspondence
+    from preservation.models import InboundChannel
+
+    correspondence.message_ingest(agency=world.agency, raw=b"Subject: Hello\r\n\r\nNo reference.",
+                                  channel=InboundChannel.UPLOAD)
+    return reverse("preservation:mail_inbox")
+
+
+covers("mail inbox with a message waiting", opens=_mail_inbox, role=Role.PARALEGAL)(shows("main tbody tr", count=1))
+
+
 # --- Agency administration --------------------------------------------------------------------
 
 

@@ -1,0 +1,36 @@
+"""What the request page shows of a request's correspondence
+(templates/preservation/partials/correspondence_panel.html)."""
+from django.urls import reverse
+
+from preservation.core import permissions
+from preservation.correspondence import forms
+from preservation.correspondence.services import receipt_proposal
+from preservation.models import CorrespondenceKind
+
+
+def _receipt_proposed(entries):
+    """The newest received message that proposes the provider's receipt, with its proposal."""
+    for entry in reversed(entries):
+        if entry.kind == CorrespondenceKind.RECEIVED and entry.inbound_message is not None:
+            proposal = receipt_proposal(entry.inbound_message)
+            if proposal:
+                return {"message": entry.inbound_message, **proposal}
+    return None
+
+
+def correspondence_panel(preservation_request, *, user):
+    entries = list(preservation_request.correspondence.without_content()
+                   .select_related("actor", "inbound_message").order_by("at", "pk"))
+    return {
+        "receipt": _receipt_proposed(entries),
+        "entries": entries,
+        "corrected": {entry.corrects_id for entry in entries if entry.corrects_id},
+        "zone": preservation_request.agency.time_zone,
+        "references": [entry for entry in entries if entry.kind == CorrespondenceKind.REFERENCE],
+        "can_add": permissions.can_edit_request(user, preservation_request),
+        "forms": [(action, form, reverse("preservation:correspondence_%s" % action, args=[preservation_request.pk]))
+                  for action, form in (("note", forms.NoteForm()), ("attachment", forms.AttachmentForm()),
+                                       ("reference", forms.ReferenceForm()), ("upload", forms.MessageUploadForm()),
+                                       ("email_letter", forms.EmailLetterForm()))],
+        "correct_url": reverse("preservation:correspondence_correct", args=[preservation_request.pk]),
+    }

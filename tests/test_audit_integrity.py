@@ -1,0 +1,175 @@
+"""The audit log proves its own completeness (docs/security.md "Audit log integrity").
+
+A keyed MAC on every record (the key is a setting, never in the database), signed checkpoints of
+the newest record written to a file the database role cannot touch, a TRUNCATE trigger and an
+app role that may only INSERT and SELECT: each tampering below must be found by verify_audit.
+"""
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+
+from preservation.core import audit
+from preservation.core.audit import audit_record, verify_chain, write_checkpoint
+from preservation.models import AuditRecord
+
+APP_ROLE = "preserve_security_test_app"
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_file(settings, tmp_path):
+    settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "audit-checkpoints.jsonl")
+    return tmp_path / "audit-checkpoints.jsonl"
+
+
+def verify():
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    return out.getvalue()
+
+
+def _superuser_sql(sql, params=()):
+    """What a database superuser (or the table's owner) can do: bypass the triggers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def _rechain(records):
+    """Recompute every hash and link after an edit, as a forger without the key would."""
+    previous = audit.GENESIS_HASH
+    for record in records:
+        record.prev_hash = previous
+        record.hash = audit.record_hash(record)
+        _superuser_sql("UPDATE preservation_auditrecord SET message = %s, prev_hash = %s, hash = %s "
+                       "WHERE id = %s", [record.message, record.prev_hash, record.hash, record.pk])
+        previous = record.hash
+
+
+def test_every_record_carries_a_mac_keyed_outside_the_database(user, settings):
+    record = audit_record(action="login", actor=user)
+    assert len(record.mac) == 64 and record.mac != record.hash
+    assert record.mac == audit.record_mac(record)
+    settings.AUDIT_HMAC_KEY = "another-key"
+    assert record.mac != audit.record_mac(record)
+
+
+def test_checkpoints_are_signed_appended_and_skip_an_unchanged_log(user, checkpoint_file):
+    records = [audit_record(action="view", actor=user) for _n in range(3)]
+    first = write_checkpoint()
+    assert write_checkpoint() is None  # nothing new since: no line added
+    audit_record(action="view", actor=user)
+    write_checkpoint()
+    lines = [json.loads(line) for line in checkpoint_file.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [records[-1].pk, records[-1].pk + 1]
+    assert lines[0]["hash"] == records[-1].hash == first["hash"]
+    assert all(audit.checkpoint_signature_ok(line) for line in lines)
+    assert "checkpoint" in verify() and "intact" in verify()
+
+
+def test_a_forged_checkpoint_line_is_refused(user, checkpoint_file):
+    audit_record(action="view", actor=user)
+    write_checkpoint()
+    line = json.loads(checkpoint_file.read_text())
+    line["hash"] = "f" * 64
+    checkpoint_file.write_text(json.dumps(line) + "\n")
+    with pytest.raises(CommandError, match="signature"):
+        verify()
+
+
+def test_deleting_the_newest_records_is_found(user, postgres_only):
+    records = [audit_record(action="view", actor=user) for _n in range(30)]
+    write_checkpoint()
+    _superuser_sql("DELETE FROM preservation_auditrecord WHERE id >= %s", [records[5].pk])
+    assert verify_chain().ok is False
+    with pytest.raises(CommandError, match="record %d" % records[-1].pk):
+        verify()
+
+
+def test_truncating_the_table_is_found_even_when_new_records_follow(user, postgres_only):
+    records = [audit_record(action="view", actor=user) for _n in range(5)]
+    write_checkpoint()
+    _superuser_sql("SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE preservation_auditrecord")
+    audit_record(action="login", actor=user)  # a fresh chain from the genesis hash
+    report = verify_chain()
+    assert not report.ok and "checkpoint" in report.reason
+    with pytest.raises(CommandError, match="record %d" % records[-1].pk):
+        verify()
+
+
+def test_a_record_forged_and_rechained_without_the_key_is_found(user, postgres_only):
+    records = [audit_record(action="view", actor=user) for _n in range(4)]
+    forged = list(AuditRecord.objects.across_agencies().order_by("pk"))
+    forged[1].message = "nothing happened"
+    _rechain(forged)
+    report = verify_chain()
+    assert (report.ok, report.broken_id) == (False, records[1].pk)
+    assert "MAC" in report.reason
+
+
+def test_deleting_a_record_and_rechaining_is_found(user, postgres_only):
+    records = [audit_record(action="view", actor=user) for _n in range(4)]
+    _superuser_sql("DELETE FROM preservation_auditrecord WHERE id = %s", [records[1].pk])
+    _rechain(list(AuditRecord.objects.across_agencies().order_by("pk")))
+    report = verify_chain()
+    assert not report.ok and "MAC" in report.reason
+
+
+def test_the_database_refuses_truncate(user, postgres_only):
+    audit_record(action="view", actor=user)
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE preservation_auditrecord")
+
+
+@pytest.fixture
+def app_role(postgres_only):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+        if not cursor.fetchone():
+            cursor.execute("CREATE ROLE %s NOLOGIN" % APP_ROLE)
+    yield APP_ROLE
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE preservation_auditrecord SET message = 'x'",
+    "DELETE FROM preservation_auditrecord",
+    "TRUNCATE preservation_auditrecord",
+    "ALTER TABLE preservation_auditrecord DISABLE TRIGGER USER",
+    "DROP TRIGGER preservation_auditrecord_append_only ON preservation_auditrecord",
+], ids=["update", "delete", "truncate", "disable-trigger", "drop-trigger"])
+def test_the_app_role_may_only_insert_and_read_audit_records(user, app_role, sql):
+    call_command("audit_grants", app_role=app_role, stdout=io.StringIO())
+    audit_record(action="view", actor=user)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE %s" % app_role)
+            cursor.execute("SELECT count(*) FROM preservation_auditrecord")
+            assert cursor.fetchone()[0] == 1
+            with pytest.raises(Exception, match="permission denied|must be owner"), transaction.atomic():
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; " + sql)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE %s" % app_role)
+            record = audit_record(action="view", actor=user)
+    assert record.pk and verify_chain().ok
+
+
+def test_audit_grants_refuses_to_run_as_the_app_role_itself(db, app_role):
+    with pytest.raises(CommandError, match="owner"):
+        call_command("audit_grants", app_role=connection.get_connection_params()["user"] or "postgres",
+                     stdout=io.StringIO())
+
+
+def test_platform_admins_see_the_newest_checkpoint(client, user):
+    from tests.factories import UserFactory
+    from tests.helpers import login
+
+    record = audit_record(action="view", actor=user)
+    write_checkpoint()
+    login(client, UserFactory(agency=user.agency, is_staff=True, is_superuser=True))
+    page = client.get("/admin/preservation/auditrecord/").content.decode()
+    assert "Newest checkpoint" in page and record.hash in page
