@@ -265,7 +265,7 @@ class Applied:
 
 
 class Simulation:
-    def __init__(self, *, requests, seed, agencies=8, refresh_hours=24, faults=None, progress=False):
+    def __init__(self, *, requests, seed, agencies=4, refresh_hours=24, faults=None, progress=False):
         self.requests, self.seed, self.agencies = requests, seed, agencies
         self.refresh_hours = refresh_hours
         self.faults = fault_schedule() if faults is None else faults
@@ -317,7 +317,8 @@ class Simulation:
 
         connection_created.connect(_fast_commits)
         started = time.perf_counter()
-        self.traveller = time_machine.travel(START - timedelta(days=1), tick=False).start()
+        travel = time_machine.travel(START - timedelta(days=1), tick=False)
+        self.traveller = travel.start()
         try:
             self.build_agencies()
             clock = lambda: self.now.timestamp()  # noqa: E731 - the runner's monotonic clock
@@ -325,20 +326,17 @@ class Simulation:
             self.second = Runner(schedule=schedule, clock=clock)
             self._loop(events, schedule, clock)
         finally:
-            self.traveller.stop()
+            travel.stop()
             connection_created.disconnect(_fast_commits)
         self.elapsed = time.perf_counter() - started
 
     def _landmarks(self, day):
-        """Each zone's local midnight and the reminder hour on ``day``, as UTC instants."""
+        """Each zone's reminder hour on ``day``, as UTC instants (lapses found after the local
+        midnight are acted on by then: the lapsed reminder is due at that hour)."""
         from django.conf import settings
 
         hour = settings.PRESERVE["REMINDER_HOUR"]
-        marks = []
-        for zone, _c, _l in ZONES:
-            for h in (0, hour):
-                marks.append(local(day, h, 0, zone))
-        return marks
+        return [local(day, hour, 0, zone) for zone, _c, _l in ZONES]
 
     def _next_due(self):
         from django.db.models import Min

@@ -25,9 +25,9 @@ def load_simulation():
 
 def test_a_seeded_year_misses_nothing_doubles_nothing_and_keeps_the_local_hour(transactional_db, postgres_only):
     simulate_year = load_simulation()
-    sim, figures = simulate_year.simulate(requests=200, seed=22)
+    sim, figures = simulate_year.simulate(requests=100, seed=22)
     report = "\n".join(simulate_year.report_lines(sim, figures))
-    assert figures["expected"] > 300, report  # the year exercised the machinery
+    assert figures["expected"] > 150, report  # the year exercised the machinery
     assert figures["sent"] == figures["expected"], report
     assert figures["missed"] == 0, report
     assert figures["duplicated"] == 0, report
