@@ -18,7 +18,6 @@ reminder table) lists every reminder each request should have had and when, and 
 with what the sink received.
 """
 import argparse
-import asyncio
 import email.parser
 import heapq
 import os
@@ -27,9 +26,9 @@ import re
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -236,9 +235,9 @@ class Sink:
         return "250 OK"
 
     def start(self):
-        from aiosmtpd.controller import Controller
-
         import socket
+
+        from aiosmtpd.controller import Controller
 
         # aiosmtpd connects to its own port to see it is up, so it needs the number up front.
         with socket.socket() as probe:
@@ -321,7 +320,7 @@ class Simulation:
         self.traveller = travel.start()
         try:
             self.build_agencies()
-            clock = lambda: self.now.timestamp()  # noqa: E731 - the runner's monotonic clock
+            clock = lambda: self.now.timestamp()
             self.runner = Runner(schedule=schedule, clock=clock)
             self.second = Runner(schedule=schedule, clock=clock)
             self._loop(events, schedule, clock)
@@ -417,7 +416,7 @@ class Simulation:
             def second():
                 try:
                     self.second.tick()
-                except BaseException as error:  # noqa: BLE001 - reported below
+                except BaseException as error:
                     errors.append(error)
                 finally:
                     connections.close_all()
