@@ -242,7 +242,7 @@ def test_a_row_left_sending_by_a_dead_worker_is_claimed_again_after_ten_minutes(
 
 
 def test_a_mail_failure_is_retried_after_the_stuck_delay_then_marked_failed(sent, frozen, settings, monkeypatch):
-    settings.PRESERVE = {**settings.PRESERVE, "REMINDER_MAX_ATTEMPTS": 2}
+    settings.PRESERVE = {**settings.PRESERVE, "REMINDER_MAX_ATTEMPTS": 2, "REMINDER_RETRY_HOURS": 0}
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
@@ -255,6 +255,33 @@ def test_a_mail_failure_is_retried_after_the_stuck_delay_then_marked_failed(sent
     reminder.refresh_from_db()
     assert (reminder.state, reminder.attempts) == (D.FAILED, 2)
     assert Notification.objects.filter(reminder=reminder, user=sent.created_by).exists()
+
+
+@pytest.mark.parametrize("down_hours, state", [
+    (2, D.SENT),  # the simulated year's outage: six attempts are spent in under an hour
+    (23, D.SENT),
+    (25, D.FAILED),  # still refused a day after its moment: given up, in-app only
+])
+def test_a_mail_server_down_for_hours_delays_a_reminder_and_does_not_drop_it(
+        sent, frozen, settings, monkeypatch, down_hours, state):
+    settings.PRESERVE = {**settings.PRESERVE, "REMINDER_MAX_ATTEMPTS": 6, "REMINDER_RETRY_HOURS": 24}
+    due = utc(2026, 1, 7, 13)  # 08:00 in New York, three days after sending
+    back = due + dt.timedelta(hours=down_hours)
+    original = reminder_sweep.emails.send_reminder
+
+    def refuse_until_back(*args, **kwargs):
+        if reminder_sweep.timezone.now() < back:
+            raise ConnectionRefusedError("451 try again later")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr("preservation.reminders.emails.send_reminder", refuse_until_back)
+    at = due
+    while at <= back + dt.timedelta(minutes=11):
+        sweep(frozen, at)
+        at += dt.timedelta(minutes=11)  # each retry waits REMINDER_STUCK_SECONDS (10 minutes)
+    reminder = rows(sent)[(K.ACK_MISSING, 3)]
+    assert reminder.state == state
+    assert bool(mail.outbox) == (state == D.SENT)
 
 
 def test_sending_creates_one_in_app_notification_per_user_recipient(sent, frozen, staff):

@@ -299,6 +299,8 @@ PRESERVE = {
     "REMINDER_STUCK_SECONDS": 600,
     "REMINDER_LATE_HOURS": 24,
     "REMINDER_MAX_ATTEMPTS": 6,
+    # ... and a reminder's email is given up only once this long has passed since its moment.
+    "REMINDER_RETRY_HOURS": 24,
     "REMINDER_BATCH": 50,
 }
 

@@ -146,15 +146,19 @@ def _mark_sent(reminder, lease, recipients, now, late):
 
 @transaction.atomic
 def _mark_failed(reminder, lease, error, recipients, now):
-    if _retry_or_fail(Reminder, reminder, lease, error):
+    if _retry_or_fail(Reminder, reminder, lease, error, since=reminder.due_at):
         _notify(reminder, recipients, now)  # the email failed for good: in-app still tells them
 
 
-def _retry_or_fail(model, row, lease, error):
+def _retry_or_fail(model, row, lease, error, since=None):
     """Leave the row "sending" so it is retried after the stuck delay, until attempts run out
-    (a mail server down for an hour delays reminders, it does not drop them). True if final."""
+    and, for a row with a moment (``since``), ``REMINDER_RETRY_HOURS`` have passed since it:
+    a mail server down for hours delays reminders, it does not drop them (docs/deadlines.md
+    §5.3). True if final."""
     logger.warning("%s %s not sent: %s", model._meta.model_name, row.pk, error)
     final = row.attempts >= _setting("REMINDER_MAX_ATTEMPTS")  # this attempt is counted
+    if since is not None:
+        final = final and timezone.now() - since >= timedelta(hours=_setting("REMINDER_RETRY_HOURS"))
     model.objects.filter(pk=row.pk, state=D.SENDING, claimed_at=lease).update(
         state=D.FAILED if final else D.SENDING, last_error=str(error)[:1000]
     )
