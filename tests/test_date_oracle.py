@@ -99,12 +99,12 @@ def text_of(html):
 def check_page(html, truth, reader, request):
     zone = truth.zone
     for code, expected in truth.instants.items():
-        row = re.search(r'data-deadline="%s">.*?<td class="text-nowrap">(.*?)</td>' % code, html, re.S)
+        row = re.search(r'data-deadline="%s">.*?<td [^>]*data-testid="deadline-date"[^>]*>(.*?)</td>' % code, html, re.S)
         if row:
             read = reader.instants(row.group(1), zone)
             assert read and set(read) == {minute(expected)}, (code, row.group(1))
     for code, expected in truth.dates.items():
-        row = re.search(r'data-deadline="%s">.*?<td class="text-nowrap">(.*?)</td>' % code, html, re.S)
+        row = re.search(r'data-deadline="%s">.*?<td [^>]*data-testid="deadline-date"[^>]*>(.*?)</td>' % code, html, re.S)
         assert bool(row) == bool(expected), code
         if row:
             assert reader.dates_only(text_of(row.group(1))) == [expected], (code, row.group(1))
