@@ -126,8 +126,10 @@ def check_everything_known(text, truth, reader):
 
 
 def check_dashboard(html, truth, reader, request):
-    row = re.search(r"<tr><td><a [^>]*>%s</a>.*?</tr>" % request.reference, html, re.S).group(0)
-    due = re.search(r"<strong>(.*?)</strong>", row)
+    row = re.search(r'<tr data-request="%d".*?</tr>' % request.pk, html, re.S).group(0)
+    assert ">%s</a>" % request.reference in row, row
+    cell = re.search(r'<td [^>]*class="next-deadline">(.*?)</td>', row, re.S).group(1)
+    due = re.search(r"<strong>(.*?)</strong>", cell)
     assert (reader.dates(due.group(1)) if due else []) == ([truth.next_on] if truth.next_on else []), row
 
 
