@@ -67,7 +67,7 @@ def test_the_header_writes_the_next_deadline_exactly_as_the_table_does(signed_in
     content = page(signed_in, request_obj)
     header = re.search(r'data-testid="next-deadline">(.*?)</span>', content).group(1)
     assert header == "30 January 2027, 21:00 EST (31 January 2027, 02:00 UTC)"
-    row = re.search(r'data-deadline="first_loss">.*?<td class="text-(?:md-)?nowrap"[^>]*>(.*?)</td>', content, re.S).group(1)
+    row = re.search(r'data-deadline="first_loss">.*?<td [^>]*data-testid="deadline-date"[^>]*>(.*?)</td>', content, re.S).group(1)
     assert row.strip() == header
 
 
@@ -87,6 +87,6 @@ def test_a_calendar_deadline_is_a_date_without_a_time(signed_in, make_request, u
     services.request_send(request=request_obj, actor=user, sent_at=utc(2026, 12, 3, 3), now=NOW)
     services.request_record_receipt(request=request_obj, actor=user, received_on=dt.date(2026, 12, 3), now=NOW)
     content = page(signed_in, request_obj)
-    assert re.search(r'data-deadline="expires">.*?<td class="text-(?:md-)?nowrap"[^>]*>3 March 2027\s*</td>', content, re.S)
+    assert re.search(r'data-deadline="expires">.*?<td [^>]*data-testid="deadline-date"[^>]*>3 March 2027\s*</td>', content, re.S)
     # Sent at 03:00 UTC on 3 December is 22:00 EST on 2 December: both written out.
     assert "2 December 2026, 22:00 EST (3 December 2026, 03:00 UTC)" in content

@@ -33,7 +33,7 @@ _ROW = (
     '<td data-label="{}"><a href="{}">{}</a>{}</td>'
     '<td data-label="{}">{}</td>'
     '<td data-label="{}" class="next-step"><strong>{}</strong>{}<span class="small d-block">{}</span>{}</td>'
-    '<td data-label="{}">{}</td>'
+    '<td data-label="{}" class="next-deadline">{}</td>'
     '<td data-label="{}">{}</td>'
     '<td data-label="{}">{}</td></tr>\n'
 )

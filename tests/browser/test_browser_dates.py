@@ -75,7 +75,7 @@ def test_correcting_the_receipt_date_moves_the_expiry_the_extension_date_and_the
     page.goto("/requests/%d/" % request.pk)
 
     def shown(code):
-        return page.locator("[data-deadline=%s] td:nth-of-type(1)" % code).inner_text().strip()
+        return page.locator("[data-deadline=%s] [data-testid=deadline-date]" % code).inner_text().strip()
 
     def next_reminder():
         return page.locator("#reminders li:has-text('Scheduled') time").first.inner_text()

@@ -93,6 +93,10 @@ def test_an_officer_files_sends_and_extends_a_request(page, officer):
     invalid.fill("g8t1 lpff f402 3s6s")
     page.wait_for_selector("#serial-rows [data-serial-row] >> nth=2 >> text=G8T1-LPFF-F402-3S6S")
     assert rows.nth(2).locator("[data-serial-model]").input_value() == "sync_module_2"
+    # Typed in lowercase, its l is read as the letter L: the row says so, and the officer ticks
+    # "Warnings checked" after reading the label, or the request cannot be sent.
+    assert "lowercase l" in rows.nth(2).locator("[data-serial-feedback]").inner_text()
+    rows.nth(2).locator("[data-serial-ack]").check()
 
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_selector("text=saved")
