@@ -127,7 +127,8 @@ def test_bounded_rendering_reports_progress_and_pages():
 
 def test_a_render_that_runs_past_the_wall_clock_limit_is_stopped():
     with pytest.raises(pdf.RenderError) as error:
-        pdf.render_bounded("<p>x</p>", limits={"WALL_SECONDS": 0.05})
+        # Long enough that no warm render server finishes it inside the limit.
+        pdf.render_bounded("<p>%s</p>" % ("many words " * 40) * 5000, limits={"WALL_SECONDS": 0.2})
     assert error.value.code == "timeout"
 
 

@@ -381,7 +381,8 @@ class RequestSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RequestDeadlinesSerializer(allow_null=True))
     def get_deadlines(self, obj):
-        report = services.request_report(obj, now=self.context.get("now") or timezone.now())
+        report = services.request_report(obj, now=self.context.get("now") or timezone.now(),
+                                         policies=self.context.get("policies"))
         if report is None:
             return None
         data = report.as_full_dict()

@@ -104,7 +104,8 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def _page(self, queryset):
         page = self.paginate_queryset(queryset)
-        rows = self.get_serializer(page, many=True, context={**self.get_serializer_context(), "listing": True})
+        rows = self.get_serializer(page, many=True, context={
+            **self.get_serializer_context(), "listing": True, "policies": selectors.policies_for(page)})
         return self.get_paginated_response(rows.data)
 
     def _represent(self, obj, status_code=status.HTTP_200_OK):

@@ -1,12 +1,14 @@
 """Forms of the documents feature: the agency letterhead logo."""
 import io
+import struct
+import zlib
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 # Big enough for a crisp logo at print size, small enough to keep every PDF light.
 LOGO_MAX_PIXELS = (1200, 600)
@@ -36,6 +38,12 @@ class AgencyLogoForm(forms.Form):
         return upload
 
     def _reencode(self, upload):
+        if _png_text_too_large(upload):
+            raise ValidationError(self.error_messages["not_an_image"], code="not_an_image")
+        upload.seek(0)
+        return self._decode(upload)
+
+    def _decode(self, upload):
         """Decode and re-encode as PNG: what is stored is pixels we drew, never the uploaded bytes
         (no metadata, no polyglot files, no decompression bombs)."""
         try:
@@ -54,3 +62,55 @@ class AgencyLogoForm(forms.Form):
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError):
             raise ValidationError(self.error_messages["not_an_image"], code="not_an_image") from None
         return out.getvalue()
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_text_too_large(upload):
+    """True when a text chunk before the pixels inflates past Pillow's limit.
+
+    Checked here and not left to Pillow: importing WeasyPrint sets Pillow's process-wide
+    ``LOAD_TRUNCATED_IMAGES``, under which Pillow silently drops such a chunk and accepts the file
+    (docs/security.md "Bad input"). Inflating stops at the limit, so a bomb costs nothing.
+    """
+    upload.seek(0)
+    if upload.read(len(_PNG_SIGNATURE)) != _PNG_SIGNATURE:
+        return False
+    limit = PngImagePlugin.MAX_TEXT_CHUNK
+    while True:
+        header = upload.read(8)
+        if len(header) < 8:
+            return False
+        length, kind = struct.unpack(">I4s", header)
+        if kind in (b"IDAT", b"IEND"):
+            return False
+        data = upload.read(length)
+        upload.read(4)  # CRC; Pillow checks it when it decodes
+        if kind == b"tEXt" and length > limit:
+            return True
+        compressed = _compressed_text(kind, data)
+        if compressed is not None:
+            inflater = zlib.decompressobj()
+            try:
+                inflated = inflater.decompress(compressed, limit + 1)
+            except zlib.error:
+                continue
+            if len(inflated) > limit:
+                return True
+
+
+def _compressed_text(kind, data):
+    """The zlib stream of a compressed zTXt or iTXt chunk, None for any other chunk."""
+    if kind == b"zTXt":
+        _keyword, _, rest = data.partition(b"\x00")
+        return rest[1:]
+    if kind == b"iTXt":
+        _keyword, _, rest = data.partition(b"\x00")
+        if rest[:1] != b"\x01":
+            return None
+        # flag, method, language tag, translated keyword, then the text.
+        _language, _, rest = rest[2:].partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        return text
+    return None

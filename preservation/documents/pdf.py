@@ -513,8 +513,11 @@ def _supervise(conn):
     timed_out = threading.Event()
 
     def stop(*_):
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # the child was reaped just as the limit came: it finished in time
         timed_out.set()
-        os.kill(child, signal.SIGKILL)
 
     signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, job["wall_seconds"])

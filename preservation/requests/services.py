@@ -62,9 +62,10 @@ _EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
 _LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
 
 
-def request_report(request, *, now):
+def request_report(request, *, now, policies=None):
     """The deadline report of a request as it stands, or None while its window is incomplete
-    (or, in a draft, so far outside the calendar that no deadline can be computed)."""
+    (or, in a draft, so far outside the calendar that no deadline can be computed).
+    ``policies``: the provider and basis already read for many requests (``selectors.policies_for``)."""
     if not (request.window_start and request.window_end and request.window_start < request.window_end):
         return None
     if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
@@ -88,8 +89,8 @@ def request_report(request, *, now):
         zone=zone,
         thresholds=thresholds(),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
-        provider=provider_policy(request.provider, request.provider_other_name),
-        basis=basis_policy(request.legal_basis),
+        provider=(policies.provider if policies else provider_policy)(request.provider, request.provider_other_name),
+        basis=(policies.basis if policies else basis_policy)(request.legal_basis),
         production_confirmed_on=request.production_confirmed_on,
         production_order=production_order,
         national=request.agency.national_order,
