@@ -278,11 +278,15 @@ class Simulation:
 
     def build_agencies(self):
         from preservation.models import Agency, Role, User
+        from preservation.rules import catalogue
 
         self.officers, self.agency_rows = [], []
         for n in range(self.agencies):
             zone, country, language = ZONES[n % len(ZONES)]
-            agency = Agency.objects.create(name="Sim agency %d" % n, country=country, time_zone=zone)
+            # Every agency acts under § 2703(f) here: the oracle follows Blink's 90 + 90-day clock
+            # (other legal bases are not simulated yet, docs/simulation.md).
+            agency = Agency.objects.create(name="Sim agency %d" % n, country=country, time_zone=zone,
+                                           default_legal_basis=catalogue.US_2703F)
             self.agency_rows.append(agency)
             officers = []
             for k, role in enumerate([Role.REQUESTER, Role.REQUESTER, Role.PARALEGAL, Role.SUPERVISOR]):
@@ -594,7 +598,7 @@ def rule_facts(facts, zone, settings):
     content = "video_clips" in facts["data_types"] or not facts["data_types"]
     clock = deadlines.preservation_clock(
         received_on=facts["received_on"], sent_on=sent_on, extended=bool(facts["extension_received_on"]),
-        preservation_days=settings.PRESERVE["PRESERVATION_DAYS"], lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"])
+        lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"])
     report = deadlines.compute_report(
         start=facts["window_start"], end=facts["window_end"], now=START, country=facts["country"],
         content=content, received_on=facts["received_on"], zone=zone)
