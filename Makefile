@@ -19,9 +19,10 @@ run: setup
 test: setup-test
 	.venv/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# The fast loop: rules and unit tests, no browser, no real worker processes, nothing slow.
+# The fast loop: the rules and unit tests, which need no database, no browser and no real worker
+# process. `make test` runs everything.
 test-fast:
-	.venv/bin/pytest -n 2 --dist loadgroup -m "not browser and not slow and not reliability" $(PYTEST_ARGS)
+	.venv/bin/pytest -n 2 -m "not database and not browser and not slow and not reliability" $(PYTEST_ARGS)
 
 setup:
 	scripts/setup.sh

@@ -106,12 +106,14 @@ def _flush_past_the_audit_truncate_trigger():
 
 
 _flush_past_the_audit_truncate_trigger()
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "client", "admin_client", "live_server"}
 SLOW_MODULES = {"test_translations", "test_deploy_bench", "test_api_schema"}
 
 
 def pytest_collection_modifyitems(config, items):
     """Markers by place, so `make test-fast` (rules and unit tests) needs no list of files:
-    tests/browser are `browser`, tests/reliability are `reliability` and `slow`."""
+    tests/browser are `browser`, tests/reliability are `reliability` and `slow`, and a test that
+    touches the database is `database`."""
     for item in items:
         parts = item.path.parts
         if "browser" in parts:
@@ -123,3 +125,5 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("reliability"))
         if item.path.stem in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
