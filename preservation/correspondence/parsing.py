@@ -231,7 +231,9 @@ def _inspect_archive(payload, row, result, limits):
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+    # RuntimeError covers zipfile's refusal of an unsupported compression method (raised as its
+    # subclass for "not implemented"): a stranger's archive of any kind is only named unreadable.
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
         row["problems"].append(ARCHIVE_UNREADABLE)
         result.problem(ARCHIVE_UNREADABLE)
         return
