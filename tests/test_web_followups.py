@@ -372,3 +372,9 @@ def test_the_language_switcher_is_on_signed_in_pages_and_the_sign_in_page(agency
     anonymous = client.get(reverse("login")).content.decode()
     for content in (signed, anonymous):
         assert 'action="%s"' % reverse("set_language") in content and 'id="language-switcher"' in content
+
+
+def test_the_send_page_asks_the_provider_to_quote_our_reference(signed_in, make_request):
+    draft = make_request()
+    page = signed_in.get(reverse("preservation:request_send", args=[draft.pk])).content.decode()
+    assert "ask the provider to quote our reference %s" % draft.reference in page
