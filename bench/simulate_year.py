@@ -515,9 +515,9 @@ class Simulation:
     def _transition(self, services, request, event, officer, now):
         data = event.data
         if event.action == "send":
-            return services.request_send(request=request, actor=officer, now=now)
+            return services.request_send(preservation_request=request, actor=officer, now=now)
         if event.action == "receipt":
-            return services.request_record_receipt(request=request, actor=officer, received_on=data["received_on"], now=now)
+            return services.request_record_receipt(preservation_request=request, actor=officer, received_on=data["received_on"], now=now)
         if event.action == "correct_receipt":
             correct = getattr(services, "request_correct_receipt", None)
             if correct is None:
@@ -526,15 +526,15 @@ class Simulation:
             return correct(request=request, actor=officer, received_on=data["received_on"], now=now,
                            reason="Typed the wrong day")
         if event.action == "send_extension":
-            return services.request_send_extension(request=request, actor=officer, now=now)
+            return services.request_send_extension(preservation_request=request, actor=officer, now=now)
         if event.action == "extension_receipt":
-            return services.request_record_extension_receipt(request=request, actor=officer, received_on=data["received_on"], now=now)
+            return services.request_record_extension_receipt(preservation_request=request, actor=officer, received_on=data["received_on"], now=now)
         if event.action == "legal_process":
-            return services.request_record_legal_process(request=request, actor=officer, process_type="search_warrant", served_on=data["served_on"], now=now)
+            return services.request_record_legal_process(preservation_request=request, actor=officer, process_type="search_warrant", served_on=data["served_on"], now=now)
         if event.action == "withdraw":
-            return services.request_withdraw(request=request, actor=officer, reason="Case closed", now=now)
+            return services.request_withdraw(preservation_request=request, actor=officer, reason="Case closed", now=now)
         if event.action == "close":
-            return services.request_close(request=request, actor=officer, outcome=data["outcome"], now=now)
+            return services.request_close(preservation_request=request, actor=officer, outcome=data["outcome"], now=now)
         raise ValueError(event.action)
 
 

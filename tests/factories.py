@@ -66,4 +66,4 @@ class RequestFactory(factory.django.DjangoModelFactory):
                 normalized=parsed.normalized if parsed.valid else "",
                 generation=parsed.generation or "", model=parsed.model_hint or "",
             )
-        services.request_recompute(request=obj, now=timezone.now())
+        services.request_recompute(preservation_request=obj, now=timezone.now())

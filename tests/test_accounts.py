@@ -202,20 +202,20 @@ def test_where_the_agency_requires_it_a_request_is_sent_only_after_approval(stri
     supervisor = UserFactory(agency=strict_agency, role=Role.SUPERVISOR)
     request = RequestFactory(agency=strict_agency, created_by=user)
     with pytest.raises(ValidationError, match="supervisor's approval") as refused:
-        services.request_send(request=request, actor=user)
+        services.request_send(preservation_request=request, actor=user)
     assert refused.value.code == "approval_required"
-    services.request_approve(request=request, actor=supervisor)
+    services.request_approve(preservation_request=request, actor=supervisor)
     assert request.events.get(action=RequestEvent.Action.APPROVED).actor == supervisor
-    assert services.request_send(request=request, actor=user).state == "submitted"
+    assert services.request_send(preservation_request=request, actor=user).state == "submitted"
 
 
 def test_editing_after_approval_needs_a_new_approval(strict_agency, user):
     supervisor = UserFactory(agency=strict_agency, role=Role.SUPERVISOR)
     request = services.request_save_draft(agency=strict_agency, actor=user, fields={"case_number": "A"},
                                           now=utc(2026, 5, 1, 9))
-    services.request_approve(request=request, actor=supervisor, now=utc(2026, 5, 1, 10))
+    services.request_approve(preservation_request=request, actor=supervisor, now=utc(2026, 5, 1, 10))
     assert services.request_is_approved(request)
-    services.request_save_draft(agency=strict_agency, actor=user, request=request, fields={"case_number": "B"},
+    services.request_save_draft(agency=strict_agency, actor=user, preservation_request=request, fields={"case_number": "B"},
                                 now=utc(2026, 5, 1, 11))
     assert not services.request_is_approved(request)
 
@@ -224,14 +224,14 @@ def test_editing_after_approval_needs_a_new_approval(strict_agency, user):
 def test_only_supervisors_approve(strict_agency, user, role):
     request = RequestFactory(agency=strict_agency, created_by=user)
     with pytest.raises(ValidationError, match="Only a supervisor"):
-        services.request_approve(request=request, actor=UserFactory(agency=strict_agency, role=role))
+        services.request_approve(preservation_request=request, actor=UserFactory(agency=strict_agency, role=role))
 
 
 def test_a_supervisor_of_another_agency_cannot_approve(strict_agency, user):
     request = RequestFactory(agency=strict_agency, created_by=user)
     outsider = UserFactory(agency=AgencyFactory(), role=Role.SUPERVISOR)
     with pytest.raises(ValidationError, match="Only a supervisor"):
-        services.request_approve(request=request, actor=outsider)
+        services.request_approve(preservation_request=request, actor=outsider)
 
 
 # --- Demo ---------------------------------------------------------------------------------------

@@ -354,7 +354,7 @@ def test_the_model_hint_is_kept_apart_from_the_model_entered(api):
 def test_the_pdf_comes_as_octet_stream_only_when_asked_for_that(api, user, make_request, accept, content_type):
     from preservation.documents import services as documents
 
-    document = documents.document_generate(request=make_request(), kind="case_sheet", actor=user)
+    document = documents.document_generate(preservation_request=make_request(), kind="case_sheet", actor=user)
 
     response = api.get("/api/v1/documents/%d/download/" % document.pk, HTTP_ACCEPT=accept)
 

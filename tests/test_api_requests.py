@@ -434,7 +434,7 @@ def test_a_document_that_cannot_be_made_yet_says_why(api, make_request):
 def test_a_finished_document_downloads_as_pdf_and_the_download_is_recorded(api, user, make_request):
     from preservation.documents import services as documents
 
-    document = documents.document_generate(request=make_request(), kind="case_sheet", actor=user)
+    document = documents.document_generate(preservation_request=make_request(), kind="case_sheet", actor=user)
 
     response = api.get("/api/v1/documents/%d/download/" % document.pk, HTTP_ACCEPT="application/pdf")
 
@@ -449,7 +449,7 @@ def test_another_agencys_document_is_not_found(api):
 
     theirs = UserFactory(agency=AgencyFactory())
     other = documents.document_request(
-        request=RequestFactory(agency=theirs.agency, created_by=theirs), kind="case_sheet", actor=theirs,
+        preservation_request=RequestFactory(agency=theirs.agency, created_by=theirs), kind="case_sheet", actor=theirs,
     )
 
     for path in ("/api/v1/documents/%d/", "/api/v1/documents/%d/download/"):

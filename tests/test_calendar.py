@@ -27,8 +27,8 @@ def frozen():
 @pytest.fixture
 def preserving(make_request):
     draft = make_request(window_start=utc(2025, 12, 20), window_end=utc(2025, 12, 21), case_number="CR-9")
-    sent = services.request_send(request=draft, actor=draft.created_by, sent_at=utc(2026, 1, 4, 15), now=NOW)
-    return services.request_record_receipt(request=sent, actor=draft.created_by,
+    sent = services.request_send(preservation_request=draft, actor=draft.created_by, sent_at=utc(2026, 1, 4, 15), now=NOW)
+    return services.request_record_receipt(preservation_request=sent, actor=draft.created_by,
                                            received_on=dt.date(2026, 1, 5), now=NOW)
 
 
@@ -72,7 +72,7 @@ def test_by_default_each_event_has_one_alarm_the_last_warning(client, user, pres
 
 def test_the_feed_holds_only_the_users_agency_and_only_open_requests(client, user, preserving):
     other = RequestFactory(agency=AgencyFactory(), case_number="THEIRS")
-    services.request_withdraw(request=preserving, actor=user, reason="done", now=NOW)
+    services.request_withdraw(preservation_request=preserving, actor=user, reason="done", now=NOW)
     summaries = [str(e["SUMMARY"]) for e in events(client.get(feed_url(client, user)).content)]
     assert not any("THEIRS" in s or other.reference in s for s in summaries)
     assert not any(preserving.reference in s for s in summaries)

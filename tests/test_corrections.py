@@ -45,13 +45,13 @@ def preserving(make_request):
     """Sent 4 January 2026 10:00 EST, received 5 January: expires 5 April, extension by 29 March."""
     request = make_request(window_start=utc(2026, 1, 1), window_end=utc(2026, 1, 2))
     actor = request.created_by
-    services.request_send(request=request, actor=actor, sent_at=utc(2026, 1, 4, 15), now=NOW)
-    return services.request_record_receipt(request=request, actor=actor, received_on=dt.date(2026, 1, 5),
+    services.request_send(preservation_request=request, actor=actor, sent_at=utc(2026, 1, 4, 15), now=NOW)
+    return services.request_record_receipt(preservation_request=request, actor=actor, received_on=dt.date(2026, 1, 5),
                                            blink_reference="LE-1", now=NOW)
 
 
 def correct(request, reason="Typed the wrong day from Blink's email", actor=None, **changes):
-    return services.request_correct(request=request, actor=actor or request.created_by, changes=changes,
+    return services.request_correct(preservation_request=request, actor=actor or request.created_by, changes=changes,
                                     reason=reason, now=NOW)
 
 
@@ -134,9 +134,9 @@ def test_a_correction_follows_the_rules_of_the_first_recording(preserving, chang
 def test_an_extension_cannot_be_moved_after_the_corrected_expiry(make_request):
     request = make_request(window_start=utc(2025, 10, 1), window_end=utc(2025, 10, 2))
     actor = request.created_by
-    services.request_send(request=request, actor=actor, sent_at=utc(2025, 10, 3, 15), now=NOW)
-    services.request_record_receipt(request=request, actor=actor, received_on=dt.date(2025, 11, 5), now=NOW)
-    services.request_send_extension(request=request, actor=actor, sent_at=utc(2026, 2, 1, 15), now=NOW)
+    services.request_send(preservation_request=request, actor=actor, sent_at=utc(2025, 10, 3, 15), now=NOW)
+    services.request_record_receipt(preservation_request=request, actor=actor, received_on=dt.date(2025, 11, 5), now=NOW)
+    services.request_send_extension(preservation_request=request, actor=actor, sent_at=utc(2026, 2, 1, 15), now=NOW)
     with pytest.raises(ValidationError) as refused:
         correct(request, received_on=dt.date(2025, 10, 4))  # expiry 2 January, before the extension
     assert [e.code for e in refused.value.error_dict["received_on"]] == ["fact_order"]
@@ -144,9 +144,9 @@ def test_an_extension_cannot_be_moved_after_the_corrected_expiry(make_request):
 
 def test_legal_process_and_the_outcome_can_be_corrected(preserving):
     actor = preserving.created_by
-    services.request_record_legal_process(request=preserving, actor=actor, process_type=LegalProcessType.SUBPOENA,
+    services.request_record_legal_process(preservation_request=preserving, actor=actor, process_type=LegalProcessType.SUBPOENA,
                                           served_on=dt.date(2026, 2, 1), now=NOW)
-    services.request_close(request=preserving, actor=actor, outcome=Outcome.NO_DATA, now=NOW)
+    services.request_close(preservation_request=preserving, actor=actor, outcome=Outcome.NO_DATA, now=NOW)
     closed = correct(preserving, legal_process_type=LegalProcessType.SEARCH_WARRANT,
                      legal_process_served_on=dt.date(2026, 2, 2), outcome=Outcome.PRODUCED)
     assert (closed.legal_process_type, closed.legal_process_served_on, closed.outcome) == (
@@ -215,7 +215,7 @@ def test_the_api_corrects_too(preserving):
 
 def test_the_case_sheet_pdf_keeps_the_correction_in_its_history(preserving):
     correct(preserving, received_on=dt.date(2026, 1, 6))
-    document = documents.document_generate(request=preserving, kind=DocumentKind.CASE_SHEET,
+    document = documents.document_generate(preservation_request=preserving, kind=DocumentKind.CASE_SHEET,
                                            actor=preserving.created_by, now=NOW)
     text = pdf_text(bytes(document.content))
     assert "received by Blink on: 5 January 2026 → 6 January 2026" in text

@@ -39,7 +39,7 @@ def frozen_now():
 @pytest.fixture
 def sent(make_request):
     request = make_request(window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))
-    return services.request_send(request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
+    return services.request_send(preservation_request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
 
 
 def ingest(agency, raw):
@@ -51,11 +51,11 @@ def ingest(agency, raw):
 
 def test_a_note_an_attachment_and_two_references_are_logged_and_audited(sent):
     actor = sent.created_by
-    correspondence.entry_add_note(request=sent, actor=actor, text="Called the LE desk.", now=NOW)
-    file = correspondence.entry_add_attachment(request=sent, actor=actor, filename="ack.pdf",
+    correspondence.entry_add_note(preservation_request=sent, actor=actor, text="Called the LE desk.", now=NOW)
+    file = correspondence.entry_add_attachment(preservation_request=sent, actor=actor, filename="ack.pdf",
                                                content=b"%PDF-1.7 signed", now=NOW)
-    correspondence.entry_add_reference(request=sent, actor=actor, reference="LE-1", given_on=dt.date(2026, 4, 20), now=NOW)
-    correspondence.entry_add_reference(request=sent, actor=actor, reference="LE-2", given_on=dt.date(2026, 4, 21), now=NOW)
+    correspondence.entry_add_reference(preservation_request=sent, actor=actor, reference="LE-1", given_on=dt.date(2026, 4, 20), now=NOW)
+    correspondence.entry_add_reference(preservation_request=sent, actor=actor, reference="LE-2", given_on=dt.date(2026, 4, 21), now=NOW)
     assert [e.kind for e in sent.correspondence.all()] == [K.NOTE, K.ATTACHMENT, K.REFERENCE, K.REFERENCE]
     assert file.sha256 == hashlib.sha256(b"%PDF-1.7 signed").hexdigest() and file.size == 15
     assert bytes(CorrespondenceEntry.objects.filter(request=sent).get(pk=file.pk).content) == b"%PDF-1.7 signed"
@@ -63,7 +63,7 @@ def test_a_note_an_attachment_and_two_references_are_logged_and_audited(sent):
 
 
 def test_an_entry_is_never_changed_only_corrected(sent):
-    note = correspondence.entry_add_note(request=sent, actor=sent.created_by, text="Faxed on Monday", now=NOW)
+    note = correspondence.entry_add_note(preservation_request=sent, actor=sent.created_by, text="Faxed on Monday", now=NOW)
     with pytest.raises(ImmutableEntryError):
         note.save()
     with pytest.raises(ImmutableEntryError):
@@ -77,19 +77,19 @@ def test_an_entry_is_never_changed_only_corrected(sent):
 @pytest.mark.parametrize("size, code", [(0, "empty"), (20 * 1024 * 1024 + 1, "too_large")])
 def test_an_attachment_outside_the_limits_is_refused(sent, size, code):
     with pytest.raises(ValidationError) as refused:
-        correspondence.entry_add_attachment(request=sent, actor=sent.created_by, filename="f", content=b"x" * size, now=NOW)
+        correspondence.entry_add_attachment(preservation_request=sent, actor=sent.created_by, filename="f", content=b"x" * size, now=NOW)
     assert refused.value.error_dict["file"][0].code == code
 
 
 def test_a_colleague_of_another_role_cannot_add_to_someone_elses_request(sent):
     officer = UserFactory(agency=sent.agency)
     with pytest.raises(ValidationError):
-        correspondence.entry_add_note(request=sent, actor=officer, text="hello", now=NOW)
+        correspondence.entry_add_note(preservation_request=sent, actor=officer, text="hello", now=NOW)
 
 
 def test_a_reference_given_in_the_future_is_refused(sent):
     with pytest.raises(ValidationError):
-        correspondence.entry_add_reference(request=sent, actor=sent.created_by, reference="LE-9",
+        correspondence.entry_add_reference(preservation_request=sent, actor=sent.created_by, reference="LE-9",
                                            given_on=dt.date(2026, 4, 23), now=NOW)
 
 
@@ -103,8 +103,8 @@ def test_our_reference_in_the_subject_matches(sent):
 
 
 def test_a_reply_to_the_letter_we_emailed_threads_back(sent):
-    documents.document_generate(request=sent, kind=DocumentKind.REQUEST, actor=sent.created_by, now=NOW)
-    entry = correspondence.letter_send_by_email(request=sent, actor=sent.created_by,
+    documents.document_generate(preservation_request=sent, kind=DocumentKind.REQUEST, actor=sent.created_by, now=NOW)
+    entry = correspondence.letter_send_by_email(preservation_request=sent, actor=sent.created_by,
                                                 to_address="le@provider.example", now=NOW)
     assert sent.reference in mail.outbox[0].subject
     assert mail.outbox[0].attachments[0][2] == "application/pdf"
@@ -131,7 +131,7 @@ def test_a_serial_of_an_open_request_matches(sent):
 
 def test_a_serial_shared_by_two_open_requests_matches_neither(sent, make_request):
     twin = make_request(window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))  # the same default serial
-    services.request_send(request=twin, actor=twin.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
+    services.request_send(preservation_request=twin, actor=twin.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
     message = ingest(sent.agency, provider_reply(subject="Hello", body="G8T1-SJ02-3294-01VR", date=NOW))
     assert message.request is None
 
@@ -146,18 +146,18 @@ def test_another_agencys_reference_never_matches(sent):
 def test_an_unmatched_message_is_attached_in_one_step(sent):
     message = ingest(sent.agency, provider_reply(subject="Hello", body="no clue here", date=NOW))
     assert message.request is None
-    correspondence.message_attach(message=message, request=sent, actor=sent.created_by, now=NOW)
+    correspondence.message_attach(message=message, preservation_request=sent, actor=sent.created_by, now=NOW)
     message.refresh_from_db()
     assert (message.request, message.match_rule) == (sent, MatchRule.MANUAL)
     with pytest.raises(ValidationError):
-        correspondence.message_attach(message=message, request=sent, actor=sent.created_by, now=NOW)
+        correspondence.message_attach(message=message, preservation_request=sent, actor=sent.created_by, now=NOW)
 
 
 def test_a_message_of_one_agency_cannot_be_attached_to_anothers_request(sent):
     message = ingest(sent.agency, provider_reply(subject="Hello", date=NOW))
     other = RequestFactory(agency=AgencyFactory())
     with pytest.raises(InboundMessage.DoesNotExist):
-        correspondence.message_attach(message=message, request=other, actor=other.created_by, now=NOW)
+        correspondence.message_attach(message=message, preservation_request=other, actor=other.created_by, now=NOW)
 
 
 def test_an_unparsable_message_is_kept_as_received():
@@ -179,7 +179,7 @@ def test_the_reply_proposes_its_date_in_the_agencys_zone(make_request, zone, day
     request = make_request()
     request.agency.time_zone = zone
     request.agency.save()
-    request = services.request_send(request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
+    request = services.request_send(preservation_request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
     message = ingest(request.agency, provider_reply(subject="Re: %s" % request.reference, date=utc(2026, 4, 21, 2, 30)))
     assert correspondence.receipt_proposal(message) == {"received_on": day, "reference": "", "zone": zone}
 
@@ -200,7 +200,7 @@ def test_one_confirmation_records_the_receipt_and_moves_the_reminders(sent):
 
 
 def test_a_request_that_already_has_its_receipt_proposes_nothing(sent):
-    services.request_record_receipt(request=sent, actor=sent.created_by, received_on=dt.date(2026, 4, 20), now=NOW)
+    services.request_record_receipt(preservation_request=sent, actor=sent.created_by, received_on=dt.date(2026, 4, 20), now=NOW)
     message = ingest(sent.agency, provider_reply(subject="Re: %s" % sent.reference, date=NOW))
     assert correspondence.receipt_proposal(message) is None
 

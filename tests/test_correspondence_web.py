@@ -33,7 +33,7 @@ def frozen_now():
 @pytest.fixture
 def sent(make_request):
     request = make_request(window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))
-    return services.request_send(request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
+    return services.request_send(preservation_request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
 
 
 def test_a_note_typed_on_the_request_page_appears_in_its_log(signed_in, sent):
@@ -61,7 +61,7 @@ def test_an_attachment_is_downloaded_never_shown_inline(signed_in, sent):
 
 
 def test_another_agencys_attachment_message_and_request_are_404(client, sent):
-    entry = correspondence.entry_add_attachment(request=sent, actor=sent.created_by, filename="a.txt", content=b"a", now=NOW)
+    entry = correspondence.entry_add_attachment(preservation_request=sent, actor=sent.created_by, filename="a.txt", content=b"a", now=NOW)
     message = correspondence.message_ingest(agency=sent.agency, raw=provider_reply(date=NOW), channel=InboundChannel.UPLOAD, now=NOW)
     stranger = login(client, UserFactory(agency=AgencyFactory()))
     for url in (reverse("preservation:correspondence_download", args=[entry.pk]),
@@ -144,10 +144,10 @@ def test_the_case_sheet_lists_the_correspondence(sent):
     from preservation.models import DocumentKind
     from tests.pdf_support import pdf_text
 
-    correspondence.entry_add_reference(request=sent, actor=sent.created_by, reference="BL-4711",
+    correspondence.entry_add_reference(preservation_request=sent, actor=sent.created_by, reference="BL-4711",
                                        given_on=dt.date(2026, 4, 20), now=NOW)
-    correspondence.entry_add_note(request=sent, actor=sent.created_by, text="Phoned the LE desk", now=NOW)
-    document = documents.document_generate(request=sent, kind=DocumentKind.CASE_SHEET, actor=sent.created_by, now=NOW)
+    correspondence.entry_add_note(preservation_request=sent, actor=sent.created_by, text="Phoned the LE desk", now=NOW)
+    document = documents.document_generate(preservation_request=sent, kind=DocumentKind.CASE_SHEET, actor=sent.created_by, now=NOW)
     text = pdf_text(bytes(document.content))
     assert "BL-4711" in text and "Phoned the LE desk" in text
 
@@ -157,7 +157,7 @@ def test_the_letter_is_emailed_from_the_request_page_and_the_reply_threads_back(
     from preservation.models import AgencyMailAddress, DocumentKind, MatchRule
 
     AgencyMailAddress.objects.create(agency=sent.agency, from_address="le-desk@agency.example")
-    documents.document_generate(request=sent, kind=DocumentKind.REQUEST, actor=sent.created_by, now=NOW)
+    documents.document_generate(preservation_request=sent, kind=DocumentKind.REQUEST, actor=sent.created_by, now=NOW)
     response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.pk]),
                               {"to_address": "lawenforcement@provider.example"})
     assert response.status_code == 302

@@ -144,10 +144,10 @@ def test_a_service_transition_shows_in_the_groups_at_once(user, make_request, dj
     with time_machine.travel(NOON, tick=False):
         with django_capture_on_commit_callbacks(execute=True):
             request = make_request(state=RequestState.SUBMITTED, sent_at=NOON - dt.timedelta(days=3))
-            services.request_recompute(request=request, now=NOON)
+            services.request_recompute(preservation_request=request, now=NOON)
         assert counts_for(user)["preserving"] == 0
         with django_capture_on_commit_callbacks(execute=True):
-            services.request_record_receipt(request=request, actor=user, received_on=NOON.date())
+            services.request_record_receipt(preservation_request=request, actor=user, received_on=NOON.date())
         assert counts_for(user)["preserving"] == 1
 
 

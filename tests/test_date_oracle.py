@@ -56,16 +56,16 @@ def build(case):
                              account_country="US")
     if case["stage"] == "draft":
         return user, request
-    request = services.request_send(request=request, actor=user, sent_at=case["sent_at"], now=now)
+    request = services.request_send(preservation_request=request, actor=user, sent_at=case["sent_at"], now=now)
     if case["stage"] == "submitted":
         return user, request
     received = deadlines.local_date(case["sent_at"], zone) + timedelta(days=case["receipt_days"])
-    request = services.request_record_receipt(request=request, actor=user, received_on=received,
+    request = services.request_record_receipt(preservation_request=request, actor=user, received_on=received,
                                               blink_reference="LE-7", now=now)
     if case["stage"] == "extended":
-        request = services.request_send_extension(request=request, actor=user, sent_at=now - timedelta(hours=2), now=now)
+        request = services.request_send_extension(preservation_request=request, actor=user, sent_at=now - timedelta(hours=2), now=now)
         request = services.request_record_extension_receipt(
-            request=request, actor=user, received_on=deadlines.local_date(now, zone), now=now)
+            preservation_request=request, actor=user, received_on=deadlines.local_date(now, zone), now=now)
     return user, request
 
 
@@ -134,7 +134,7 @@ def check_dashboard(html, truth, reader, request):
 
 
 def check_pdf(request, user, truth, reader, now):
-    document = documents.document_generate(request=request, kind=DocumentKind.CASE_SHEET, actor=user, now=now)
+    document = documents.document_generate(preservation_request=request, kind=DocumentKind.CASE_SHEET, actor=user, now=now)
     assert document.state == DocumentState.DONE, document.error
     text = pdf_text(bytes(document.content)).replace("\u200b", "")
     check_everything_known(text, truth, reader)

@@ -84,8 +84,8 @@ def test_the_timeline_drawing_never_writes_a_decimal_comma(client, user, make_re
 
 def test_a_calendar_deadline_is_a_date_without_a_time(signed_in, make_request, user):
     request_obj = make_request(window_start=utc(2026, 12, 2, 2), window_end=utc(2026, 12, 2, 4, 30))
-    services.request_send(request=request_obj, actor=user, sent_at=utc(2026, 12, 3, 3), now=NOW)
-    services.request_record_receipt(request=request_obj, actor=user, received_on=dt.date(2026, 12, 3), now=NOW)
+    services.request_send(preservation_request=request_obj, actor=user, sent_at=utc(2026, 12, 3, 3), now=NOW)
+    services.request_record_receipt(preservation_request=request_obj, actor=user, received_on=dt.date(2026, 12, 3), now=NOW)
     content = page(signed_in, request_obj)
     assert re.search(r'data-deadline="expires">.*?<td [^>]*data-testid="deadline-date"[^>]*>3 March 2027\s*</td>', content, re.S)
     # Sent at 03:00 UTC on 3 December is 22:00 EST on 2 December: both written out.

@@ -65,15 +65,15 @@ def full_request(officer, **overrides):
 
 
 def received(request, officer, **kwargs):
-    services.request_send(request=request, actor=officer, sent_at=utc(2026, 3, 3, 14), now=utc(2026, 3, 3, 14))
-    services.request_record_receipt(request=request, actor=officer, received_on=dt.date(2026, 3, 4),
+    services.request_send(preservation_request=request, actor=officer, sent_at=utc(2026, 3, 3, 14), now=utc(2026, 3, 3, 14))
+    services.request_record_receipt(preservation_request=request, actor=officer, received_on=dt.date(2026, 3, 4),
                                     blink_reference="BLINK-LE-77120", now=utc(2026, 3, 4, 15))
     request.refresh_from_db()
     return request
 
 
 def generate(request, kind, actor):
-    document = documents.document_generate(request=request, kind=kind, actor=actor, now=NOW)
+    document = documents.document_generate(preservation_request=request, kind=kind, actor=actor, now=NOW)
     assert document.state == DocumentState.DONE, document.error
     return document
 
@@ -144,7 +144,7 @@ def test_a_document_is_written_in_the_language_of_the_request(officer):
 def test_an_incomplete_draft_cannot_be_printed_and_says_why(officer):
     request = full_request(officer, requester_name="", data_types=[])
     with pytest.raises(ValidationError) as error:
-        documents.document_generate(request=request, kind=DocumentKind.REQUEST, actor=officer, now=NOW)
+        documents.document_generate(preservation_request=request, kind=DocumentKind.REQUEST, actor=officer, now=NOW)
     assert "requester's name" in str(error.value) and "at least one type of data" in str(error.value)
     assert not GeneratedDocument.objects.filter(request=request).exists()
 
@@ -198,7 +198,7 @@ def test_the_extension_request_refers_to_the_receipt_and_states_the_new_final_ex
 
 def test_an_extension_request_needs_blinks_receipt(officer):
     with pytest.raises(ValidationError, match="receipt"):
-        documents.document_generate(request=full_request(officer), kind=DocumentKind.EXTENSION, actor=officer, now=NOW)
+        documents.document_generate(preservation_request=full_request(officer), kind=DocumentKind.EXTENSION, actor=officer, now=NOW)
 
 
 def test_the_case_sheet_has_deadlines_explained_the_timeline_history_and_reminders_sent(officer):
@@ -238,7 +238,7 @@ def test_the_case_sheet_of_a_draft_without_a_window_says_no_deadline_can_be_comp
 
 def test_a_render_failure_leaves_a_failed_row_and_no_version(officer, settings):
     settings.PRESERVE_PDF = {**settings.PRESERVE_PDF, "WALL_SECONDS": 0.05}
-    document = documents.document_generate(request=full_request(officer), kind=DocumentKind.REQUEST,
+    document = documents.document_generate(preservation_request=full_request(officer), kind=DocumentKind.REQUEST,
                                            actor=officer, now=NOW)
     assert (document.state, document.error, document.version, document.sha256) == ("failed", "timeout", None, "")
     assert not document.request.events.filter(action=RequestEvent.Action.DOCUMENT_GENERATED).exists()

@@ -41,10 +41,10 @@ def hostile(db, canary_file):
         officer = UserFactory(first_name=text[:150], last_name="")
         with time_machine.travel(utc(2026, 3, 20), tick=False):
             request = full_request(officer, serials=[])
-            services.request_send(request=request, actor=officer, now=utc(2026, 3, 3))
-            services.request_record_receipt(request=request, actor=officer, received_on=dt.date(2026, 3, 4),
+            services.request_send(preservation_request=request, actor=officer, now=utc(2026, 3, 3))
+            services.request_record_receipt(preservation_request=request, actor=officer, received_on=dt.date(2026, 3, 4),
                                             now=utc(2026, 3, 5))
-            services.request_withdraw(request=request, actor=officer, reason=text, now=utc(2026, 3, 6))
+            services.request_withdraw(preservation_request=request, actor=officer, reason=text, now=utc(2026, 3, 6))
         request.refresh_from_db()
         DeviceSerial.objects.bulk_create(
             DeviceSerial(request=request, position=i, raw=item[:200]) for i, item in enumerate(items[:-1])

@@ -101,7 +101,7 @@ def test_the_download_is_the_stored_bytes_and_is_recorded(client_in, officer, dj
 def test_another_agencys_document_is_not_found(client, officer, name, django_capture_on_commit_callbacks):
     from preservation.documents import services as documents
 
-    document = documents.document_generate(request=full_request(officer), kind=DocumentKind.CASE_SHEET, actor=officer)
+    document = documents.document_generate(preservation_request=full_request(officer), kind=DocumentKind.CASE_SHEET, actor=officer)
     stranger = UserFactory(agency=AgencyFactory())
     assert login(client, stranger).get(reverse("preservation:" + name, args=[document.pk])).status_code == 404
 
@@ -139,7 +139,7 @@ def test_an_agency_admin_uploads_a_logo_that_is_printed_on_documents(admin_clien
     with branding.logo.open("rb") as stored:
         assert Image.open(stored).format == "PNG"  # re-encoded, never the uploaded bytes
     assert "data:image/png;base64," in admin_client.get(url).content.decode()
-    document = documents.document_generate(request=full_request(officer), kind=DocumentKind.REQUEST, actor=officer)
+    document = documents.document_generate(preservation_request=full_request(officer), kind=DocumentKind.REQUEST, actor=officer)
     from pypdf import PdfReader
 
     assert len(PdfReader(io.BytesIO(bytes(document.content))).pages[0].images) == 1

@@ -115,7 +115,7 @@ def test_the_attach_service_refuses_an_actor_of_another_agency(drive, case):
     stranger = UserFactory(agency=AgencyFactory())
     manifest = usb.index_tree(drive, zone="UTC", now=utc(2026, 1, 1))
     with pytest.raises(ValidationError, match="only active members of its agency"):
-        manifests.manifest_attach(request=case, manifest=manifest, actor=stranger, now=utc(2026, 1, 1))
+        manifests.manifest_attach(preservation_request=case, manifest=manifest, actor=stranger, now=utc(2026, 1, 1))
     assert not EvidenceManifest.objects.for_agency(case.agency).exists()
 
 
@@ -191,7 +191,7 @@ def test_a_pdf_manifest_without_a_request_is_written_to_the_output(drive, tmp_pa
 def stored(drive, case, user, quick_pdf):
     manifest = usb.index_tree(drive, zone="America/New_York", now=utc(2026, 1, 1),
                               start=case.window_start, end=case.window_end)
-    return manifests.manifest_attach(request=case, manifest=manifest, actor=user, now=utc(2026, 1, 1, 9))
+    return manifests.manifest_attach(preservation_request=case, manifest=manifest, actor=user, now=utc(2026, 1, 1, 9))
 
 
 def test_the_request_page_shows_the_summary_and_both_downloads_with_their_hashes(client, stored, case, user):
@@ -214,7 +214,7 @@ def test_the_manifests_panel_lists_the_newest_first_with_window_and_uncertain_cl
     put(drive, "ha/20241103_013000_Porch.mp4", mp4("p"))
     manifest = usb.index_tree(drive, zone="America/New_York", now=utc(2026, 1, 2),
                               start=utc(2024, 11, 3, 6), end=utc(2024, 11, 4))
-    newer = manifests.manifest_attach(request=case, manifest=manifest, actor=user, now=utc(2026, 1, 2, 9))
+    newer = manifests.manifest_attach(preservation_request=case, manifest=manifest, actor=user, now=utc(2026, 1, 2, 9))
     panel = render_to_string("preservation/partials/manifests.html", {"preservation_request": case})
     assert panel.index(newer.csv_sha256) < panel.index(stored.csv_sha256)
     assert "1 uncertain (local time on a clock-change night)" in panel

@@ -153,13 +153,13 @@ def preserving_request(frozen, *, zone=NY, received_on=dt.date(2026, 1, 5), **fi
     agency = AgencyFactory(time_zone=zone)
     officer = UserFactory(agency=agency)
     request = RequestFactory(agency=agency, created_by=officer, **fields)
-    request = services.request_send(request=request, actor=officer, sent_at=at, now=at)
-    return services.request_record_receipt(request=request, actor=officer, received_on=received_on, now=at)
+    request = services.request_send(preservation_request=request, actor=officer, sent_at=at, now=at)
+    return services.request_record_receipt(preservation_request=request, actor=officer, received_on=received_on, now=at)
 
 
 def send_extension(frozen, request, at, sent_at=None):
     frozen.move_to(at)
-    return services.request_send_extension(request=request, actor=request.created_by,
+    return services.request_send_extension(preservation_request=request, actor=request.created_by,
                                            sent_at=sent_at or at, now=at)
 
 
@@ -204,7 +204,7 @@ def test_it_fires_at_eight_on_the_agencys_third_day_not_before_and_only_once(
     assert ext_row(request).state == D.SENT
     assert len(ext_messages(row)) == len(mail.outbox) > 0
     assert sweep(frozen, due_at + dt.timedelta(days=1)) == 0
-    services.request_recompute(request=request, now=due_at + dt.timedelta(days=1))
+    services.request_recompute(preservation_request=request, now=due_at + dt.timedelta(days=1))
     assert Reminder.objects.filter(request=request, kind=EXT).count() == 1
     assert ext_row(request).state == D.SENT
 
@@ -216,17 +216,17 @@ ACTED = utc(2026, 3, 21, 15)
 
 def receive_extension(request):
     return services.request_record_extension_receipt(
-        request=request, actor=request.created_by, received_on=dt.date(2026, 3, 21), now=ACTED)
+        preservation_request=request, actor=request.created_by, received_on=dt.date(2026, 3, 21), now=ACTED)
 
 
 def serve_legal_process(request):
     return services.request_record_legal_process(
-        request=request, actor=request.created_by, process_type=LegalProcessType.SEARCH_WARRANT,
+        preservation_request=request, actor=request.created_by, process_type=LegalProcessType.SEARCH_WARRANT,
         served_on=dt.date(2026, 3, 21), now=ACTED)
 
 
 def withdraw(request):
-    return services.request_withdraw(request=request, actor=request.created_by,
+    return services.request_withdraw(preservation_request=request, actor=request.created_by,
                                      reason="suspect charged", now=ACTED)
 
 
@@ -264,7 +264,7 @@ def test_a_receipt_recorded_after_the_reminder_went_out_leaves_it_as_history(fro
     request = send_extension(frozen, preserving_request(frozen), EXT_SENT)
     sweep(frozen, EXT_DUE)
     frozen.move_to(utc(2026, 3, 24, 15))
-    services.request_record_extension_receipt(request=request, actor=request.created_by,
+    services.request_record_extension_receipt(preservation_request=request, actor=request.created_by,
                                               received_on=dt.date(2026, 3, 24), now=utc(2026, 3, 24, 15))
     assert ext_row(request).state == D.SENT
 

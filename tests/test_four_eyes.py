@@ -46,10 +46,10 @@ def play(people, steps, *, start=NOW - dt.timedelta(days=1)):
     for hour, (step, who) in enumerate(steps):
         actor, at = people[who], start + dt.timedelta(hours=hour)
         if step == "approve":
-            services.request_approve(request=draft, actor=actor, now=at)
+            services.request_approve(preservation_request=draft, actor=actor, now=at)
         else:
             draft = services.request_save_draft(
-                agency=actor.agency, actor=actor, request=draft, now=at,
+                agency=actor.agency, actor=actor, preservation_request=draft, now=at,
                 fields={"case_number": "CR-1"} if step == "create" else {"notes": "edit %d" % hour},
             )
     return draft
@@ -105,12 +105,12 @@ def test_the_four_eyes_table(people, steps, approver, code):
     draft = play(people, steps)
     approvals = RequestApproval.objects.filter(request=draft).count()
     if code is None:
-        services.request_approve(request=draft, actor=people[approver], now=NOW)
+        services.request_approve(preservation_request=draft, actor=people[approver], now=NOW)
         assert services.request_is_approved(draft)
         assert RequestApproval.objects.filter(request=draft).count() == approvals + 1
         return
     with pytest.raises(ValidationError) as refused:
-        services.request_approve(request=draft, actor=people[approver], now=NOW)
+        services.request_approve(preservation_request=draft, actor=people[approver], now=NOW)
     assert refused.value.code == code
     assert RequestApproval.objects.filter(request=draft).count() == approvals
 
@@ -119,7 +119,7 @@ def test_the_refusal_says_another_supervisor_must_approve_and_records_nothing(pe
     draft = play(people, [("create", "alice")])
     events, records = draft.events.count(), AuditRecord.objects.across_agencies().count()
     with pytest.raises(ValidationError, match="another supervisor must approve it"):
-        services.request_approve(request=draft, actor=people["alice"], now=NOW)
+        services.request_approve(preservation_request=draft, actor=people["alice"], now=NOW)
     assert draft.events.count() == events
     assert AuditRecord.objects.across_agencies().count() == records
     assert not draft.events.filter(action=RequestEvent.Action.APPROVED).exists()
@@ -128,21 +128,21 @@ def test_the_refusal_says_another_supervisor_must_approve_and_records_nothing(pe
 def test_a_creator_with_no_recorded_history_is_still_its_author(people):
     draft = RequestFactory(agency=people["alice"].agency, created_by=people["alice"])
     with pytest.raises(ValidationError) as refused:
-        services.request_approve(request=draft, actor=people["alice"], now=NOW)
+        services.request_approve(preservation_request=draft, actor=people["alice"], now=NOW)
     assert refused.value.code == "own_request"
 
 
 def test_a_refused_approval_leaves_sending_blocked_until_another_supervisor_approves(people):
     draft = RequestFactory(agency=people["officer"].agency, created_by=people["officer"])
-    services.request_save_draft(agency=draft.agency, actor=people["alice"], request=draft,
+    services.request_save_draft(agency=draft.agency, actor=people["alice"], preservation_request=draft,
                                 fields={"notes": "Porch camera too"}, now=NOW - dt.timedelta(hours=1))
     with pytest.raises(ValidationError):
-        services.request_approve(request=draft, actor=people["alice"], now=NOW)
+        services.request_approve(preservation_request=draft, actor=people["alice"], now=NOW)
     with pytest.raises(ValidationError) as blocked:
-        services.request_send(request=draft, actor=people["officer"], now=NOW)
+        services.request_send(preservation_request=draft, actor=people["officer"], now=NOW)
     assert blocked.value.code == "approval_required"
-    services.request_approve(request=draft, actor=people["bob"], now=NOW)
-    assert services.request_send(request=draft, actor=people["officer"], now=NOW).state == "submitted"
+    services.request_approve(preservation_request=draft, actor=people["bob"], now=NOW)
+    assert services.request_send(preservation_request=draft, actor=people["officer"], now=NOW).state == "submitted"
 
 
 @pytest.mark.parametrize("steps, editors", [

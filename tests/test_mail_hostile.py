@@ -108,7 +108,7 @@ def agencies():
     own = RequestFactory(agency=mine, created_by=user, window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))
     other = RequestFactory(agency=AgencyFactory(), window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))
     with time_machine.travel(NOW, tick=False):
-        other = services.request_send(request=other, actor=other.created_by, sent_at=utc(2026, 4, 19), now=NOW)
+        other = services.request_send(preservation_request=other, actor=other.created_by, sent_at=utc(2026, 4, 19), now=NOW)
     return mine, user, own, other
 
 

@@ -129,7 +129,7 @@ def mailbox_flags(server, user, password):
 def sent_request(zone):
     agency = AgencyFactory(time_zone=zone)
     request = RequestFactory(agency=agency, window_start=utc(2026, 4, 10), window_end=utc(2026, 4, 11))
-    return services.request_send(request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
+    return services.request_send(preservation_request=request, actor=request.created_by, sent_at=utc(2026, 4, 19, 15), now=NOW)
 
 
 @pytest.mark.django_db

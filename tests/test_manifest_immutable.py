@@ -37,7 +37,7 @@ def quick_pdf(monkeypatch):
 def attach(drive, case, user, now=utc(2026, 1, 1, 9)):
     indexed = usb.index_tree(drive, zone="America/New_York", now=now,
                              start=case.window_start, end=case.window_end)
-    return manifests.manifest_attach(request=case, manifest=indexed, actor=user, now=now)
+    return manifests.manifest_attach(preservation_request=case, manifest=indexed, actor=user, now=now)
 
 
 @pytest.fixture

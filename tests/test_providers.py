@@ -78,8 +78,8 @@ def ring_epoc_request(**options):
 
 def send_and_receive(request, received_on=dt.date(2026, 9, 1)):
     actor = request.created_by
-    request = services.request_send(request=request, actor=actor, sent_at=utc(2026, 9, 1, 8), now=NOW)
-    return services.request_record_receipt(request=request, actor=actor, received_on=received_on,
+    request = services.request_send(preservation_request=request, actor=actor, sent_at=utc(2026, 9, 1, 8), now=NOW)
+    return services.request_record_receipt(preservation_request=request, actor=actor, received_on=received_on,
                                            blink_reference="", now=NOW)
 
 
@@ -96,21 +96,21 @@ def test_ring_refuses_a_blink_serial():
     request = ring_epoc_request()
     services._replace_serials(request, [{"raw": "G8T1-SJ02-3294-01VR"}])
     with pytest.raises(ValidationError) as exc:
-        services.request_send(request=request, actor=request.created_by, sent_at=NOW, now=NOW)
+        services.request_send(preservation_request=request, actor=request.created_by, sent_at=NOW, now=NOW)
     assert "identifier_not_accepted" in str(exc.value.error_dict["serials"][0].code)
 
 
 def test_other_provider_needs_its_name():
     request = RequestFactory(provider="other", legal_basis=catalogue.VOLUNTARY)
     with pytest.raises(ValidationError) as exc:
-        services.request_send(request=request, actor=request.created_by, sent_at=NOW, now=NOW)
+        services.request_send(preservation_request=request, actor=request.created_by, sent_at=NOW, now=NOW)
     assert "provider_other_name" in exc.value.error_dict
 
 
 def test_a_confirmed_production_order_keeps_an_epoc_pr_until_production_and_never_lapses():
     request = send_and_receive(ring_epoc_request())
     request = services.request_record_production_order(
-        request=request, actor=request.created_by, confirmed_on=dt.date(2026, 10, 20),
+        preservation_request=request, actor=request.created_by, confirmed_on=dt.date(2026, 10, 20),
         received_at=utc(2026, 10, 20, 9), now=NOW)
     assert request.preserved_until_production and request.final_expires_on is None
     assert (request.next_deadline_on, request.next_deadline_kind) == (dt.date(2026, 10, 30), DeadlineKind.PRODUCTION_DUE)
@@ -120,7 +120,7 @@ def test_a_confirmed_production_order_keeps_an_epoc_pr_until_production_and_neve
 def test_a_production_order_is_refused_under_2703f():
     request = send_and_receive(RequestFactory())
     with pytest.raises(ValidationError) as exc:
-        services.request_record_production_order(request=request, actor=request.created_by,
+        services.request_record_production_order(preservation_request=request, actor=request.created_by,
                                                  confirmed_on=dt.date(2026, 10, 1), now=NOW)
     assert exc.value.code == "production_not_allowed"
 

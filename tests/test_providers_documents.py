@@ -32,7 +32,7 @@ def ring_request(basis, language="en", country="DE"):
 
 
 def text_of(request, kind):
-    document = documents.document_generate(request=request, kind=kind, actor=request.created_by, now=NOW)
+    document = documents.document_generate(preservation_request=request, kind=kind, actor=request.created_by, now=NOW)
     return squash(pdf_text(bytes(document.content)))
 
 

@@ -53,7 +53,7 @@ def staff(agency):
 @pytest.fixture
 def sent(make_request):
     draft = make_request(window_start=utc(2025, 12, 20), window_end=utc(2025, 12, 21))
-    return services.request_send(request=draft, actor=draft.created_by, sent_at=SENT_AT, now=SENT_AT)
+    return services.request_send(preservation_request=draft, actor=draft.created_by, sent_at=SENT_AT, now=SENT_AT)
 
 
 def rows(request):
@@ -65,7 +65,7 @@ def scheduled(request):
 
 
 def receive(request, on=dt.date(2026, 1, 5), now=RECEIVED_AT):
-    return services.request_record_receipt(request=request, actor=request.created_by,
+    return services.request_record_receipt(preservation_request=request, actor=request.created_by,
                                            received_on=on, now=now)
 
 
@@ -97,7 +97,7 @@ def test_recording_receipt_moves_the_reminders_and_cancels_the_acknowledgement_o
 
 def test_sending_the_extension_stops_extension_and_escalation_reminders(sent):
     request = receive(sent)
-    services.request_send_extension(request=request, actor=request.created_by, now=RECEIVED_AT)
+    services.request_send_extension(preservation_request=request, actor=request.created_by, now=RECEIVED_AT)
     # Only the watch for Blink's receipt of the extension is left (test_extension_ack_reminder.py).
     assert scheduled(request) == [(K.EXTENSION_ACK_MISSING, 3)]
 
@@ -105,8 +105,8 @@ def test_sending_the_extension_stops_extension_and_escalation_reminders(sent):
 def test_receiving_the_extension_schedules_final_expiry_reminders(sent, frozen):
     request = receive(sent)
     frozen.move_to(utc(2026, 3, 20, 15))
-    request = services.request_send_extension(request=request, actor=request.created_by, now=utc(2026, 3, 20, 15))
-    services.request_record_extension_receipt(request=request, actor=request.created_by,
+    request = services.request_send_extension(preservation_request=request, actor=request.created_by, now=utc(2026, 3, 20, 15))
+    services.request_record_extension_receipt(preservation_request=request, actor=request.created_by,
                                               received_on=dt.date(2026, 3, 21), now=utc(2026, 3, 22, 15))
     assert scheduled(request) == sorted((K.FINAL_EXPIRY, n) for n in (30, 14, 7, 3, 1))
     assert rows(request)[(K.FINAL_EXPIRY, 30)].day == dt.date(2026, 6, 4)
@@ -116,11 +116,11 @@ def test_receiving_the_extension_schedules_final_expiry_reminders(sent, frozen):
 def test_serving_legal_process_or_withdrawing_cancels_every_scheduled_reminder(sent, finish):
     request = receive(sent)
     if finish == "legal_process":
-        services.request_record_legal_process(request=request, actor=request.created_by,
+        services.request_record_legal_process(preservation_request=request, actor=request.created_by,
                                               process_type=LegalProcessType.SEARCH_WARRANT,
                                               served_on=dt.date(2026, 1, 4), now=SENT_AT)
     else:
-        services.request_withdraw(request=request, actor=request.created_by, reason="case closed", now=SENT_AT)
+        services.request_withdraw(preservation_request=request, actor=request.created_by, reason="case closed", now=SENT_AT)
     assert scheduled(request) == []
     assert {r.state for r in rows(request).values()} == {D.CANCELLED}
 
@@ -137,7 +137,7 @@ def test_a_receipt_recorded_weeks_late_keeps_rows_already_scheduled(sent, frozen
 def test_countdown_reminders_first_planned_after_their_moment_are_not_created(make_request, frozen):
     frozen.move_to(utc(2026, 3, 10, 15))
     draft = make_request(window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2))
-    request = services.request_send(request=draft, actor=draft.created_by, sent_at=SENT_AT,
+    request = services.request_send(preservation_request=draft, actor=draft.created_by, sent_at=SENT_AT,
                                     now=utc(2026, 3, 10, 15))
     # Sent (by post) on 2026-01-04, recorded on 2026-03-10: send by 2026-03-28.
     assert sorted(k for k in rows(request) if k[0] == K.EXTENSION_DUE) == [
@@ -398,7 +398,7 @@ def test_a_slow_sweep_hands_back_its_claim_before_it_could_look_abandoned(make_r
     from preservation.reminders import emails
 
     drafts = [make_request(window_start=utc(2025, 12, 20), window_end=utc(2025, 12, 21)) for _ in range(3)]
-    requests = [services.request_send(request=d, actor=d.created_by, sent_at=SENT_AT, now=SENT_AT) for d in drafts]
+    requests = [services.request_send(preservation_request=d, actor=d.created_by, sent_at=SENT_AT, now=SENT_AT) for d in drafts]
     real_send = emails.send_reminder
 
     def slow_send(*args, **kwargs):
@@ -426,9 +426,9 @@ def test_a_reminder_on_a_clock_change_or_leap_day_goes_out_at_eight_local_not_a_
     agency.save()
     frozen.move_to(sent_at)
     draft = make_request()
-    request = services.request_send(request=draft, actor=draft.created_by, now=sent_at)
+    request = services.request_send(preservation_request=draft, actor=draft.created_by, now=sent_at)
     frozen.move_to(sent_at + dt.timedelta(days=2))
-    request = services.request_record_receipt(request=request, actor=draft.created_by,
+    request = services.request_record_receipt(preservation_request=request, actor=draft.created_by,
                                               received_on=received_on, now=sent_at + dt.timedelta(days=2))
     assert rows(request)[(K.EXTENSION_DUE, 7)].due_at == due
     sweep(frozen, due - dt.timedelta(minutes=1))

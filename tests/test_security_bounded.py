@@ -28,7 +28,7 @@ def officer(user):
 
 
 def queue(request, actor, kind=DocumentKind.CASE_SHEET):
-    return documents.document_request(request=request, kind=kind, actor=actor)
+    return documents.document_request(preservation_request=request, kind=kind, actor=actor)
 
 
 # --- Renders ------------------------------------------------------------------------------------

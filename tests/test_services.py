@@ -32,11 +32,11 @@ def draft(make_request):
 
 
 def send(request, at=NOW):
-    return services.request_send(request=request, actor=request.created_by, sent_at=at, now=NOW)
+    return services.request_send(preservation_request=request, actor=request.created_by, sent_at=at, now=NOW)
 
 
 def receive(request, on=dt.date(2026, 4, 10)):
-    return services.request_record_receipt(request=request, actor=request.created_by,
+    return services.request_record_receipt(preservation_request=request, actor=request.created_by,
                                            received_on=on, blink_reference="LE-1", now=NOW)
 
 
@@ -52,42 +52,42 @@ def at_state(draft, state):
     if state == S.PRESERVING:
         return request
     if state in (S.EXTENSION_REQUESTED, S.EXTENDED):
-        request = services.request_send_extension(request=request, actor=actor, sent_at=utc(2026, 3, 20, 15), now=NOW)
+        request = services.request_send_extension(preservation_request=request, actor=actor, sent_at=utc(2026, 3, 20, 15), now=NOW)
         if state == S.EXTENDED:
             request = services.request_record_extension_receipt(
-                request=request, actor=actor, received_on=dt.date(2026, 3, 21), now=NOW)
+                preservation_request=request, actor=actor, received_on=dt.date(2026, 3, 21), now=NOW)
         return request
     if state == S.LEGAL_PROCESS_SERVED:
         return services.request_record_legal_process(
-            request=request, actor=actor, process_type=LegalProcessType.SUBPOENA,
+            preservation_request=request, actor=actor, process_type=LegalProcessType.SUBPOENA,
             served_on=dt.date(2026, 2, 1), now=NOW)
     if state == S.LAPSED:
-        return services.request_lapse(request=request, now=NOW)
+        return services.request_lapse(preservation_request=request, now=NOW)
     if state == S.WITHDRAWN:
-        return services.request_withdraw(request=request, actor=actor, reason="no longer needed", now=NOW)
+        return services.request_withdraw(preservation_request=request, actor=actor, reason="no longer needed", now=NOW)
     if state == S.CLOSED:
         served = services.request_record_legal_process(
-            request=request, actor=actor, process_type=LegalProcessType.SUBPOENA,
+            preservation_request=request, actor=actor, process_type=LegalProcessType.SUBPOENA,
             served_on=dt.date(2026, 2, 1), now=NOW)
-        return services.request_close(request=served, actor=actor, outcome=Outcome.PRODUCED, now=NOW)
+        return services.request_close(preservation_request=served, actor=actor, outcome=Outcome.PRODUCED, now=NOW)
     raise AssertionError(state)
 
 
 def act(request, action):
     actor = request.created_by
     calls = {
-        "send": lambda: services.request_send(request=request, actor=actor, now=NOW),
+        "send": lambda: services.request_send(preservation_request=request, actor=actor, now=NOW),
         "record_receipt": lambda: services.request_record_receipt(
-            request=request, actor=actor, received_on=dt.date(2026, 4, 19), now=NOW),
-        "send_extension": lambda: services.request_send_extension(request=request, actor=actor, now=NOW),
+            preservation_request=request, actor=actor, received_on=dt.date(2026, 4, 19), now=NOW),
+        "send_extension": lambda: services.request_send_extension(preservation_request=request, actor=actor, now=NOW),
         "record_extension_receipt": lambda: services.request_record_extension_receipt(
-            request=request, actor=actor, received_on=dt.date(2026, 4, 20), now=NOW),
+            preservation_request=request, actor=actor, received_on=dt.date(2026, 4, 20), now=NOW),
         "record_legal_process": lambda: services.request_record_legal_process(
-            request=request, actor=actor, process_type="search_warrant", served_on=dt.date(2026, 4, 20), now=NOW),
+            preservation_request=request, actor=actor, process_type="search_warrant", served_on=dt.date(2026, 4, 20), now=NOW),
         "close": lambda: services.request_close(
-            request=request, actor=actor,
+            preservation_request=request, actor=actor,
             outcome=Outcome.LAPSED if request.state == S.LAPSED else Outcome.NO_DATA, now=NOW),
-        "withdraw": lambda: services.request_withdraw(request=request, actor=actor, reason="duplicate", now=NOW),
+        "withdraw": lambda: services.request_withdraw(preservation_request=request, actor=actor, reason="duplicate", now=NOW),
     }
     return calls[action]()
 
@@ -121,7 +121,7 @@ def test_each_action_is_allowed_from_exactly_its_states(draft, state, action):
 def test_send_extension_only_from_preserving(draft, state):
     request = at_state(draft, state)
     call = lambda: services.request_send_extension(  # noqa: E731
-        request=request, actor=request.created_by, sent_at=utc(2026, 3, 25, 12), now=NOW)
+        preservation_request=request, actor=request.created_by, sent_at=utc(2026, 3, 25, 12), now=NOW)
     if state == S.PRESERVING:
         assert call().state == S.EXTENSION_REQUESTED
     else:
@@ -133,7 +133,7 @@ def test_send_extension_only_from_preserving(draft, state):
 def test_legal_process_only_while_the_clock_runs_or_before_receipt(draft, state):
     request = at_state(draft, state)
     call = lambda: services.request_record_legal_process(  # noqa: E731
-        request=request, actor=request.created_by, process_type="court_order",
+        preservation_request=request, actor=request.created_by, process_type="court_order",
         served_on=dt.date(2026, 3, 1), now=NOW)
     if state in (S.SUBMITTED, S.PRESERVING, S.EXTENSION_REQUESTED, S.EXTENDED):
         assert call().state == S.LEGAL_PROCESS_SERVED
@@ -145,7 +145,7 @@ def test_legal_process_only_while_the_clock_runs_or_before_receipt(draft, state)
 def test_a_second_extension_is_refused_with_a_clear_message(draft):
     request = at_state(draft, S.EXTENDED)
     with pytest.raises(ValidationError) as exc:
-        services.request_send_extension(request=request, actor=request.created_by, now=NOW)
+        services.request_send_extension(preservation_request=request, actor=request.created_by, now=NOW)
     assert exc.value.code == "second_extension"
     assert "only one extension" in exc.value.messages[0]
 
@@ -168,23 +168,23 @@ def test_today_in_the_agency_zone_is_not_the_future(make_request):
     # 02:00 UTC on 21 April is still 20 April in New York: a receipt on the 21st is in the future.
     request = make_request(window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2))
     with time_machine.travel(utc(2026, 4, 21, 2), tick=False):
-        request = services.request_send(request=request, actor=request.created_by,
+        request = services.request_send(preservation_request=request, actor=request.created_by,
                                         sent_at=utc(2026, 4, 20, 12), now=utc(2026, 4, 21, 2))
         with pytest.raises(ValidationError):
-            services.request_record_receipt(request=request, actor=request.created_by,
+            services.request_record_receipt(preservation_request=request, actor=request.created_by,
                                             received_on=dt.date(2026, 4, 21), now=utc(2026, 4, 21, 2))
 
 
 def test_sending_in_the_future_is_refused(draft):
     with pytest.raises(ValidationError) as exc:
-        services.request_send(request=draft, actor=draft.created_by, sent_at=utc(2026, 4, 21), now=NOW)
+        services.request_send(preservation_request=draft, actor=draft.created_by, sent_at=utc(2026, 4, 21), now=NOW)
     assert "sent_at" in exc.value.error_dict
 
 
 def test_an_incomplete_draft_cannot_be_sent_and_every_problem_is_named(agency, user):
     request = services.request_save_draft(agency=agency, actor=user, fields={"case_number": "CR-1"}, now=NOW)
     with pytest.raises(ValidationError) as exc:
-        services.request_send(request=request, actor=user, now=NOW)
+        services.request_send(preservation_request=request, actor=user, now=NOW)
     assert {"requester_name", "requester_email", "window_start", "window_end", "data_types", "__all__"} <= set(
         exc.value.error_dict)
     request.refresh_from_db()
@@ -198,7 +198,7 @@ def test_duplicate_serials_are_named_when_sending(agency, user):
                 "window_start": utc(2026, 3, 1), "window_end": utc(2026, 3, 2)},
         serial_rows=[{"raw": "G8T1-SJ02-3294-01VR"}, {"raw": "camera.g8t1_sj02_3294_01vr"}])
     with pytest.raises(ValidationError) as exc:
-        services.request_send(request=request, actor=user, now=NOW)
+        services.request_send(preservation_request=request, actor=user, now=NOW)
     message = " ".join(exc.value.message_dict["serials"])
     assert "G8T1-SJ02-3294-01VR" in message and "camera.g8t1_sj02_3294_01vr" in message
 
@@ -211,7 +211,7 @@ def test_a_window_ending_in_the_future_cannot_be_sent(make_request):
 
 
 def test_every_state_change_writes_who_when_from_to_and_why(draft):
-    request = services.request_withdraw(request=send(draft), actor=draft.created_by, reason="duplicate", now=NOW)
+    request = services.request_withdraw(preservation_request=send(draft), actor=draft.created_by, reason="duplicate", now=NOW)
     changes = list(request.events.filter(action=RequestEvent.Action.STATE_CHANGED).values_list(
         "from_state", "to_state", "actor", "at", "reason"))
     assert changes == [
@@ -222,7 +222,7 @@ def test_every_state_change_writes_who_when_from_to_and_why(draft):
 
 def test_withdrawing_needs_a_reason(draft):
     with pytest.raises(ValidationError) as exc:
-        services.request_withdraw(request=draft, actor=draft.created_by, reason="  ", now=NOW)
+        services.request_withdraw(preservation_request=draft, actor=draft.created_by, reason="  ", now=NOW)
     assert "reason" in exc.value.error_dict
 
 
@@ -233,9 +233,9 @@ def test_deadlines_follow_the_worked_example_through_the_lifecycle(draft):
     assert (request.expires_on, request.extension_send_by, request.final_expires_on) == (
         dt.date(2026, 4, 5), dt.date(2026, 3, 29), None)
     assert request.deadlines_provisional is False
-    request = services.request_send_extension(request=request, actor=draft.created_by,
+    request = services.request_send_extension(preservation_request=request, actor=draft.created_by,
                                               sent_at=utc(2026, 3, 20, 15), now=NOW)
-    request = services.request_record_extension_receipt(request=request, actor=draft.created_by,
+    request = services.request_record_extension_receipt(preservation_request=request, actor=draft.created_by,
                                                         received_on=dt.date(2026, 3, 21), now=NOW)
     assert request.final_expires_on == dt.date(2026, 7, 4)
     assert request.next_deadline_on == dt.date(2026, 7, 4)
@@ -257,7 +257,7 @@ def test_a_draft_carries_its_retention_urgency_worked_example_1(draft):
 def test_legal_process_after_expiry_is_refused(draft):
     request = at_state(draft, S.PRESERVING)  # expires 2026-04-05
     with pytest.raises(ValidationError) as exc:
-        services.request_record_legal_process(request=request, actor=draft.created_by,
+        services.request_record_legal_process(preservation_request=request, actor=draft.created_by,
                                               process_type="subpoena", served_on=dt.date(2026, 4, 6), now=NOW)
     assert exc.value.error_dict["served_on"][0].code == "after_expiry"
 
@@ -276,14 +276,14 @@ def test_lapse_waits_for_the_end_of_the_expiry_day_in_the_agency_zone(draft):
     request = at_state(draft, S.PRESERVING)  # expires 2026-04-05 (New York)
     end_of_day = utc(2026, 4, 6, 3, 59, 59)  # 23:59:59 on the 5th in New York (EDT)
     with pytest.raises(ValidationError):
-        services.request_lapse(request=request, now=end_of_day)
-    assert services.request_lapse(request=request, now=utc(2026, 4, 6, 4)).state == S.LAPSED
+        services.request_lapse(preservation_request=request, now=end_of_day)
+    assert services.request_lapse(preservation_request=request, now=utc(2026, 4, 6, 4)).state == S.LAPSED
 
 
 def test_only_a_draft_can_be_edited(draft):
     request = send(draft)
     with pytest.raises(ValidationError):
-        services.request_save_draft(agency=request.agency, actor=request.created_by, request=request,
+        services.request_save_draft(agency=request.agency, actor=request.created_by, preservation_request=request,
                                     fields={"notes": "x"}, now=NOW)
 
 

@@ -180,8 +180,8 @@ def _populate(agency, owner):
     now = timezone.now()
     RequestFactory(agency=agency, created_by=owner)
     sent = RequestFactory(agency=agency, created_by=owner)
-    services.request_send(request=sent, actor=owner, now=now)
-    services.request_record_receipt(request=sent, actor=owner, received_on=deadlines.local_date(now, agency.time_zone), now=now)
+    services.request_send(preservation_request=sent, actor=owner, now=now)
+    services.request_record_receipt(preservation_request=sent, actor=owner, received_on=deadlines.local_date(now, agency.time_zone), now=now)
     accounts.invitation_create(agency=agency, email="new.officer@agency.example", role=Role.REQUESTER,
                                invited_by=owner)
     _optional_rows(sent, owner, now)
@@ -196,7 +196,7 @@ def _optional_rows(request, owner, now):
     from preservation.models import DocumentKind, EvidenceManifest, Notification, Reminder
 
     pdf = b"%PDF-1.7 walker"
-    document = documents.document_request(request=request, kind=DocumentKind.values[0], actor=owner, now=now)
+    document = documents.document_request(preservation_request=request, kind=DocumentKind.values[0], actor=owner, now=now)
     with mock.patch.object(documents.pdf, "render_pdf", return_value=RenderedPdf(pdf, 1, 0)):
         documents.document_render(document_id=document.pk, now=now)
     reminder = Reminder.objects.filter(request=request).first()
@@ -215,9 +215,9 @@ def _correspondence_rows(request, owner, now):
     from preservation.correspondence import services as correspondence
     from preservation.models import InboundChannel
 
-    correspondence.entry_add_attachment(request=request, actor=owner, filename="walker.txt", content=b"walker", now=now)
+    correspondence.entry_add_attachment(preservation_request=request, actor=owner, filename="walker.txt", content=b"walker", now=now)
     waiting = RequestFactory(agency=request.agency, created_by=owner)
-    services.request_send(request=waiting, actor=owner, now=now)
+    services.request_send(preservation_request=waiting, actor=owner, now=now)
     reply = b"Subject: Re: %s\r\nDate: Tue, 21 Apr 2026 02:30:00 +0000\r\n\r\nReceived." % waiting.reference.encode()
     correspondence.message_ingest(agency=request.agency, raw=reply, channel=InboundChannel.UPLOAD, now=now)
 

@@ -116,7 +116,7 @@ def test_a_german_request_pdf_is_in_german(agency):
     officer = UserFactory(agency=agency, language="de")
     request = RequestFactory(agency=agency, created_by=officer, language="de",
                              window_start=utc(2026, 3, 1), window_end=utc(2026, 3, 2))
-    document = documents.document_generate(request=request, kind="request", actor=officer)
+    document = documents.document_generate(preservation_request=request, kind="request", actor=officer)
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(bytes(document.content))).pages)
     text = " ".join(text.split())
     assert "März 2026" in text

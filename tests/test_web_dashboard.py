@@ -59,8 +59,8 @@ def test_the_groups_are_counted(signed_in, make_request, user):
     make_request(**window_days_ago(61, 50))  # losing
     make_request(**window_days_ago(58, 57))  # critical, and its first loss is this week
     sent = make_request()
-    services.request_send(request=sent, actor=user, now=NOW)
-    services.request_record_receipt(request=sent, actor=user, received_on=NOW.date(), now=NOW)
+    services.request_send(preservation_request=sent, actor=user, now=NOW)
+    services.request_record_receipt(preservation_request=sent, actor=user, received_on=NOW.date(), now=NOW)
     buckets = {b["code"]: b["count"] for b in signed_in.get(reverse("preservation:dashboard")).context["buckets"]}
     assert buckets == {"lost_losing": 1, "critical": 1, "due_week": 1, "preserving": 1, "extended": 0, "closed": 0}
 
@@ -116,8 +116,8 @@ def test_the_search_refuses_get(signed_in):
 def test_filters_narrow_the_list(signed_in, make_request, user, filters, expected):
     made = {"critical": make_request(**window_days_ago(58, 57)), "normal": make_request(**window_days_ago(10, 9))}
     made["received"] = make_request(**window_days_ago(20, 19))
-    services.request_send(request=made["received"], actor=user, now=NOW)
-    services.request_record_receipt(request=made["received"], actor=user, received_on=NOW.date(), now=NOW)
+    services.request_send(preservation_request=made["received"], actor=user, now=NOW)
+    services.request_record_receipt(preservation_request=made["received"], actor=user, received_on=NOW.date(), now=NOW)
     assert set(references(filtered(signed_in, **filters))) == {made[k].reference for k in expected}
 
 

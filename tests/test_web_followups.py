@@ -109,8 +109,8 @@ def test_a_requester_posting_approve_is_refused_and_told_why(strict_agency, user
 
 def test_approving_a_request_already_sent_is_refused_once_and_shows_no_panel(strict_agency, user, draft):
     supervisor = member(strict_agency, Role.SUPERVISOR)
-    services.request_approve(request=draft, actor=supervisor, now=NOW)
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_approve(preservation_request=draft, actor=supervisor, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     response = signed_in(supervisor).post(url("preservation:request_approve", draft))
     content = response.content.decode()
     assert response.status_code == 400 and response.context["approval"] is None
@@ -134,9 +134,9 @@ def test_approving_needs_a_post_with_a_csrf_token(strict_agency, draft):
 
 def test_an_edit_after_approval_is_shown_as_needing_a_new_approval(strict_agency, user, draft):
     supervisor = member(strict_agency, Role.SUPERVISOR)
-    services.request_approve(request=draft, actor=supervisor, now=NOW - dt.timedelta(hours=2))
+    services.request_approve(preservation_request=draft, actor=supervisor, now=NOW - dt.timedelta(hours=2))
     services.request_save_draft(agency=strict_agency, actor=user, fields={"notes": "Second camera"},
-                                request=draft, now=NOW - dt.timedelta(hours=1))
+                                preservation_request=draft, now=NOW - dt.timedelta(hours=1))
     response = page(user, draft)
     assert response.context["approval"]["voided"] and response.context["send_blocked"]
     assert "but the draft was edited afterwards: it needs approving again." in response.content.decode()
@@ -176,7 +176,7 @@ def test_a_requester_sees_no_buttons_on_a_colleagues_draft(agency, draft):
 
 
 def test_a_requester_sees_no_buttons_on_a_colleagues_sent_request(agency, user, draft):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     content = page(member(agency, Role.REQUESTER), draft).content.decode()
     assert url("preservation:request_record_receipt", draft) not in content
     assert url("preservation:request_record_legal_process", draft) not in content
@@ -304,7 +304,7 @@ def test_the_sending_page_links_the_latest_letter_for_download(user, draft):
 def test_a_letter_older_than_the_last_edit_is_flagged_and_a_new_one_offered(user, draft):
     old = letter(draft, user, at=NOW - dt.timedelta(hours=3))
     services.request_save_draft(agency=draft.agency, actor=user, fields={"notes": "Porch camera too"},
-                                request=draft, now=NOW - dt.timedelta(hours=1))
+                                preservation_request=draft, now=NOW - dt.timedelta(hours=1))
     block = letter_block(page(user, draft, "preservation:request_send").content.decode())
     assert "out of date" in block and reverse("preservation:document_download", args=[old.pk]) in block
     assert "Generate a new version of the letter" in block

@@ -47,8 +47,8 @@ def test_a_draft_shows_the_urgency_in_words_and_with_an_icon(signed_in, draft):
 
 
 def test_each_deadline_comes_with_how_it_was_computed(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
-    services.request_record_receipt(request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
+    services.request_record_receipt(preservation_request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
     rows = {row["code"]: row for row in detail(signed_in, draft).context["deadline_rows"]}
     assert rows["expires"]["value"] == "19 July 2026"
     assert rows["expires"]["explanation"] == "Preservation expires: received 2026-04-20 + 90 days = 2026-07-19."
@@ -56,7 +56,7 @@ def test_each_deadline_comes_with_how_it_was_computed(signed_in, draft, user):
 
 
 def test_dates_counted_from_the_sending_day_are_marked_provisional(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     response = detail(signed_in, draft)
     rows = {row["code"]: row for row in response.context["deadline_rows"]}
     assert rows["expires"]["provisional"] and rows["extension_send_by"]["provisional"]
@@ -78,20 +78,20 @@ def test_the_timeline_is_inline_svg_with_a_text_alternative(signed_in, draft):
 
 
 def test_a_sent_request_shows_only_its_allowed_actions(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     names = [action["name"] for action in detail(signed_in, draft).context["actions"]]
     # Correcting what was recorded (the sending time) is offered from the first recorded fact.
     assert names == ["record_receipt", "record_legal_process", "withdraw", "correct"]
 
 
 def test_every_action_asks_for_confirmation(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     content = detail(signed_in, draft).content.decode()
     assert content.count("data-confirm=") == 4
 
 
 def test_recording_receipt_starts_the_clock_and_shows_the_expiry(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     response = signed_in.post(reverse("preservation:request_record_receipt", args=[draft.pk]), {
         "record_receipt-received_on": "2026-04-20", "record_receipt-blink_reference": "LE-991"})
     assert response.status_code == 302
@@ -101,7 +101,7 @@ def test_recording_receipt_starts_the_clock_and_shows_the_expiry(signed_in, draf
 
 
 def test_a_refused_action_shows_the_services_message_beside_its_field(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     response = signed_in.post(reverse("preservation:request_record_receipt", args=[draft.pk]),
                               {"record_receipt-received_on": "2026-05-01"})
     assert response.status_code == 400
@@ -124,9 +124,9 @@ def test_an_action_the_state_does_not_allow_is_refused_with_a_message(signed_in,
 
 
 def test_a_second_extension_is_refused_clearly(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
-    services.request_record_receipt(request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
-    services.request_send_extension(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
+    services.request_record_receipt(preservation_request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
+    services.request_send_extension(preservation_request=draft, actor=user, now=NOW)
     response = signed_in.post(reverse("preservation:request_send_extension", args=[draft.pk]), {})
     assert "only one extension" in response.content.decode()
 
@@ -139,7 +139,7 @@ def test_actions_refuse_get_and_other_agencies(signed_in, user):
 
 
 def test_the_history_lists_each_change(signed_in, draft, user):
-    services.request_send(request=draft, actor=user, now=NOW)
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
     content = detail(signed_in, draft).content.decode()
     assert "Draft → Sent to Blink" in content
 
@@ -196,9 +196,9 @@ def test_a_history_entry_made_by_the_system_shows_as_such(client, user, make_req
     """A lapse has no actor: the page must say who did it, not fail (found by the load test)."""
     request = make_request(window_start=utc(2026, 1, 1), window_end=utc(2026, 1, 2))
     now = utc(2026, 6, 1, 12)
-    request = services.request_send(request=request, actor=user, sent_at=utc(2026, 1, 4, 15), now=now)
-    request = services.request_record_receipt(request=request, actor=user, received_on=dt.date(2026, 1, 5), now=now)
-    services.request_lapse(request=request, now=now)
+    request = services.request_send(preservation_request=request, actor=user, sent_at=utc(2026, 1, 4, 15), now=now)
+    request = services.request_record_receipt(preservation_request=request, actor=user, received_on=dt.date(2026, 1, 5), now=now)
+    services.request_lapse(preservation_request=request, now=now)
     login(client, user)
     response = client.get(reverse("preservation:request_detail", args=[request.pk]))
     assert response.status_code == 200
@@ -217,8 +217,8 @@ DATES = [
 
 @pytest.mark.parametrize("language, long, due", DATES, ids=[d[0] for d in DATES])
 def test_dates_are_written_as_the_readers_language_writes_them(client, user, draft, language, long, due):
-    services.request_send(request=draft, actor=user, sent_at=NOW, now=NOW)
-    services.request_record_receipt(request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
+    services.request_send(preservation_request=draft, actor=user, sent_at=NOW, now=NOW)
+    services.request_record_receipt(preservation_request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
     user.language = language
     user.save(update_fields=["language"])
     login(client, user)

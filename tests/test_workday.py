@@ -61,7 +61,7 @@ def test_asking_for_approval_notifies_each_supervisor_by_bell_and_email(strict_a
     person(strict_agency, Role.PARALEGAL)
     draft = draft_of(officer)
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_ask_approval(request=draft, actor=officer, now=NOW)
+        services.request_ask_approval(preservation_request=draft, actor=officer, now=NOW)
     notified = Notification.objects.across_agencies().filter(request=draft, kind="approval_requested")
     assert {n.user for n in notified} == {first, second}
     assert sorted(m.to[0] for m in mail.outbox) == sorted([first.email, second.email])
@@ -75,9 +75,9 @@ def test_a_single_supervisors_own_draft_goes_to_the_agency_admin(strict_agency,
     admin = person(strict_agency, Role.AGENCY_ADMIN)
     draft = draft_of(boss)
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_ask_approval(request=draft, actor=boss, now=NOW)
+        services.request_ask_approval(preservation_request=draft, actor=boss, now=NOW)
     assert [n.user for n in Notification.objects.across_agencies().filter(request=draft)] == [admin]
-    services.request_approve(request=draft, actor=admin, now=NOW)
+    services.request_approve(preservation_request=draft, actor=admin, now=NOW)
     draft.refresh_from_db()
     assert services.request_is_approved(draft) and draft.approval_requested_at is None
 
@@ -85,14 +85,14 @@ def test_a_single_supervisors_own_draft_goes_to_the_agency_admin(strict_agency,
 def test_nobody_to_ask_is_said_plainly(strict_agency):
     boss = person(strict_agency, Role.SUPERVISOR)
     with pytest.raises(ValidationError) as refused:
-        services.request_ask_approval(request=draft_of(boss), actor=boss, now=NOW)
+        services.request_ask_approval(preservation_request=draft_of(boss), actor=boss, now=NOW)
     assert refused.value.code == "no_approver"
 
 
 def test_the_inbox_shows_drafts_awaiting_my_approval_and_approves_from_the_list(client, strict_agency):
     officer, boss = person(strict_agency), person(strict_agency, Role.SUPERVISOR)
     waiting, other = draft_of(officer), draft_of(officer)
-    services.request_ask_approval(request=waiting, actor=officer, now=NOW)
+    services.request_ask_approval(preservation_request=waiting, actor=officer, now=NOW)
     login(client, boss)
     page = client.get(reverse("preservation:dashboard") + "?inbox=approval")
     assert [r["pk"] for r in page.context["page"].object_list] == [waiting.pk]
@@ -126,7 +126,7 @@ def test_an_emergency_send_needs_the_agency_setting_and_a_reason(strict_agency, 
     officer = person(strict_agency)
     person(strict_agency, Role.SUPERVISOR)
     with pytest.raises(ValidationError) as refused:
-        services.request_send(request=draft_of(officer), actor=officer, emergency_reason=reason, now=NOW)
+        services.request_send(preservation_request=draft_of(officer), actor=officer, emergency_reason=reason, now=NOW)
     codes = ([e.code for errors in refused.value.error_dict.values() for e in errors]
              if hasattr(refused.value, "error_dict") else [refused.value.code])
     assert codes == [code]
@@ -139,7 +139,7 @@ def test_an_emergency_send_is_marked_audited_and_put_before_the_supervisors(
     officer, boss = person(strict_agency), person(strict_agency, Role.SUPERVISOR)
     draft = draft_of(officer)
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_send(request=draft, actor=officer, emergency_reason="Owner moving out today", now=NOW)
+        services.request_send(preservation_request=draft, actor=officer, emergency_reason="Owner moving out today", now=NOW)
     draft.refresh_from_db()
     assert draft.state == S.SUBMITTED and draft.emergency_reason == "Owner moving out today"
     assert AuditRecord.objects.for_agency(strict_agency).filter(action="request_emergency_sent").exists()
@@ -160,7 +160,7 @@ def test_a_new_request_is_assigned_to_its_creator_and_can_be_reassigned(agency):
     officer, colleague = person(agency), person(agency)
     request = services.request_save_draft(agency=agency, actor=officer, fields={"case_number": "CR-1"}, now=NOW)
     assert request.assigned_to == officer
-    services.request_assign(request=request, actor=officer, assignee=colleague, now=NOW)
+    services.request_assign(preservation_request=request, actor=officer, assignee=colleague, now=NOW)
     request.refresh_from_db()
     assert request.assigned_to == colleague
     event = request.events.get(action="assigned")
@@ -173,13 +173,13 @@ def test_a_request_goes_only_to_an_active_member_of_the_agency(agency, whom):
     officer = person(agency)
     target = person(agency, is_active=False) if whom == "deactivated" else UserFactory()
     with pytest.raises(ValidationError):
-        services.request_assign(request=draft_of(officer), actor=officer, assignee=target, now=NOW)
+        services.request_assign(preservation_request=draft_of(officer), actor=officer, assignee=target, now=NOW)
 
 
 def test_assigned_to_me_lists_only_mine(client, agency):
     me, colleague = person(agency), person(agency)
     mine = draft_of(colleague)
-    services.request_assign(request=mine, actor=colleague, assignee=me, now=NOW)
+    services.request_assign(preservation_request=mine, actor=colleague, assignee=me, now=NOW)
     draft_of(colleague)
     login(client, me)
     page = client.get(reverse("preservation:dashboard") + "?owner=me")
@@ -213,7 +213,7 @@ def test_no_reminder_goes_only_to_people_who_were_deactivated(agency):
 def test_the_assignee_gets_the_reminders_too(agency):
     officer, paralegal = person(agency), person(agency, Role.PARALEGAL)
     request = draft_of(officer)
-    services.request_assign(request=request, actor=officer, assignee=paralegal, now=NOW)
+    services.request_assign(preservation_request=request, actor=officer, assignee=paralegal, now=NOW)
     request.refresh_from_db()
     reminder = Reminder(request=request, kind=ReminderKind.ACK_MISSING, lead_days=3, day=NOW.date(), due_at=NOW)
     assert {r.user for r in reminders.reminder_recipients(reminder) if r.user} == {officer, paralegal}
@@ -224,7 +224,7 @@ def test_the_assignee_gets_the_reminders_too(agency):
 
 def sent(author, days_ago=2):
     request = draft_of(author)
-    services.request_send(request=request, actor=author, now=NOW - timedelta(days=days_ago))
+    services.request_send(preservation_request=request, actor=author, now=NOW - timedelta(days=days_ago))
     return request
 
 

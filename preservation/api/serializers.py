@@ -503,7 +503,7 @@ class RequestSerializer(serializers.ModelSerializer):
         fields = dict(self.validated_data)
         serial_rows = fields.pop("serials", None)
         return services.request_save_draft(
-            agency=agency, actor=actor, fields=fields, serial_rows=serial_rows, request=self.instance,
+            agency=agency, actor=actor, fields=fields, serial_rows=serial_rows, preservation_request=self.instance,
         )
 
 
@@ -555,7 +555,7 @@ class SendSerializer(serializers.Serializer):
     sent_at = BoundedAwareDateTimeField(required=False, allow_null=True, help_text=_("Default: now."))
 
     def perform(self, request, actor):
-        return services.request_send(request=request, actor=actor, sent_at=self.validated_data.get("sent_at"))
+        return services.request_send(preservation_request=request, actor=actor, sent_at=self.validated_data.get("sent_at"))
 
 
 class RecordReceiptSerializer(serializers.Serializer):
@@ -563,12 +563,12 @@ class RecordReceiptSerializer(serializers.Serializer):
     blink_reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
     def perform(self, request, actor):
-        return services.request_record_receipt(request=request, actor=actor, **self.validated_data)
+        return services.request_record_receipt(preservation_request=request, actor=actor, **self.validated_data)
 
 
 class SendExtensionSerializer(SendSerializer):
     def perform(self, request, actor):
-        return services.request_send_extension(request=request, actor=actor,
+        return services.request_send_extension(preservation_request=request, actor=actor,
                                                sent_at=self.validated_data.get("sent_at"))
 
 
@@ -576,7 +576,7 @@ class RecordExtensionReceiptSerializer(serializers.Serializer):
     received_on = BoundedDateField()
 
     def perform(self, request, actor):
-        return services.request_record_extension_receipt(request=request, actor=actor, **self.validated_data)
+        return services.request_record_extension_receipt(preservation_request=request, actor=actor, **self.validated_data)
 
 
 class IdentifierBatchSerializer(serializers.Serializer):
@@ -606,7 +606,7 @@ class RecordProductionOrderSerializer(serializers.Serializer):
     emergency = serializers.BooleanField(required=False, default=False)
 
     def perform(self, request, actor):
-        return services.request_record_production_order(request=request, actor=actor, **self.validated_data)
+        return services.request_record_production_order(preservation_request=request, actor=actor, **self.validated_data)
 
 
 class RecordLegalProcessSerializer(serializers.Serializer):
@@ -614,7 +614,7 @@ class RecordLegalProcessSerializer(serializers.Serializer):
     served_on = BoundedDateField()
 
     def perform(self, request, actor):
-        return services.request_record_legal_process(request=request, actor=actor, **self.validated_data)
+        return services.request_record_legal_process(preservation_request=request, actor=actor, **self.validated_data)
 
 
 class CloseSerializer(serializers.Serializer):
@@ -625,14 +625,14 @@ class CloseSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     def perform(self, request, actor):
-        return services.request_close(request=request, actor=actor, **self.validated_data)
+        return services.request_close(preservation_request=request, actor=actor, **self.validated_data)
 
 
 class WithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
     def perform(self, request, actor):
-        return services.request_withdraw(request=request, actor=actor, **self.validated_data)
+        return services.request_withdraw(preservation_request=request, actor=actor, **self.validated_data)
 
 
 class CorrectionSerializer(serializers.Serializer):
@@ -651,7 +651,7 @@ class CorrectionSerializer(serializers.Serializer):
     def perform(self, request, actor):
         changes = dict(self.validated_data)
         reason = changes.pop("reason")
-        return services.request_correct(request=request, actor=actor, changes=changes, reason=reason)
+        return services.request_correct(preservation_request=request, actor=actor, changes=changes, reason=reason)
 
 
 class ReminderSerializer(serializers.Serializer):

@@ -167,7 +167,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                    request=None, parameters=[ID_PARAMETER])
     @action(detail=True, methods=["post"])
     def approve(self, request, id=None):
-        return self._represent(services.request_approve(request=self.get_object(), actor=request.user))
+        return self._represent(services.request_approve(preservation_request=self.get_object(), actor=request.user))
 
     @extend_schema(summary=_("Record that the request was sent to Blink"), request=s.SendSerializer,
                    parameters=[ID_PARAMETER])
@@ -245,7 +245,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         order = s.DocumentOrderSerializer(data=request.data)
         order.is_valid(raise_exception=True)
         try:
-            document = documents.document_request(request=target, kind=order.validated_data["kind"],
+            document = documents.document_request(preservation_request=target, kind=order.validated_data["kind"],
                                                   actor=request.user)
         except DjangoValidationError as error:
             if getattr(error, "code", None) != "too_many_renders":

@@ -46,10 +46,10 @@ class EntryInputSerializer(serializers.Serializer):
     def perform(self, request, actor):
         data = self.validated_data
         if data["kind"] == CorrespondenceKind.NOTE:
-            return services.entry_add_note(request=request, actor=actor, text=data.get("text", ""))
+            return services.entry_add_note(preservation_request=request, actor=actor, text=data.get("text", ""))
         if "given_on" not in data:
             raise serializers.ValidationError({"given_on": [_("Enter the date the provider gave the reference.")]})
-        return services.entry_add_reference(request=request, actor=actor, reference=data.get("reference", ""),
+        return services.entry_add_reference(preservation_request=request, actor=actor, reference=data.get("reference", ""),
                                             given_on=data["given_on"])
 
 

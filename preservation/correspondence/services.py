@@ -59,23 +59,23 @@ def _refuse(message, code, params=None, field=None):
     raise ValidationError({field: [error]}) if field else error
 
 
-def _check_actor(request, actor):
-    if not permissions.can_edit_request(actor, request):
+def _check_actor(preservation_request, actor):
+    if not permissions.can_edit_request(actor, preservation_request):
         _refuse(_("Your role does not allow adding to this request's correspondence; ask its requester, "
                   "a paralegal or a supervisor."), "not_allowed")
 
 
-def _locked(request):
-    return PreservationRequest.objects.for_agency(request.agency_id).select_for_update().get(pk=request.pk)
+def _locked(preservation_request):
+    return PreservationRequest.objects.for_agency(preservation_request.agency_id).select_for_update().get(pk=preservation_request.pk)
 
 
-def _audit(action, *, actor, request, now, message=""):
-    audit_record(action="correspondence_%s" % action, actor=actor, obj=request, now=now, message=message)
+def _audit(action, *, actor, preservation_request, now, message=""):
+    audit_record(action="correspondence_%s" % action, actor=actor, obj=preservation_request, now=now, message=message)
 
 
-def _add(request, *, actor, now, kind, **fields):
-    entry = CorrespondenceEntry.objects.create(request=request, kind=kind, actor=actor, at=now, **fields)
-    _audit(kind, actor=actor, request=request, now=now, message="entry %d" % entry.pk)
+def _add(preservation_request, *, actor, now, kind, **fields):
+    entry = CorrespondenceEntry.objects.create(request=preservation_request, kind=kind, actor=actor, at=now, **fields)
+    _audit(kind, actor=actor, preservation_request=preservation_request, now=now, message="entry %d" % entry.pk)
     return entry
 
 
@@ -83,45 +83,45 @@ def _add(request, *, actor, now, kind, **fields):
 
 
 @transaction.atomic
-def entry_add_note(*, request, actor, text, now=None):
+def entry_add_note(*, preservation_request, actor, text, now=None):
     """A note of what happened: a phone call to the provider's desk, a letter posted."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
     if not text.strip():
         _refuse(_("Write what happened."), "required", field="text")
-    return _add(request, actor=actor, now=now, kind=K.NOTE, text=text.strip())
+    return _add(preservation_request, actor=actor, now=now, kind=K.NOTE, text=text.strip())
 
 
 @transaction.atomic
-def entry_add_attachment(*, request, actor, filename, content, text="", now=None):
+def entry_add_attachment(*, preservation_request, actor, filename, content, text="", now=None):
     """A file kept as uploaded, byte for byte, with its SHA-256."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
     limit = mail_setting("MAX_ATTACHMENT_BYTES")
     if len(content) > limit:
         _refuse(_("The file is larger than %(limit)s MB."), "too_large",
                 {"limit": limit // (1024 * 1024)}, field="file")
     if not content:
         _refuse(_("The file is empty."), "empty", field="file")
-    return _add(request, actor=actor, now=now, kind=K.ATTACHMENT, text=text.strip(),
+    return _add(preservation_request, actor=actor, now=now, kind=K.ATTACHMENT, text=text.strip(),
                 filename=parsing.clean(filename, 255) or "attachment", content=content,
                 sha256=parsing.sha256(content), size=len(content))
 
 
 @transaction.atomic
-def entry_add_reference(*, request, actor, reference, given_on, now=None):
+def entry_add_reference(*, preservation_request, actor, reference, given_on, now=None):
     """A reference the provider gave, with the date it gave it (a request may get several)."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
     reference = parsing.clean(reference, 200).strip()
     if not reference:
         _refuse(_("Enter the provider's reference."), "required", field="reference")
-    if given_on > deadlines.local_date(now, request.agency.time_zone):
+    if given_on > deadlines.local_date(now, preservation_request.agency.time_zone):
         _refuse(_("This date is in the future."), "date_in_future", field="given_on")
-    return _add(request, actor=actor, now=now, kind=K.REFERENCE, reference=reference, given_on=given_on)
+    return _add(preservation_request, actor=actor, now=now, kind=K.REFERENCE, reference=reference, given_on=given_on)
 
 
 @transaction.atomic
@@ -189,24 +189,24 @@ def message_process(*, message, now):
     return message
 
 
-def _message_link(message, request, rule, *, actor, now):
-    message.request, message.match_rule = request, rule
+def _message_link(message, preservation_request, rule, *, actor, now):
+    message.request, message.match_rule = preservation_request, rule
     message.save(update_fields=["request", "match_rule"])
-    _add(request, actor=actor, now=now, kind=K.RECEIVED, inbound_message=message,
+    _add(preservation_request, actor=actor, now=now, kind=K.RECEIVED, inbound_message=message,
          text=message.subject)
 
 
 @transaction.atomic
-def message_attach(*, message, request, actor, now=None):
+def message_attach(*, message, preservation_request, actor, now=None):
     """A user attaches a message waiting in the inbox to one of the agency's requests."""
     now = now or timezone.now()
-    message = InboundMessage.objects.for_agency(request.agency_id).select_for_update().get(pk=message.pk)
-    request = _locked(request)
-    _check_actor(request, actor)
+    message = InboundMessage.objects.for_agency(preservation_request.agency_id).select_for_update().get(pk=message.pk)
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
     if message.request_id is not None:
         _refuse(_("This message is already attached to %(ref)s."), "already_attached",
                 {"ref": PreservationRequest.reference_for(message.request_id)})
-    _message_link(message, request, MatchRule.MANUAL, actor=actor, now=now)
+    _message_link(message, preservation_request, MatchRule.MANUAL, actor=actor, now=now)
     return message
 
 
@@ -215,8 +215,8 @@ def message_attach(*, message, request, actor, now=None):
 
 # The provider catalogue's reference pattern (docs/providers.md): a reference is proposed only
 # where the provider publishes its format; otherwise none is guessed.
-def _proposed_reference(request, message):
-    pattern = selectors.provider_policy(request.provider).reference_pattern
+def _proposed_reference(preservation_request, message):
+    pattern = selectors.provider_policy(preservation_request.provider).reference_pattern
     if not pattern:
         return ""
     try:
@@ -246,7 +246,7 @@ def message_confirm_receipt(*, message, actor, received_on, reference="", now=No
     same service as one typed by hand, and the reference is kept in the log."""
     now = now or timezone.now()
     request = services.request_record_receipt(
-        request=message.request, actor=actor, received_on=received_on, blink_reference=reference, now=now,
+        preservation_request=message.request, actor=actor, received_on=received_on, blink_reference=reference, now=now,
     )
     if request.blink_reference:
         _add(request, actor=actor, now=now, kind=K.REFERENCE, reference=request.blink_reference,
@@ -257,32 +257,32 @@ def message_confirm_receipt(*, message, actor, received_on, reference="", now=No
 # --- Sending by email ---------------------------------------------------------------------------
 
 
-def _latest_letter(request):
-    return (request.documents.filter(kind=DocumentKind.REQUEST, state=DocumentState.DONE)
+def _latest_letter(preservation_request):
+    return (preservation_request.documents.filter(kind=DocumentKind.REQUEST, state=DocumentState.DONE)
             .order_by("-version").first())
 
 
 @transaction.atomic
-def letter_send_by_email(*, request, actor, to_address, now=None):
+def letter_send_by_email(*, preservation_request, actor, to_address, now=None):
     """Email the latest preservation letter (PDF) to a provider that takes email, our reference
     in the subject; the Message-ID is kept so the provider's reply threads back here."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
-    letter = _latest_letter(request)
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
+    letter = _latest_letter(preservation_request)
     if letter is None:
         _refuse(_("Generate the preservation letter first."), "no_letter")
-    mailbox = AgencyMailAddress.objects.filter(agency=request.agency).first()
+    mailbox = AgencyMailAddress.objects.filter(agency=preservation_request.agency).first()
     sender = (mailbox and mailbox.from_address) or settings.DEFAULT_FROM_EMAIL
     message_id = make_msgid(domain=mail_setting("MESSAGE_ID_DOMAIN"))
-    with translation.override(request.language):
+    with translation.override(preservation_request.language):
         mail = EmailMessage(
-            subject="[%s] %s" % (request.reference, _("Data preservation request")),
+            subject="[%s] %s" % (preservation_request.reference, _("Data preservation request")),
             body=str(_("Please find our data preservation request attached. Please quote our reference "
-                       "%(ref)s in your reply.") % {"ref": request.reference}),
+                       "%(ref)s in your reply.") % {"ref": preservation_request.reference}),
             from_email=sender, to=[to_address], headers={"Message-ID": message_id},
         )
     mail.attach(letter.filename, bytes(letter.content), "application/pdf")
     mail.send()
-    return _add(request, actor=actor, now=now, kind=K.SENT, message_id=message_id.strip("<>"),
+    return _add(preservation_request, actor=actor, now=now, kind=K.SENT, message_id=message_id.strip("<>"),
                 text=to_address, filename=letter.filename, sha256=letter.sha256, size=letter.size)

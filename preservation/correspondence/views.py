@@ -45,17 +45,17 @@ def _download(content, filename):
 
 
 def _note(form, request_obj, user, now):
-    return services.entry_add_note(request=request_obj, actor=user, text=form.cleaned_data["text"], now=now)
+    return services.entry_add_note(preservation_request=request_obj, actor=user, text=form.cleaned_data["text"], now=now)
 
 
 def _attachment(form, request_obj, user, now):
     upload = form.cleaned_data["file"]
-    return services.entry_add_attachment(request=request_obj, actor=user, filename=upload.name,
+    return services.entry_add_attachment(preservation_request=request_obj, actor=user, filename=upload.name,
                                          content=upload.read(), text=form.cleaned_data["text"], now=now)
 
 
 def _reference(form, request_obj, user, now):
-    return services.entry_add_reference(request=request_obj, actor=user, reference=form.cleaned_data["reference"],
+    return services.entry_add_reference(preservation_request=request_obj, actor=user, reference=form.cleaned_data["reference"],
                                         given_on=form.cleaned_data["given_on"], now=now)
 
 
@@ -71,12 +71,12 @@ def _upload(form, request_obj, user, now):
     message = services.message_ingest(agency=request_obj.agency, raw=form.cleaned_data["message"],
                                       channel=InboundChannel.UPLOAD, now=now)
     if message.request_id is None:
-        services.message_attach(message=message, request=request_obj, actor=user, now=now)
+        services.message_attach(message=message, preservation_request=request_obj, actor=user, now=now)
     return message
 
 
 def _email_letter(form, request_obj, user, now):
-    return services.letter_send_by_email(request=request_obj, actor=user, to_address=form.cleaned_data["to_address"],
+    return services.letter_send_by_email(preservation_request=request_obj, actor=user, to_address=form.cleaned_data["to_address"],
                                          now=now)
 
 
@@ -186,7 +186,7 @@ def message_attach(request, pk):
     if form.is_valid():
         try:
             request_obj = selectors.requests_for_user(request.user).get(pk=form.cleaned_data["reference"])
-            services.message_attach(message=message, request=request_obj, actor=request.user, now=timezone.now())
+            services.message_attach(message=message, preservation_request=request_obj, actor=request.user, now=timezone.now())
         except PreservationRequest.DoesNotExist:
             form.add_error("reference", _("Your agency has no request with this reference."))
         except ValidationError as error:

@@ -124,22 +124,22 @@ EXTENSION_BASIS_US = _(
 # --- Services --------------------------------------------------------------------------------
 
 
-def generation_errors(request, kind, *, now):
+def generation_errors(preservation_request, kind, *, now):
     """Why ``kind`` cannot be generated for ``request`` now (empty when it can)."""
     if kind not in TEMPLATES:
         return [_("Unknown document.")]
-    if kind == DocumentKind.EPOC_PR_CERTIFICATE and request.legal_basis != catalogue.EPOC_PR:
+    if kind == DocumentKind.EPOC_PR_CERTIFICATE and preservation_request.legal_basis != catalogue.EPOC_PR:
         return [_("Only for a request under a European Preservation Order.")]
-    if kind in (DocumentKind.REQUEST, DocumentKind.EPOC_PR_CERTIFICATE) and request.state == RequestState.DRAFT:
-        problems = sending_errors(request, now=now)
+    if kind in (DocumentKind.REQUEST, DocumentKind.EPOC_PR_CERTIFICATE) and preservation_request.state == RequestState.DRAFT:
+        problems = sending_errors(preservation_request, now=now)
         if problems:
             return [_("Complete the request before printing it: %(problems)s") % {
                 "problems": " ".join(str(m) for errors in problems.values() for e in errors for m in e.messages)
             }]
-    if kind == DocumentKind.EXTENSION and request.received_on and not request_clock_terms(request).extensions:
+    if kind == DocumentKind.EXTENSION and preservation_request.received_on and not request_clock_terms(preservation_request).extensions:
         return [NO_EXTENSION]
-    if kind == DocumentKind.EXTENSION and request.state not in EXTENSION_STATES:
-        if request.received_on is None:
+    if kind == DocumentKind.EXTENSION and preservation_request.state not in EXTENSION_STATES:
+        if preservation_request.received_on is None:
             return [_("An extension request needs Blink's receipt of the request: record it first.")]
         return [_("An extension request is only for a preservation that is still running.")]
     return []
@@ -164,23 +164,23 @@ def _pending(now):
 def _too_many(message):
     return ValidationError(message, code="too_many_renders")
 
-def applicable_kinds(request):
+def applicable_kinds(preservation_request):
     """The documents a request can have: the EPOC-PR certificate only under that basis."""
     return [(kind, label) for kind, label in DocumentKind.choices
-            if kind != DocumentKind.EPOC_PR_CERTIFICATE or request.legal_basis == catalogue.EPOC_PR]
+            if kind != DocumentKind.EPOC_PR_CERTIFICATE or preservation_request.legal_basis == catalogue.EPOC_PR]
 
 
-def _create(*, request, kind, actor, now):
+def _create(*, preservation_request, kind, actor, now):
     """(document, created): a new pending document, or the one already pending for this request
     and kind (a second click queues nothing). Refused when the user or the agency has too many
     pending."""
-    errors = generation_errors(request, kind, now=now)
+    errors = generation_errors(preservation_request, kind, now=now)
     if errors:
         raise ValidationError(errors, code="cannot_generate")
     # One agency's queue is decided one at a time: the limits cannot be overrun by parallel clicks.
-    Agency.objects.select_for_update().filter(pk=request.agency_id).exists()
-    same = GeneratedDocument.objects.for_agency(request.agency_id).filter(
-        request=request, kind=kind, state__in=[DocumentState.QUEUED, DocumentState.RENDERING])
+    Agency.objects.select_for_update().filter(pk=preservation_request.agency_id).exists()
+    same = GeneratedDocument.objects.for_agency(preservation_request.agency_id).filter(
+        request=preservation_request, kind=kind, state__in=[DocumentState.QUEUED, DocumentState.RENDERING])
     for document in same:
         if not pending_is_stale(document, now):
             return document, False
@@ -191,11 +191,11 @@ def _create(*, request, kind, actor, now):
     if pending.filter(requested_by=actor).count() >= limits["MAX_PENDING_PER_USER"]:
         raise _too_many(_("%(n)d of your documents are being generated: wait until one is ready, then try again.")
                         % {"n": limits["MAX_PENDING_PER_USER"]})
-    if pending.filter(request__agency_id=request.agency_id).count() >= limits["MAX_PENDING_PER_AGENCY"]:
+    if pending.filter(request__agency_id=preservation_request.agency_id).count() >= limits["MAX_PENDING_PER_AGENCY"]:
         raise _too_many(_("%(n)d documents of your agency are being generated: wait a minute, then try again.")
                         % {"n": limits["MAX_PENDING_PER_AGENCY"]})
     return GeneratedDocument.objects.create(
-        request=request, kind=kind, language=request.language, requested_by=actor, requested_at=now,
+        request=preservation_request, kind=kind, language=preservation_request.language, requested_by=actor, requested_at=now,
     ), True
 
 
@@ -204,20 +204,20 @@ def _row_set(queryset):
 
 
 @transaction.atomic
-def document_request(*, request, kind, actor, now=None):
+def document_request(*, preservation_request, kind, actor, now=None):
     """Queue a document; it is rendered in the background once this transaction commits. Asking
     again while it is pending returns the same document and queues nothing."""
-    document, created = _create(request=request, kind=kind, actor=actor, now=now or timezone.now())
+    document, created = _create(preservation_request=preservation_request, kind=kind, actor=actor, now=now or timezone.now())
     if created:
         queue.defer("render_document", document.pk)
     return document
 
 
-def document_generate(*, request, kind, actor, now=None):
+def document_generate(*, preservation_request, kind, actor, now=None):
     """Render and store a document now, in this thread (still in a bounded child process)."""
     now = now or timezone.now()
     with transaction.atomic():
-        document, _created = _create(request=request, kind=kind, actor=actor, now=now)
+        document, _created = _create(preservation_request=preservation_request, kind=kind, actor=actor, now=now)
     return document_render(document_id=document.pk, now=now) or _row(document.pk).defer("content").get()
 
 
@@ -317,57 +317,57 @@ def _audit(action, document, *, actor, now, http_request=None):
 # --- Template context ---------------------------------------------------------------------------
 
 
-def document_context(request, kind, *, now):
+def document_context(preservation_request, kind, *, now):
     """What the template of ``kind`` needs. Call inside the document's language."""
-    context = _common_context(request, kind, now)
+    context = _common_context(preservation_request, kind, now)
     if kind == DocumentKind.EXTENSION:
-        context.update(_extension_context(request))
+        context.update(_extension_context(preservation_request))
     if kind == DocumentKind.CASE_SHEET:
-        context.update(_case_sheet_context(request, now))
+        context.update(_case_sheet_context(preservation_request, now))
     if kind == DocumentKind.EPOC_PR_CERTIFICATE:
-        context.update(_epoc_pr_context(request))
+        context.update(_epoc_pr_context(preservation_request))
     return context
 
 
-def _common_context(request, kind, now):
-    agency = request.agency
+def _common_context(preservation_request, kind, now):
+    agency = preservation_request.agency
     logo = getattr(getattr(agency, "branding", None), "logo", None)
     heading = DOCUMENT_HEADINGS[kind]
     return {
         "kind": kind,
         "language": translation.get_language(),
         "heading": heading,
-        "document_title": "%s %s" % (heading, request.reference),
-        "subject": (_("CRIM# %(case)s") % {"case": request.case_number}) if request.case_number else request.reference,
-        "preservation_request": request,
+        "document_title": "%s %s" % (heading, preservation_request.reference),
+        "subject": (_("CRIM# %(case)s") % {"case": preservation_request.case_number}) if preservation_request.case_number else preservation_request.reference,
+        "preservation_request": preservation_request,
         "agency": agency,
         "agency_zone": agency.time_zone,
         "logo_url": (pdf.MEDIA_PREFIX + logo.name) if logo else "",
         "paper": "letter" if agency.country in LETTER_COUNTRIES else "A4",
         "generated_at": now,
-        "window_zone": request.window_zone,
+        "window_zone": preservation_request.window_zone,
         "serials": [
             {"display": s.display, "model_label": s.get_model_display() if s.model else "",
              "kind_label": s.get_kind_display() if s.kind != catalogue.BLINK_SERIAL else ""}
-            for s in request.serials.all()
+            for s in preservation_request.serials.all()
         ],
-        "data_types": _data_types(request.data_types),
-        "legal_basis": _legal_basis_text(request),
-        "addressee": _addressee(request),
-        "preservation_note": _preservation_note(request),
+        "data_types": _data_types(preservation_request.data_types),
+        "legal_basis": _legal_basis_text(preservation_request),
+        "addressee": _addressee(preservation_request),
+        "preservation_note": _preservation_note(preservation_request),
         **pdf.PAGE_MARKERS,
     }
 
 
-def _addressee(request):
-    if request.provider == catalogue.BLINK.code:
+def _addressee(preservation_request):
+    if preservation_request.provider == catalogue.BLINK.code:
         return ADDRESSEE_BLINK
-    return ADDRESSEE % {"provider": request.provider_name}
+    return ADDRESSEE % {"provider": preservation_request.provider_name}
 
 
-def _legal_basis_text(request):
+def _legal_basis_text(preservation_request):
     """The agency's own text for its default basis, else the standard text of the request's."""
-    agency, basis = request.agency, request.legal_basis
+    agency, basis = preservation_request.agency, preservation_request.legal_basis
     if agency.legal_basis and basis == agency.default_basis_code:
         return agency.legal_basis
     if basis == catalogue.US_2703F:
@@ -380,22 +380,22 @@ def _legal_basis_text(request):
     if basis == catalogue.CYBERTIPLINE:
         return LEGAL_BASIS_CYBERTIPLINE
     # Voluntary: Blink's letter as before (its policy is 90 days); another provider's is neutral.
-    return LEGAL_BASIS_OTHER if request.provider == catalogue.BLINK.code else LEGAL_BASIS_VOLUNTARY
+    return LEGAL_BASIS_OTHER if preservation_request.provider == catalogue.BLINK.code else LEGAL_BASIS_VOLUNTARY
 
 
-def _preservation_note(request):
-    if request.legal_basis == catalogue.VOLUNTARY and request.provider != catalogue.BLINK.code:
+def _preservation_note(preservation_request):
+    if preservation_request.legal_basis == catalogue.VOLUNTARY and preservation_request.provider != catalogue.BLINK.code:
         return ""  # the provider's own period: the letter asks them to say it
-    return PRESERVATION_NOTE % {"days": request_clock_terms(request).days}
+    return PRESERVATION_NOTE % {"days": request_clock_terms(preservation_request).days}
 
 
-def _epoc_pr_context(request):
-    chosen = set(request.data_types)
+def _epoc_pr_context(preservation_request):
+    chosen = set(preservation_request.data_types)
     return {
         "categories": [(label, bool(codes & chosen)) for label, codes in EPOC_PR_CATEGORIES],
-        "identifiers": [{"kind": s.get_kind_display(), "display": s.display} for s in request.serials.all()],
-        "provider_name": request.provider_name,
-        "terms": request_clock_terms(request),
+        "identifiers": [{"kind": s.get_kind_display(), "display": s.display} for s in preservation_request.serials.all()],
+        "provider_name": preservation_request.provider_name,
+        "terms": request_clock_terms(preservation_request),
     }
 
 
@@ -407,63 +407,63 @@ def _data_types(codes):
     ]
 
 
-def _extension_context(request):
-    zone = request.agency.time_zone
-    terms = request_clock_terms(request)
-    expires_on = request.received_on + timedelta(days=terms.days)
+def _extension_context(preservation_request):
+    zone = preservation_request.agency.time_zone
+    terms = request_clock_terms(preservation_request)
+    expires_on = preservation_request.received_on + timedelta(days=terms.days)
     return {
-        "sent_on": deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
-        "received_on": request.received_on,
+        "sent_on": deadlines.local_date(preservation_request.sent_at, zone) if preservation_request.sent_at else None,
+        "received_on": preservation_request.received_on,
         "expires_on": expires_on,
         "final_expires_on": expires_on + timedelta(days=terms.extension_days),
         "extension_days": terms.extension_days,
-        "legal_basis_extension": EXTENSION_BASIS_US if request.agency.country == "US" else "",
+        "legal_basis_extension": EXTENSION_BASIS_US if preservation_request.agency.country == "US" else "",
     }
 
 
-def _case_sheet_context(request, now):
-    report = request_services.request_report(request, now=now)
+def _case_sheet_context(preservation_request, now):
+    report = request_services.request_report(preservation_request, now=now)
     explanations = []
     if report:
         clock_explanations = report.clock.explanations if report.clock else ()
         explanations = [e.text for e in report.retention.explanations + clock_explanations]
     return {
-        "deadlines": _deadlines(request),
+        "deadlines": _deadlines(preservation_request),
         "explanations": explanations,
-        "timeline": _timeline(request),
-        "events": request.events.select_related("actor").order_by("at", "pk"),
-        "reminders": _sent_reminders(request),
-        "correspondence": request.correspondence.without_content().select_related("actor", "inbound_message")
+        "timeline": _timeline(preservation_request),
+        "events": preservation_request.events.select_related("actor").order_by("at", "pk"),
+        "reminders": _sent_reminders(preservation_request),
+        "correspondence": preservation_request.correspondence.without_content().select_related("actor", "inbound_message")
         .order_by("at", "pk"),
     }
 
 
-def _deadlines(request):
+def _deadlines(preservation_request):
     rows = [
-        (DeadlineKind.FIRST_LOSS.label, request.first_loss_at, True),
-        (DeadlineKind.TOTAL_LOSS.label, request.total_loss_at, True),
-        (DeadlineKind.EXTENSION_SEND_BY.label, request.extension_send_by, False),
-        (DeadlineKind.EXPIRES.label, request.expires_on, False),
-        (DeadlineKind.FINAL_EXPIRES.label, request.final_expires_on, False),
+        (DeadlineKind.FIRST_LOSS.label, preservation_request.first_loss_at, True),
+        (DeadlineKind.TOTAL_LOSS.label, preservation_request.total_loss_at, True),
+        (DeadlineKind.EXTENSION_SEND_BY.label, preservation_request.extension_send_by, False),
+        (DeadlineKind.EXPIRES.label, preservation_request.expires_on, False),
+        (DeadlineKind.FINAL_EXPIRES.label, preservation_request.final_expires_on, False),
     ]
     return [row for row in rows if row[1] is not None]
 
 
-def _timeline(request):
+def _timeline(preservation_request):
     field = PreservationRequest._meta.get_field
     return [
-        (_("Created"), request.created_at, True),
-        (field("sent_at").verbose_name, request.sent_at, True),
-        (field("received_on").verbose_name, request.received_on, False),
-        (field("extension_sent_at").verbose_name, request.extension_sent_at, True),
-        (field("extension_received_on").verbose_name, request.extension_received_on, False),
-        (field("legal_process_served_on").verbose_name, request.legal_process_served_on, False),
-        (field("closed_at").verbose_name, request.closed_at, True),
+        (_("Created"), preservation_request.created_at, True),
+        (field("sent_at").verbose_name, preservation_request.sent_at, True),
+        (field("received_on").verbose_name, preservation_request.received_on, False),
+        (field("extension_sent_at").verbose_name, preservation_request.extension_sent_at, True),
+        (field("extension_received_on").verbose_name, preservation_request.extension_received_on, False),
+        (field("legal_process_served_on").verbose_name, preservation_request.legal_process_served_on, False),
+        (field("closed_at").verbose_name, preservation_request.closed_at, True),
     ]
 
 
-def _sent_reminders(request):
-    return list(request.reminders.filter(
+def _sent_reminders(preservation_request):
+    return list(preservation_request.reminders.filter(
         state__in=[DeliveryState.SENT, DeliveryState.LATE]
     ).order_by("sent_at", "pk"))
 

@@ -38,7 +38,7 @@ def document_generate(request, pk, kind):
     if kind not in DocumentKind.values:
         raise Http404
     try:
-        documents.document_request(request=preservation_request, kind=kind, actor=request.user)
+        documents.document_request(preservation_request=preservation_request, kind=kind, actor=request.user)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

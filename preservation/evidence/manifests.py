@@ -34,8 +34,8 @@ def _sha256(content):
     return hashlib.sha256(content).hexdigest()
 
 
-def manifest_language(request, actor):
-    return actor.language if actor else request.language
+def manifest_language(preservation_request, actor):
+    return actor.language if actor else preservation_request.language
 
 
 def manifest_csv(manifest, *, language):
@@ -43,9 +43,9 @@ def manifest_csv(manifest, *, language):
         return usb.to_csv(manifest)
 
 
-def manifest_pdf(manifest, *, request, csv_sha256, actor_label, language, now):
+def manifest_pdf(manifest, *, preservation_request, csv_sha256, actor_label, language, now):
     """The PDF manifest as bytes, rendered by ``pdf`` (locked-down fetcher, bounded child)."""
-    context = manifest_pdf_context(manifest, request=request, csv_sha256=csv_sha256,
+    context = manifest_pdf_context(manifest, preservation_request=preservation_request, csv_sha256=csv_sha256,
                                    actor_label=actor_label, language=language, now=now)
     html = pdf.render_html(PDF_TEMPLATE, context, language=language, zone=manifest.zone)
     return pdf.render_bounded(html, limits=pdf_limits(len(manifest.rows))).content
@@ -61,14 +61,14 @@ def pdf_limits(rows):
     }
 
 
-def manifest_pdf_context(manifest, *, request, csv_sha256, actor_label, language, now):
+def manifest_pdf_context(manifest, *, preservation_request, csv_sha256, actor_label, language, now):
     """``request`` may be None: a manifest written to a file before any request exists."""
-    agency = request.agency if request else None
+    agency = preservation_request.agency if preservation_request else None
     title = _("USB evidence manifest")
     return {
         "language": language,
-        "document_title": "%s %s" % (title, request.reference) if request else title,
-        "preservation_request": request,
+        "document_title": "%s %s" % (title, preservation_request.reference) if preservation_request else title,
+        "preservation_request": preservation_request,
         "agency": agency,
         "paper": "letter landscape" if agency and agency.country in LETTER_COUNTRIES else "A4 landscape",
         "generated_at": now,
@@ -91,35 +91,35 @@ def _pdf_row(row):
     }
 
 
-def _check_actor(request, actor):
-    if actor is not None and (actor.agency_id != request.agency_id or not actor.is_active):
+def _check_actor(preservation_request, actor):
+    if actor is not None and (actor.agency_id != preservation_request.agency_id or not actor.is_active):
         raise ValidationError(
             _("%(user)s cannot attach evidence to %(reference)s: only active members of its agency can."),
-            code="other_agency", params={"user": actor.get_username(), "reference": request.reference},
+            code="other_agency", params={"user": actor.get_username(), "reference": preservation_request.reference},
         )
 
 
-def _documents(manifest, *, request, actor_label, language, now):
+def _documents(manifest, *, preservation_request, actor_label, language, now):
     """The CSV bytes and the PDF bytes (or None and why not). Rendering takes seconds: it is
     done before the transaction, so the request is locked only briefly."""
     csv_content = manifest_csv(manifest, language=language)
     try:
-        pdf_content = manifest_pdf(manifest, request=request, csv_sha256=_sha256(csv_content),
+        pdf_content = manifest_pdf(manifest, preservation_request=preservation_request, csv_sha256=_sha256(csv_content),
                                    actor_label=actor_label, language=language, now=now)
     except pdf.RenderError as exc:
         return csv_content, None, exc.code
     return csv_content, pdf_content, ""
 
 
-def manifest_attach(*, request, manifest, actor, now):
+def manifest_attach(*, preservation_request, manifest, actor, now):
     """Store ``manifest`` (a ``usb.Manifest``) on ``request``. ``actor`` is a user of the
     request's agency, or None for an operator at the command line (recorded as such)."""
-    _check_actor(request, actor)
+    _check_actor(preservation_request, actor)
     actor_label = actor.get_username() if actor else COMMAND_LINE
     csv_content, pdf_content, pdf_error = _documents(
-        manifest, request=request, actor_label=actor_label, language=manifest_language(request, actor), now=now)
+        manifest, preservation_request=preservation_request, actor_label=actor_label, language=manifest_language(preservation_request, actor), now=now)
     with transaction.atomic():
-        locked = PreservationRequest.objects.for_agency(request.agency_id).select_for_update().get(pk=request.pk)
+        locked = PreservationRequest.objects.for_agency(preservation_request.agency_id).select_for_update().get(pk=preservation_request.pk)
         stored = EvidenceManifest.objects.create(
             request=locked, created_at=now, created_by=actor, actor_label=actor_label,
             indexed_at=manifest.indexed_at, source_path=manifest.root, zone=manifest.zone,

@@ -27,37 +27,37 @@ CLOCK_KINDS = {
 }
 
 
-def request_deadlines(request):
+def request_deadlines(preservation_request):
     """(kind, date) of every deadline still ahead of someone on an open request."""
-    zone = request.agency.time_zone
-    if request.state == S.DRAFT:
-        instants = ((DeadlineKind.FIRST_LOSS, request.first_loss_at),
-                    (DeadlineKind.TOTAL_LOSS, request.total_loss_at))
+    zone = preservation_request.agency.time_zone
+    if preservation_request.state == S.DRAFT:
+        instants = ((DeadlineKind.FIRST_LOSS, preservation_request.first_loss_at),
+                    (DeadlineKind.TOTAL_LOSS, preservation_request.total_loss_at))
         return [(kind, deadlines.local_date(at, zone)) for kind, at in instants if at]
     dates = {
-        DeadlineKind.EXTENSION_SEND_BY: request.extension_send_by,
-        DeadlineKind.EXPIRES: request.expires_on,
-        DeadlineKind.FINAL_EXPIRES: request.final_expires_on,
+        DeadlineKind.EXTENSION_SEND_BY: preservation_request.extension_send_by,
+        DeadlineKind.EXPIRES: preservation_request.expires_on,
+        DeadlineKind.FINAL_EXPIRES: preservation_request.final_expires_on,
     }
-    return [(kind, dates[kind]) for kind in CLOCK_KINDS.get(request.state, ()) if dates[kind]]
+    return [(kind, dates[kind]) for kind in CLOCK_KINDS.get(preservation_request.state, ()) if dates[kind]]
 
 
-def _event(request, kind, day, leads, stamp):
+def _event(preservation_request, kind, day, leads, stamp):
     event = Event()
-    event.add("uid", "%s-%s@preserve" % (request.public_id, kind))
+    event.add("uid", "%s-%s@preserve" % (preservation_request.public_id, kind))
     event.add("dtstamp", stamp)
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
     event.add("transp", "TRANSPARENT")
     event.add("class", "CONFIDENTIAL")
-    title = "%s: %s" % (DeadlineKind(kind).label, request.reference)
-    if request.case_number:
-        title += " (%s %s)" % (_("CRIM#"), request.case_number)
-    if request.deadlines_provisional:
+    title = "%s: %s" % (DeadlineKind(kind).label, preservation_request.reference)
+    if preservation_request.case_number:
+        title += " (%s %s)" % (_("CRIM#"), preservation_request.case_number)
+    if preservation_request.deadlines_provisional:
         title += " [%s]" % _("provisional")
     event.add("summary", title)
-    event.add("description", request_url(request))
-    event.add("url", request_url(request))
+    event.add("description", request_url(preservation_request))
+    event.add("url", request_url(preservation_request))
     hour = settings.PRESERVE["REMINDER_HOUR"]
     # Outlook honours only an event's first alarm: by default one, the user's last warning
     # before the deadline (the earlier ones come by email). CALENDAR_ALARMS allows more.
@@ -95,5 +95,5 @@ def user_feed(user):
     return _calendar(user, requests, None)
 
 
-def request_calendar(user, request):
-    return _calendar(user, [request], request.reference)
+def request_calendar(user, preservation_request):
+    return _calendar(user, [preservation_request], preservation_request.reference)

@@ -20,8 +20,8 @@ def message_id(kind, pk, recipient_key):
     return "<preserve.%s.%d.%s@%s>" % (kind, pk, recipient_key, domain)
 
 
-def request_url(request):
-    return settings.SITE_URL.rstrip("/") + reverse("preservation:request_detail", args=[request.pk])
+def request_url(preservation_request):
+    return settings.SITE_URL.rstrip("/") + reverse("preservation:request_detail", args=[preservation_request.pk])
 
 
 def _message(template, context, *, to, language, msg_id, connection):
@@ -68,13 +68,13 @@ def send_reminder(reminder, recipients, *, late, connection):
         connection.send_messages(messages)
 
 
-def inbox_message(request, recipient, *, subject, summary, connection=None):
+def inbox_message(preservation_request, recipient, *, subject, summary, connection=None):
     """A request waits for this person (docs/workday.md §2)."""
-    context = {"preservation_request": request, "subject": subject, "summary": summary,
-               "url": request_url(request), "recipient": recipient}
+    context = {"preservation_request": preservation_request, "subject": subject, "summary": summary,
+               "url": request_url(preservation_request), "recipient": recipient}
     return _message(
         "inbox", context, to=recipient.email, language=recipient.language,
-        msg_id=message_id("inbox", request.pk, "u%d.%s" % (recipient.pk, request.updated_at.strftime("%Y%m%d%H%M%S"))),
+        msg_id=message_id("inbox", preservation_request.pk, "u%d.%s" % (recipient.pk, preservation_request.updated_at.strftime("%Y%m%d%H%M%S"))),
         connection=connection,
     )
 

@@ -24,31 +24,31 @@ SUMMARIES = {
 }
 
 
-def describe(*, kind, request, who):
+def describe(*, kind, preservation_request, who):
     """(subject, summary) in the active language."""
-    values = {"ref": request.reference, "who": who, "reason": request.emergency_reason}
+    values = {"ref": preservation_request.reference, "who": who, "reason": preservation_request.emergency_reason}
     return str(SUBJECTS[kind] % values), str(SUMMARIES[kind] % values)
 
 
-def notify(*, users, request, kind, actor, now):
+def notify(*, users, preservation_request, kind, actor, now):
     """A notification for each user, in this transaction; their emails once it commits."""
     Notification.objects.bulk_create([
-        Notification(user=user, request=request, kind=kind, agency_id=request.agency_id, created_at=now)
+        Notification(user=user, request=preservation_request, kind=kind, agency_id=preservation_request.agency_id, created_at=now)
         for user in users
     ])
     who = actor.get_full_name() or actor.username
-    transaction.on_commit(lambda: _email(users, request, kind, who))
+    transaction.on_commit(lambda: _email(users, preservation_request, kind, who))
 
 
-def _email(users, request, kind, who):
+def _email(users, preservation_request, kind, who):
     messages = []
     for user in users:
         if not user.email:
             continue
         with translation.override(user.language):
-            subject, summary = describe(kind=kind, request=request, who=who)
-        messages.append(emails.inbox_message(request, user, subject=subject, summary=summary))
+            subject, summary = describe(kind=kind, preservation_request=preservation_request, who=who)
+        messages.append(emails.inbox_message(preservation_request, user, subject=subject, summary=summary))
     try:
         get_connection().send_messages(messages)
     except Exception:  # the bell has it; a mail server down must not undo the change
-        logger.exception("inbox email for %s failed", request.reference)
+        logger.exception("inbox email for %s failed", preservation_request.reference)

@@ -29,35 +29,35 @@ def rules():
     )
 
 
-def request_facts(request):
-    zone = request.agency.time_zone
+def request_facts(preservation_request):
+    zone = preservation_request.agency.time_zone
     return Facts(
-        state=request.state,
+        state=preservation_request.state,
         zone=zone,
-        sent_on=deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
-        extension_sent_on=(deadlines.local_date(request.extension_sent_at, zone)
-                           if request.extension_sent_at else None),
-        extension_send_by=request.extension_send_by,
-        expires_on=request.expires_on,
-        final_expires_on=request.final_expires_on,
-        first_loss_at=request.first_loss_at,
-        total_loss_at=request.total_loss_at,
-        content=request.requests_content or not request.data_types,
-        legacy=request.state == S.DRAFT and request.has_legacy_device,
+        sent_on=deadlines.local_date(preservation_request.sent_at, zone) if preservation_request.sent_at else None,
+        extension_sent_on=(deadlines.local_date(preservation_request.extension_sent_at, zone)
+                           if preservation_request.extension_sent_at else None),
+        extension_send_by=preservation_request.extension_send_by,
+        expires_on=preservation_request.expires_on,
+        final_expires_on=preservation_request.final_expires_on,
+        first_loss_at=preservation_request.first_loss_at,
+        total_loss_at=preservation_request.total_loss_at,
+        content=preservation_request.requests_content or not preservation_request.data_types,
+        legacy=preservation_request.state == S.DRAFT and preservation_request.has_legacy_device,
     )
 
 
-def reminders_schedule_for_request(*, request, now):
+def reminders_schedule_for_request(*, preservation_request, now):
     """Create, move or cancel the request's reminder rows to match its deadlines now.
 
     Called by ``services.request_recompute`` inside the transaction that moved a deadline.
     """
     # Announcements of a moved deadline are not planned from the deadlines: never cancel them.
-    rows = {(r.kind, r.lead_days): r for r in request.reminders.all() if r.kind != ReminderKind.DEADLINE_MOVED}
+    rows = {(r.kind, r.lead_days): r for r in preservation_request.reminders.all() if r.kind != ReminderKind.DEADLINE_MOVED}
     existing = {key: (row.state, row.due_at) for key, row in rows.items()}
-    todo = reconcile(plan(request_facts(request), now=now, rules=rules()), existing, now=now)
+    todo = reconcile(plan(request_facts(preservation_request), now=now, rules=rules()), existing, now=now)
     Reminder.objects.bulk_create([
-        Reminder(request=request, kind=p.kind, lead_days=p.lead_days, day=p.day,
+        Reminder(request=preservation_request, kind=p.kind, lead_days=p.lead_days, day=p.day,
                  due_at=p.due_at, deadline_on=p.deadline_on)
         for p in todo.create
     ])
@@ -67,18 +67,18 @@ def reminders_schedule_for_request(*, request, now):
         row.save(update_fields=["state", "day", "due_at", "deadline_on"])
     if todo.cancel:
         Reminder.objects.filter(
-            request=request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED
+            request=preservation_request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED
         ).update(state=D.CANCELLED)
 
 
-def reminders_announce_moved_deadline(*, request, correction, now):
+def reminders_announce_moved_deadline(*, preservation_request, correction, now):
     """Tell everyone on the request, now, that a correction moved its deadlines. ``correction``
     numbers the request's corrections, so each is announced once. Called by
     ``services.request_correct`` in the transaction of the correction; sent by the next sweep."""
     Reminder.objects.create(
-        request=request, kind=ReminderKind.DEADLINE_MOVED, lead_days=correction,
-        day=deadlines.local_date(now, request.agency.time_zone), due_at=now,
-        deadline_on=request.next_deadline_on or request.final_expires_on or request.expires_on,
+        request=preservation_request, kind=ReminderKind.DEADLINE_MOVED, lead_days=correction,
+        day=deadlines.local_date(now, preservation_request.agency.time_zone), due_at=now,
+        deadline_on=preservation_request.next_deadline_on or preservation_request.final_expires_on or preservation_request.expires_on,
     )
 
 

@@ -42,7 +42,7 @@ def unread_notifications(request):
 def notification_text(notification):
     if notification.kind:
         request = notification.request
-        return inbox.describe(kind=notification.kind, request=request, who=inbox_sender(notification))
+        return inbox.describe(kind=notification.kind, preservation_request=request, who=inbox_sender(notification))
     reminder = notification.reminder
     request = reminder.request
     return texts.describe(

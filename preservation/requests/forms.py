@@ -443,7 +443,7 @@ class AssignForm(ActionForm):
         self.initial.setdefault("assignee", self.preservation_request.assigned_to_id)
 
     def execute(self, *, actor, now):
-        return services.request_assign(request=self.preservation_request, actor=actor, now=now,
+        return services.request_assign(preservation_request=self.preservation_request, actor=actor, now=now,
                                        assignee=self.people[self.cleaned_data["assignee"]])
 
 

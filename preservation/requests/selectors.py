@@ -318,29 +318,29 @@ def policies_for(requests):
     )
 
 
-def request_clock(request, *, extensions_received=None):
+def request_clock(preservation_request, *, extensions_received=None):
     """The preservation clock of the request's recorded receipt under its own legal basis and
     provider (None before receipt); ``extensions_received`` asks "what if" (the extension page
     shows the date an extension would reach)."""
-    if request.received_on is None:
+    if preservation_request.received_on is None:
         return None
     if extensions_received is None:
-        extensions_received = int(bool(request.extension_received_on))
+        extensions_received = int(bool(preservation_request.extension_received_on))
     production_order = None
-    if request.production_order_received_at:
-        production_order = deadlines.ProductionOrder(request.production_order_received_at,
-                                                     request.production_order_emergency)
+    if preservation_request.production_order_received_at:
+        production_order = deadlines.ProductionOrder(preservation_request.production_order_received_at,
+                                                     preservation_request.production_order_emergency)
     return deadlines.basis_clock(
-        basis=basis_policy(request.legal_basis),
-        provider=provider_policy(request.provider, request.provider_other_name),
-        received_on=request.received_on, sent_on=None, extensions_received=extensions_received,
-        production_confirmed_on=request.production_confirmed_on, production_order=production_order,
-        national=request.agency.national_order, lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"],
+        basis=basis_policy(preservation_request.legal_basis),
+        provider=provider_policy(preservation_request.provider, preservation_request.provider_other_name),
+        received_on=preservation_request.received_on, sent_on=None, extensions_received=extensions_received,
+        production_confirmed_on=preservation_request.production_confirmed_on, production_order=production_order,
+        national=preservation_request.agency.national_order, lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"],
     )
 
 
-def request_clock_terms(request):
+def request_clock_terms(preservation_request):
     """Days, extensions and extension length of the request's clock."""
-    return deadlines.clock_terms(basis_policy(request.legal_basis),
-                                 provider_policy(request.provider, request.provider_other_name),
-                                 request.agency.national_order)
+    return deadlines.clock_terms(basis_policy(preservation_request.legal_basis),
+                                 provider_policy(preservation_request.provider, preservation_request.provider_other_name),
+                                 preservation_request.agency.national_order)

@@ -62,99 +62,99 @@ _EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
 _LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
 
 
-def request_report(request, *, now, policies=None):
+def request_report(preservation_request, *, now, policies=None):
     """The deadline report of a request as it stands, or None while its window is incomplete
     (or, in a draft, so far outside the calendar that no deadline can be computed).
     ``policies``: the provider and basis already read for many requests (``selectors.policies_for``)."""
-    if not (request.window_start and request.window_end and request.window_start < request.window_end):
+    if not (preservation_request.window_start and preservation_request.window_end and preservation_request.window_start < preservation_request.window_end):
         return None
-    if not (_EARLIEST <= request.window_start and request.window_end <= _LATEST):
+    if not (_EARLIEST <= preservation_request.window_start and preservation_request.window_end <= _LATEST):
         return None
-    zone = request.agency.time_zone
+    zone = preservation_request.agency.time_zone
     production_order = None
-    if request.production_order_received_at:
-        production_order = deadlines.ProductionOrder(request.production_order_received_at,
-                                                     request.production_order_emergency)
+    if preservation_request.production_order_received_at:
+        production_order = deadlines.ProductionOrder(preservation_request.production_order_received_at,
+                                                     preservation_request.production_order_emergency)
     return deadlines.compute_report(
-        start=request.window_start,
-        end=request.window_end,
+        start=preservation_request.window_start,
+        end=preservation_request.window_end,
         now=now,
-        country=request.account_country or None,
-        auto_delete_days=request.auto_delete_days,
-        legacy=request.has_legacy_device,
-        content=request.requests_content or not request.data_types,
-        received_on=request.received_on,
-        sent_on=deadlines.local_date(request.sent_at, zone) if request.sent_at else None,
-        extended=bool(request.extension_received_on),
+        country=preservation_request.account_country or None,
+        auto_delete_days=preservation_request.auto_delete_days,
+        legacy=preservation_request.has_legacy_device,
+        content=preservation_request.requests_content or not preservation_request.data_types,
+        received_on=preservation_request.received_on,
+        sent_on=deadlines.local_date(preservation_request.sent_at, zone) if preservation_request.sent_at else None,
+        extended=bool(preservation_request.extension_received_on),
         zone=zone,
         thresholds=thresholds(),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
-        provider=(policies.provider if policies else provider_policy)(request.provider, request.provider_other_name),
-        basis=(policies.basis if policies else basis_policy)(request.legal_basis),
-        production_confirmed_on=request.production_confirmed_on,
+        provider=(policies.provider if policies else provider_policy)(preservation_request.provider, preservation_request.provider_other_name),
+        basis=(policies.basis if policies else basis_policy)(preservation_request.legal_basis),
+        production_confirmed_on=preservation_request.production_confirmed_on,
         production_order=production_order,
-        national=request.agency.national_order,
+        national=preservation_request.agency.national_order,
     )
 
 
-def _next_deadline(request, report, now):
+def _next_deadline(preservation_request, report, now):
     """(date, kind) of the next date someone must act on, or (None, "")."""
-    zone = request.agency.time_zone
+    zone = preservation_request.agency.time_zone
     today = deadlines.local_date(now, zone)
-    if request.state == S.DRAFT and report:
+    if preservation_request.state == S.DRAFT and report:
         for instant, kind in ((report.retention.first_loss_at, DeadlineKind.FIRST_LOSS),
                               (report.retention.total_loss_at, DeadlineKind.TOTAL_LOSS)):
             if now < instant:
                 return deadlines.local_date(instant, zone), kind
         return None, ""
     clock = report.clock if report else None
-    if clock is None or request.state not in SENT_OPEN_STATES:
+    if clock is None or preservation_request.state not in SENT_OPEN_STATES:
         return None, ""
     if clock.until_production:
         if clock.production_due_at is None:
             return None, ""
         return deadlines.local_date(clock.production_due_at, zone), DeadlineKind.PRODUCTION_DUE
-    if request.state == S.EXTENDED and clock.final_expires_on:
+    if preservation_request.state == S.EXTENDED and clock.final_expires_on:
         return clock.final_expires_on, DeadlineKind.FINAL_EXPIRES
     send_by = clock.extension_send_by
-    if request.state in (S.SUBMITTED, S.PRESERVING) and send_by and today <= send_by:
+    if preservation_request.state in (S.SUBMITTED, S.PRESERVING) and send_by and today <= send_by:
         return send_by, DeadlineKind.EXTENSION_SEND_BY
     return clock.expires_on, DeadlineKind.EXPIRES
 
 
-def _urgency(request, report, next_on, now):
-    if report is None or request.state not in OPEN_STATES or request.state == S.LEGAL_PROCESS_SERVED:
+def _urgency(preservation_request, report, next_on, now):
+    if report is None or preservation_request.state not in OPEN_STATES or preservation_request.state == S.LEGAL_PROCESS_SERVED:
         return None
-    if request.state == S.DRAFT:
+    if preservation_request.state == S.DRAFT:
         return report.retention.urgency
-    today = deadlines.local_date(now, request.agency.time_zone)
+    today = deadlines.local_date(now, preservation_request.agency.time_zone)
     return deadlines.clock_urgency(deadline=next_on, today=today, thresholds=thresholds())
 
 
-def request_recompute(*, request, now):
+def request_recompute(*, preservation_request, now):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
     Nothing is written when nothing changed: the hourly refresh of every open request then
     leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone."""
-    stored = [getattr(request, name) for name in COMPUTED_FIELDS]
-    report = request_report(request, now=now)
+    stored = [getattr(preservation_request, name) for name in COMPUTED_FIELDS]
+    report = request_report(preservation_request, now=now)
     retention = report.retention if report else None
     clock = report.clock if report else None
-    request.retention_days = retention.retention_days if retention else None
-    request.first_loss_at = retention.first_loss_at if retention else None
-    request.total_loss_at = retention.total_loss_at if retention else None
-    request.expires_on = clock.expires_on if clock else None
-    request.extension_send_by = clock.extension_send_by if clock else None
-    request.final_expires_on = clock.final_expires_on if clock else None
-    request.deadlines_provisional = bool(clock and clock.provisional)
-    request.preserved_until_production = bool(clock and clock.until_production)
-    request.next_deadline_on, request.next_deadline_kind = _next_deadline(request, report, now)
-    urgency = _urgency(request, report, request.next_deadline_on, now)
-    request.urgency = urgency.value if urgency else ""
-    request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
-    if [getattr(request, name) for name in COMPUTED_FIELDS] != stored:
-        request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
+    preservation_request.retention_days = retention.retention_days if retention else None
+    preservation_request.first_loss_at = retention.first_loss_at if retention else None
+    preservation_request.total_loss_at = retention.total_loss_at if retention else None
+    preservation_request.expires_on = clock.expires_on if clock else None
+    preservation_request.extension_send_by = clock.extension_send_by if clock else None
+    preservation_request.final_expires_on = clock.final_expires_on if clock else None
+    preservation_request.deadlines_provisional = bool(clock and clock.provisional)
+    preservation_request.preserved_until_production = bool(clock and clock.until_production)
+    preservation_request.next_deadline_on, preservation_request.next_deadline_kind = _next_deadline(preservation_request, report, now)
+    urgency = _urgency(preservation_request, report, preservation_request.next_deadline_on, now)
+    preservation_request.urgency = urgency.value if urgency else ""
+    preservation_request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
+    if [getattr(preservation_request, name) for name in COMPUTED_FIELDS] != stored:
+        preservation_request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
     # Reminder rows follow the deadlines in the same transaction (cancelled once it is over).
-    scheduling.reminders_schedule_for_request(request=request, now=now)
+    scheduling.reminders_schedule_for_request(preservation_request=preservation_request, now=now)
     return report
 
 
@@ -172,7 +172,7 @@ def requests_refresh_urgency(*, now, queryset=None):
     for request in queryset.select_related("agency").prefetch_related("serials").iterator(chunk_size=500):
         before = (request.urgency, request.next_deadline_on)
         with transaction.atomic():
-            request_recompute(request=request, now=now)
+            request_recompute(preservation_request=request, now=now)
         changed += before != (request.urgency, request.next_deadline_on)
     return changed
 
@@ -180,23 +180,23 @@ def requests_refresh_urgency(*, now, queryset=None):
 # --- History ---------------------------------------------------------------------------------
 
 
-def _record(request, *, actor, now, action, from_state="", to_state="", reason="", data=None, message=None):
+def _record(preservation_request, *, actor, now, action, from_state="", to_state="", reason="", data=None, message=None):
     event = RequestEvent.objects.create(
-        request=request, actor=actor, at=now, action=action, from_state=from_state,
+        request=preservation_request, actor=actor, at=now, action=action, from_state=from_state,
         to_state=to_state, reason=reason, data=data or {},
     )
     # Every history entry is also an audit record (masked, hash-chained, in this transaction).
-    audit_record(action="request_%s" % action, actor=actor, obj=request, now=now,
+    audit_record(action="request_%s" % action, actor=actor, obj=preservation_request, now=now,
                  message=message if message is not None else " -> ".join(filter(None, [from_state, to_state])))
     return event
 
 
-def _locked(request):
+def _locked(preservation_request):
     """Re-read the row under a lock so two people cannot change it at the same moment."""
     return (
-        PreservationRequest.objects.for_agency(request.agency_id).select_for_update()
+        PreservationRequest.objects.for_agency(preservation_request.agency_id).select_for_update()
         .select_related("agency")
-        .get(pk=request.pk)
+        .get(pk=preservation_request.pk)
     )
 
 
@@ -205,10 +205,10 @@ def _refuse(message, code, params=None, field=None):
     raise ValidationError({field: [error]}) if field else error
 
 
-def _check_actor(request, actor):
+def _check_actor(preservation_request, actor):
     """Roles (permissions.py): requesters change their own requests, case managers any of
     their agency's. Checked here so the web, the API and commands all follow it."""
-    if not permissions.can_edit_request(actor, request):
+    if not permissions.can_edit_request(actor, preservation_request):
         _refuse(_("Your role does not allow changing this request; ask its requester, a paralegal "
                   "or a supervisor."), "not_allowed")
 
@@ -225,15 +225,15 @@ ALLOWED_FROM = {
 }
 
 
-def allowed_actions(request):
+def allowed_actions(preservation_request):
     """The transitions a request's current state allows (for buttons and API links)."""
-    return [name for name, states in ALLOWED_FROM.items() if request.state in states and name != "lapse"]
+    return [name for name, states in ALLOWED_FROM.items() if preservation_request.state in states and name != "lapse"]
 
 
-def _check_allowed(request, action):
-    if request.state in ALLOWED_FROM[action]:
+def _check_allowed(preservation_request, action):
+    if preservation_request.state in ALLOWED_FROM[action]:
         return
-    if action == "send_extension" and request.state in (S.EXTENSION_REQUESTED, S.EXTENDED):
+    if action == "send_extension" and preservation_request.state in (S.EXTENSION_REQUESTED, S.EXTENDED):
         _refuse(
             _("Blink allows only one extension of a preservation, and this request already has one."),
             "second_extension",
@@ -241,20 +241,20 @@ def _check_allowed(request, action):
     _refuse(
         _("This action is not possible while the request is “%(state)s”."),
         "transition_not_allowed",
-        {"state": request.get_state_display()},
+        {"state": preservation_request.get_state_display()},
     )
 
 
-def _transition(request, *, actor, now, to_state, reason="", data=None):
-    from_state = request.state
-    request.state = to_state
-    request.save()
+def _transition(preservation_request, *, actor, now, to_state, reason="", data=None):
+    from_state = preservation_request.state
+    preservation_request.state = to_state
+    preservation_request.save()
     _record(
-        request, actor=actor, now=now, action=RequestEvent.Action.STATE_CHANGED,
+        preservation_request, actor=actor, now=now, action=RequestEvent.Action.STATE_CHANGED,
         from_state=from_state, to_state=to_state, reason=reason, data=data,
     )
-    request_recompute(request=request, now=now)
-    return request
+    request_recompute(preservation_request=preservation_request, now=now)
+    return preservation_request
 
 
 # What the first recording and a correction both refuse (docs/corrections.md).
@@ -268,12 +268,12 @@ LEGAL_BEFORE_SENT = _("Legal process for this preservation cannot predate sendin
 LEGAL_AFTER_EXPIRY = _("The preservation expired on %(date)s, before this legal process was served.")
 
 
-def _today(request, now):
-    return deadlines.local_date(now, request.agency.time_zone)
+def _today(preservation_request, now):
+    return deadlines.local_date(now, preservation_request.agency.time_zone)
 
 
-def _not_in_future(day, request, now, field):
-    if day > _today(request, now):
+def _not_in_future(day, preservation_request, now, field):
+    if day > _today(preservation_request, now):
         _refuse(DATE_IN_FUTURE, "date_in_future", field=field)
 
 
@@ -293,10 +293,10 @@ DRAFT_FIELDS = [
 ]
 
 
-def _replace_serials(request, serial_rows):
+def _replace_serials(preservation_request, serial_rows):
     """serial_rows: iterable of dicts with ``raw`` and optional ``kind`` (a Blink serial unless
     given), ``model`` and ``warnings_acknowledged``."""
-    request.serials.all().delete()
+    preservation_request.serials.all().delete()
     rows = []
     for position, row in enumerate(serial_rows):
         kind = row.get("kind") or catalogue.BLINK_SERIAL
@@ -310,7 +310,7 @@ def _replace_serials(request, serial_rows):
             normalized, generation, model = (checked.normalized if checked.valid else ""), "", ""
             from_hint = False
         rows.append(DeviceSerial(
-            request=request, position=position, kind=kind, raw=row["raw"][:DeviceSerial._meta.get_field("raw").max_length],
+            request=preservation_request, position=position, kind=kind, raw=row["raw"][:DeviceSerial._meta.get_field("raw").max_length],
             normalized=normalized, generation=generation, model=model, model_from_hint=from_hint,
             warnings_acknowledged=bool(row.get("warnings_acknowledged")),
         ))
@@ -318,29 +318,29 @@ def _replace_serials(request, serial_rows):
 
 
 @transaction.atomic
-def request_save_draft(*, agency, actor, fields, serial_rows=None, request=None, now=None):
+def request_save_draft(*, agency, actor, fields, serial_rows=None, preservation_request=None, now=None):
     """Create a draft or update one, complete or not: nothing the user typed is lost."""
     now = now or timezone.now()
-    creating = request is None
+    creating = preservation_request is None
     if creating:
-        request = PreservationRequest(agency=agency, created_by=actor, assigned_to=actor,
+        preservation_request = PreservationRequest(agency=agency, created_by=actor, assigned_to=actor,
                                       legal_basis=agency.default_basis_code)
     else:
-        request = _locked(request)
-        _check_actor(request, actor)
-        if request.state != S.DRAFT:
+        preservation_request = _locked(preservation_request)
+        _check_actor(preservation_request, actor)
+        if preservation_request.state != S.DRAFT:
             _refuse(_("Only a draft can be edited; this request has been sent."), "not_a_draft")
     for name, value in fields.items():
         if name not in DRAFT_FIELDS:
             raise ValueError("not a draft field: %s" % name)
-        setattr(request, name, value)
-    request.save()
+        setattr(preservation_request, name, value)
+    preservation_request.save()
     if serial_rows is not None:
-        _replace_serials(request, serial_rows)
+        _replace_serials(preservation_request, serial_rows)
     action = RequestEvent.Action.CREATED if creating else RequestEvent.Action.UPDATED
-    _record(request, actor=actor, now=now, action=action, to_state=request.state if creating else "")
-    request_recompute(request=request, now=now)
-    return request
+    _record(preservation_request, actor=actor, now=now, action=action, to_state=preservation_request.state if creating else "")
+    request_recompute(preservation_request=preservation_request, now=now)
+    return preservation_request
 
 
 # --- Approval --------------------------------------------------------------------------------
@@ -352,31 +352,31 @@ OWN_REQUEST = _("You created this draft or edited it since it was last approved:
                 "must approve it.")
 
 
-def request_last_edited_at(request):
+def request_last_edited_at(preservation_request):
     """When the request's recorded fields last changed (creation or a draft edit), or None."""
-    return request.events.filter(
+    return preservation_request.events.filter(
         action__in=EDIT_ACTIONS
     ).order_by("-at", "-pk").values_list("at", flat=True).first()
 
 
-def request_editor_ids(request):
+def request_editor_ids(preservation_request):
     """Who wrote the edits an approval now would cover: everyone who created or edited the
     draft since its latest approval (that approval covered what came before, as in
     ``request_is_approved``). Not only the last editor: otherwise a supervisor could edit,
     have anyone touch the draft after them, and approve their own change."""
-    edits = request.events.filter(action__in=EDIT_ACTIONS, actor__isnull=False)
-    latest = request.approvals.order_by("-at", "-pk").values_list("at", flat=True).first()
+    edits = preservation_request.events.filter(action__in=EDIT_ACTIONS, actor__isnull=False)
+    latest = preservation_request.approvals.order_by("-at", "-pk").values_list("at", flat=True).first()
     if latest is not None:
         edits = edits.filter(at__gt=latest)
     return set(edits.values_list("actor_id", flat=True))
 
 
-def request_is_approved(request):
+def request_is_approved(preservation_request):
     """A supervisor approved the draft as it stands now (an edit after approval voids it)."""
-    approval = request.approvals.order_by("-at", "-pk").first()
+    approval = preservation_request.approvals.order_by("-at", "-pk").first()
     if approval is None:
         return False
-    last_edit = request_last_edited_at(request)
+    last_edit = request_last_edited_at(preservation_request)
     return last_edit is None or approval.at >= last_edit
 
 
@@ -394,52 +394,52 @@ def approval_over(approvals, edits):
 
 
 @transaction.atomic
-def request_approve(*, request, actor, now=None):
+def request_approve(*, preservation_request, actor, now=None):
     """A supervisor approves a draft for sending (needed where the agency requires it), never
     one they wrote (four eyes, permissions.approves_own_work)."""
     now = now or timezone.now()
-    request = _locked(request)
-    if request.state != S.DRAFT:
+    preservation_request = _locked(preservation_request)
+    if preservation_request.state != S.DRAFT:
         _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
-    if not permissions.can_approve_request(actor, request):
+    if not permissions.can_approve_request(actor, preservation_request):
         _refuse(_("Only a supervisor of this agency can approve requests."), "not_an_approver")
-    if permissions.approves_own_work(actor, request, editor_ids=request_editor_ids(request)):
+    if permissions.approves_own_work(actor, preservation_request, editor_ids=request_editor_ids(preservation_request)):
         _refuse(OWN_REQUEST, "own_request")
-    RequestApproval.objects.create(request=request, approved_by=actor, at=now)
-    request.approval_requested_at = None
-    request.save(update_fields=["approval_requested_at", "updated_at"])
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
-    return request
+    RequestApproval.objects.create(request=preservation_request, approved_by=actor, at=now)
+    preservation_request.approval_requested_at = None
+    preservation_request.save(update_fields=["approval_requested_at", "updated_at"])
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.APPROVED)
+    return preservation_request
 
 
 @transaction.atomic
-def request_ask_approval(*, request, actor, now=None):
+def request_ask_approval(*, preservation_request, actor, now=None):
     """Ask the agency's supervisors to approve a draft: each one who may approve it gets a
     notification and an email (docs/workday.md §2)."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
-    if request.state != S.DRAFT:
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
+    if preservation_request.state != S.DRAFT:
         _refuse(_("Only a draft can be approved; this request has been sent."), "not_a_draft")
-    if not request.agency.requires_supervisor_approval or request_is_approved(request):
+    if not preservation_request.agency.requires_supervisor_approval or request_is_approved(preservation_request):
         _refuse(_("This draft needs no approval: it can be sent."), "no_approval_needed")
-    approvers = request_approvers(request)
+    approvers = request_approvers(preservation_request)
     if not approvers:
         _refuse(_("Nobody in your agency can approve this draft: a supervisor or an agency "
                   "administrator other than its authors must."), "no_approver")
-    request.approval_requested_at = now
-    request.save(update_fields=["approval_requested_at", "updated_at"])
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.APPROVAL_REQUESTED)
-    inbox.notify(users=approvers, request=request, kind=NotificationKind.APPROVAL_REQUESTED,
+    preservation_request.approval_requested_at = now
+    preservation_request.save(update_fields=["approval_requested_at", "updated_at"])
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.APPROVAL_REQUESTED)
+    inbox.notify(users=approvers, preservation_request=preservation_request, kind=NotificationKind.APPROVAL_REQUESTED,
                  actor=actor, now=now)
-    return request
+    return preservation_request
 
 
-def request_approvers(request):
+def request_approvers(preservation_request):
     """Who is asked to approve a draft: the agency's active supervisors who did not write it;
     where there is none (a single supervisor wrote it), its agency administrators."""
-    editors = request_editor_ids(request) | {request.created_by_id}
-    people = User.objects.filter(agency_id=request.agency_id, is_active=True).exclude(pk__in=editors)
+    editors = request_editor_ids(preservation_request) | {preservation_request.created_by_id}
+    people = User.objects.filter(agency_id=preservation_request.agency_id, is_active=True).exclude(pk__in=editors)
     supervisors = list(people.filter(role=Role.SUPERVISOR).order_by("pk"))
     return supervisors or list(people.filter(role=Role.AGENCY_ADMIN).order_by("pk"))
 
@@ -448,39 +448,39 @@ def request_approvers(request):
 
 
 @transaction.atomic
-def request_send(*, request, actor, sent_at=None, emergency_reason="", now=None):
+def request_send(*, preservation_request, actor, sent_at=None, emergency_reason="", now=None):
     """Record that the request was sent to Blink (draft → submitted). Without the approval
     the agency requires, only as an emergency with a written reason where the agency allows
     it: marked on the request and in the audit log, and put before its supervisors."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "send")
-    _check_actor(request, actor)
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "send")
+    _check_actor(preservation_request, actor)
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(SENT_IN_FUTURE, "date_in_future", field="sent_at")
-    errors = sending_errors(request, now=now)
+    errors = sending_errors(preservation_request, now=now)
     if errors:
         raise ValidationError(errors)
     emergency_reason = (emergency_reason or "").strip()
-    emergency = request.agency.requires_supervisor_approval and not request_is_approved(request)
+    emergency = preservation_request.agency.requires_supervisor_approval and not request_is_approved(preservation_request)
     if emergency:
-        _check_emergency(request, emergency_reason)
-    request.sent_at = sent_at
+        _check_emergency(preservation_request, emergency_reason)
+    preservation_request.sent_at = sent_at
     if not emergency:
-        return _transition(request, actor=actor, now=now, to_state=S.SUBMITTED)
-    request.emergency_reason = emergency_reason
-    request.approval_requested_at = None
-    _transition(request, actor=actor, now=now, to_state=S.SUBMITTED, reason=emergency_reason,
+        return _transition(preservation_request, actor=actor, now=now, to_state=S.SUBMITTED)
+    preservation_request.emergency_reason = emergency_reason
+    preservation_request.approval_requested_at = None
+    _transition(preservation_request, actor=actor, now=now, to_state=S.SUBMITTED, reason=emergency_reason,
                 data={"emergency": True})
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_SENT, reason=emergency_reason)
-    inbox.notify(users=request_approvers(request), request=request, kind=NotificationKind.EMERGENCY_SENT,
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_SENT, reason=emergency_reason)
+    inbox.notify(users=request_approvers(preservation_request), preservation_request=preservation_request, kind=NotificationKind.EMERGENCY_SENT,
                  actor=actor, now=now)
-    return request
+    return preservation_request
 
 
-def _check_emergency(request, reason):
-    if not request.agency.allows_emergency_send:
+def _check_emergency(preservation_request, reason):
+    if not preservation_request.agency.allows_emergency_send:
         _refuse(_("Your agency requires a supervisor's approval before a request is sent. "
                   "Ask a supervisor to approve this request, then send it."), "approval_required")
     if not reason:
@@ -489,197 +489,197 @@ def _check_emergency(request, reason):
 
 
 @transaction.atomic
-def request_review_emergency(*, request, actor, now=None):
+def request_review_emergency(*, preservation_request, actor, now=None):
     """A supervisor has looked at a request sent without approval in an emergency."""
     now = now or timezone.now()
-    request = _locked(request)
-    if not request.emergency_reason or request.emergency_reviewed_at:
+    preservation_request = _locked(preservation_request)
+    if not preservation_request.emergency_reason or preservation_request.emergency_reviewed_at:
         _refuse(_("This request has no emergency send waiting for review."), "nothing_to_review")
-    if not permissions.can_approve_request(actor, request) or actor.pk == request.created_by_id:
+    if not permissions.can_approve_request(actor, preservation_request) or actor.pk == preservation_request.created_by_id:
         _refuse(_("Only a supervisor of this agency, other than its requester, can review an emergency "
                   "send."), "not_an_approver")
-    request.emergency_reviewed_at = now
-    request.save(update_fields=["emergency_reviewed_at", "updated_at"])
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_REVIEWED)
-    return request
+    preservation_request.emergency_reviewed_at = now
+    preservation_request.save(update_fields=["emergency_reviewed_at", "updated_at"])
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.EMERGENCY_REVIEWED)
+    return preservation_request
 
 
 # --- Owners ----------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def request_assign(*, request, actor, assignee, now=None):
+def request_assign(*, preservation_request, actor, assignee, now=None):
     """Give the request to someone of the agency who is active: they move it on from now."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
-    if not (assignee.is_active and assignee.agency_id == request.agency_id):
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
+    if not (assignee.is_active and assignee.agency_id == preservation_request.agency_id):
         _refuse(_("Choose an active member of your agency."), "invalid_assignee", field="assignee")
-    if request.assigned_to_id == assignee.pk:
-        return request
-    before = request.assigned_to_id
-    request.assigned_to = assignee
-    request.save(update_fields=["assigned_to", "updated_at"])
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.ASSIGNED,
+    if preservation_request.assigned_to_id == assignee.pk:
+        return preservation_request
+    before = preservation_request.assigned_to_id
+    preservation_request.assigned_to = assignee
+    preservation_request.save(update_fields=["assigned_to", "updated_at"])
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.ASSIGNED,
             data={"from": before, "to": assignee.pk})
-    return request
+    return preservation_request
 
 
 @transaction.atomic
-def request_record_receipt(*, request, actor, received_on, blink_reference="", now=None):
+def request_record_receipt(*, preservation_request, actor, received_on, blink_reference="", now=None):
     """The provider acknowledged receipt: the preservation clock now runs from ``received_on``."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "record_receipt")
-    _check_actor(request, actor)
-    _not_in_future(received_on, request, now, "received_on")
-    _not_before(received_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "record_receipt")
+    _check_actor(preservation_request, actor)
+    _not_in_future(received_on, preservation_request, now, "received_on")
+    _not_before(received_on, deadlines.local_date(preservation_request.sent_at, preservation_request.agency.time_zone),
                 "received_on", RECEIVED_BEFORE_SENT)
-    request.received_on = received_on
-    request.blink_reference = blink_reference.strip()
-    return _transition(request, actor=actor, now=now, to_state=S.PRESERVING,
-                       data={"received_on": received_on.isoformat(), "blink_reference": request.blink_reference})
+    preservation_request.received_on = received_on
+    preservation_request.blink_reference = blink_reference.strip()
+    return _transition(preservation_request, actor=actor, now=now, to_state=S.PRESERVING,
+                       data={"received_on": received_on.isoformat(), "blink_reference": preservation_request.blink_reference})
 
 
 @transaction.atomic
-def request_send_extension(*, request, actor, sent_at=None, now=None):
+def request_send_extension(*, preservation_request, actor, sent_at=None, now=None):
     """The extension request went to Blink; it must reach Blink before the expiry date."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "send_extension")
-    _check_actor(request, actor)
-    if not request_clock_terms(request).extensions:
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "send_extension")
+    _check_actor(preservation_request, actor)
+    if not request_clock_terms(preservation_request).extensions:
         _refuse(_("No extension is known under this legal basis for this provider."), "no_extension")
     sent_at = sent_at or now
     if sent_at > now:
         _refuse(SENT_IN_FUTURE, "date_in_future", field="sent_at")
-    sent_on = deadlines.local_date(sent_at, request.agency.time_zone)
-    _not_before(sent_on, request.received_on, "sent_at",
+    sent_on = deadlines.local_date(sent_at, preservation_request.agency.time_zone)
+    _not_before(sent_on, preservation_request.received_on, "sent_at",
                 EXTENSION_BEFORE_RECEIPT)
-    if sent_on > request.expires_on:
+    if sent_on > preservation_request.expires_on:
         _refuse(EXTENSION_AFTER_EXPIRY,
-                "after_expiry", {"date": request.expires_on.isoformat()}, field="sent_at")
-    request.extension_sent_at = sent_at
-    return _transition(request, actor=actor, now=now, to_state=S.EXTENSION_REQUESTED)
+                "after_expiry", {"date": preservation_request.expires_on.isoformat()}, field="sent_at")
+    preservation_request.extension_sent_at = sent_at
+    return _transition(preservation_request, actor=actor, now=now, to_state=S.EXTENSION_REQUESTED)
 
 
 @transaction.atomic
-def request_record_extension_receipt(*, request, actor, received_on, now=None):
+def request_record_extension_receipt(*, preservation_request, actor, received_on, now=None):
     """The provider confirmed the extension: the preservation runs on, counted from ``received_on``."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "record_extension_receipt")
-    _check_actor(request, actor)
-    _not_in_future(received_on, request, now, "received_on")
-    _not_before(received_on, deadlines.local_date(request.extension_sent_at, request.agency.time_zone),
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "record_extension_receipt")
+    _check_actor(preservation_request, actor)
+    _not_in_future(received_on, preservation_request, now, "received_on")
+    _not_before(received_on, deadlines.local_date(preservation_request.extension_sent_at, preservation_request.agency.time_zone),
                 "received_on", EXTENSION_RECEIVED_BEFORE_SENT)
-    request.extension_received_on = received_on
-    return _transition(request, actor=actor, now=now, to_state=S.EXTENDED,
+    preservation_request.extension_received_on = received_on
+    return _transition(preservation_request, actor=actor, now=now, to_state=S.EXTENDED,
                        data={"received_on": received_on.isoformat()})
 
 
-def _effective_expiry(request):
-    if request.preserved_until_production:
+def _effective_expiry(preservation_request):
+    if preservation_request.preserved_until_production:
         return None  # an EPOC-PR with a confirmed production order: kept until production
-    return request.final_expires_on or request.expires_on
+    return preservation_request.final_expires_on or preservation_request.expires_on
 
 
 @transaction.atomic
-def request_record_production_order(*, request, actor, confirmed_on=None, received_at=None, emergency=False,
+def request_record_production_order(*, preservation_request, actor, confirmed_on=None, received_at=None, emergency=False,
                                     now=None):
     """EPOC-PR: the issuing authority confirmed a production order was issued (preservation then
     runs until production) and/or the provider received it (its answer is due in 10 days, or 8
     hours in an emergency). docs/providers.md §4."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_actor(request, actor)
-    if request.state not in SENT_OPEN_STATES or not basis_policy(request.legal_basis).until_production:
+    preservation_request = _locked(preservation_request)
+    _check_actor(preservation_request, actor)
+    if preservation_request.state not in SENT_OPEN_STATES or not basis_policy(preservation_request.legal_basis).until_production:
         _refuse(_("A production order can be recorded only for a sent European Preservation Order."),
                 "production_not_allowed")
-    sent_on = deadlines.local_date(request.sent_at, request.agency.time_zone)
+    sent_on = deadlines.local_date(preservation_request.sent_at, preservation_request.agency.time_zone)
     if confirmed_on is not None:
-        _not_in_future(confirmed_on, request, now, "confirmed_on")
+        _not_in_future(confirmed_on, preservation_request, now, "confirmed_on")
         _not_before(confirmed_on, sent_on, "confirmed_on",
                     _("The production order cannot be confirmed before the request was sent (%(date)s)."))
-        request.production_confirmed_on = confirmed_on
+        preservation_request.production_confirmed_on = confirmed_on
     if received_at is not None:
         if received_at > now:
             _refuse(_("This date is in the future."), "date_in_future", field="received_at")
-        request.production_order_received_at = received_at
-        request.production_order_emergency = emergency
-    request.save()
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.UPDATED, data={
+        preservation_request.production_order_received_at = received_at
+        preservation_request.production_order_emergency = emergency
+    preservation_request.save()
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.UPDATED, data={
         "production_confirmed_on": confirmed_on and confirmed_on.isoformat(),
         "production_order_received_at": received_at and received_at.isoformat(), "emergency": emergency,
     })
-    request_recompute(request=request, now=now)
-    return request
+    request_recompute(preservation_request=preservation_request, now=now)
+    return preservation_request
 
 
 @transaction.atomic
-def request_record_legal_process(*, request, actor, process_type, served_on, now=None):
+def request_record_legal_process(*, preservation_request, actor, process_type, served_on, now=None):
     """Legal process was served on Amazon: the race is over, deadline reminders stop."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "record_legal_process")
-    _check_actor(request, actor)
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "record_legal_process")
+    _check_actor(preservation_request, actor)
     if process_type not in LegalProcessType.values:
         _refuse(_("Choose the kind of legal process served."), "invalid_choice", field="process_type")
-    _not_in_future(served_on, request, now, "served_on")
-    _not_before(served_on, deadlines.local_date(request.sent_at, request.agency.time_zone),
+    _not_in_future(served_on, preservation_request, now, "served_on")
+    _not_before(served_on, deadlines.local_date(preservation_request.sent_at, preservation_request.agency.time_zone),
                 "served_on", LEGAL_BEFORE_SENT)
-    expiry = _effective_expiry(request)
-    if expiry and request.received_on and served_on > expiry:
+    expiry = _effective_expiry(preservation_request)
+    if expiry and preservation_request.received_on and served_on > expiry:
         _refuse(LEGAL_AFTER_EXPIRY,
                 "after_expiry", {"date": expiry.isoformat()}, field="served_on")
-    request.legal_process_type = process_type
-    request.legal_process_served_on = served_on
-    return _transition(request, actor=actor, now=now, to_state=S.LEGAL_PROCESS_SERVED,
+    preservation_request.legal_process_type = process_type
+    preservation_request.legal_process_served_on = served_on
+    return _transition(preservation_request, actor=actor, now=now, to_state=S.LEGAL_PROCESS_SERVED,
                        data={"process_type": process_type, "served_on": served_on.isoformat()})
 
 
 @transaction.atomic
-def request_close(*, request, actor, outcome, reason="", now=None):
+def request_close(*, preservation_request, actor, outcome, reason="", now=None):
     """Close a finished request with its outcome (produced or no data after legal process;
     lapsed after a lapse)."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "close")
-    _check_actor(request, actor)
-    allowed = [Outcome.LAPSED] if request.state == S.LAPSED else [Outcome.PRODUCED, Outcome.NO_DATA]
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "close")
+    _check_actor(preservation_request, actor)
+    allowed = [Outcome.LAPSED] if preservation_request.state == S.LAPSED else [Outcome.PRODUCED, Outcome.NO_DATA]
     if outcome not in allowed:
         _refuse(_("Choose one of: %(choices)s."), "invalid_choice",
                 {"choices": ", ".join(str(Outcome(o).label) for o in allowed)}, field="outcome")
-    request.outcome = outcome
-    request.closed_at = now
-    return _transition(request, actor=actor, now=now, to_state=S.CLOSED, reason=reason,
+    preservation_request.outcome = outcome
+    preservation_request.closed_at = now
+    return _transition(preservation_request, actor=actor, now=now, to_state=S.CLOSED, reason=reason,
                        data={"outcome": outcome})
 
 
 @transaction.atomic
-def request_withdraw(*, request, actor, reason, now=None):
+def request_withdraw(*, preservation_request, actor, reason, now=None):
     """Withdraw an open request; the reason is required and kept in the history."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "withdraw")
-    _check_actor(request, actor)
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "withdraw")
+    _check_actor(preservation_request, actor)
     if not (reason or "").strip():
         _refuse(_("Say why the request is withdrawn."), "required", field="reason")
-    request.outcome = Outcome.WITHDRAWN
-    request.closed_at = now
-    return _transition(request, actor=actor, now=now, to_state=S.WITHDRAWN, reason=reason.strip())
+    preservation_request.outcome = Outcome.WITHDRAWN
+    preservation_request.closed_at = now
+    return _transition(preservation_request, actor=actor, now=now, to_state=S.WITHDRAWN, reason=reason.strip())
 
 
 @transaction.atomic
-def request_lapse(*, request, now=None):
+def request_lapse(*, preservation_request, now=None):
     """The expiry passed with no extension or legal process: preservation has lapsed."""
     now = now or timezone.now()
-    request = _locked(request)
-    _check_allowed(request, "lapse")
-    expiry = _effective_expiry(request)
-    if expiry is None or _today(request, now) <= expiry:
+    preservation_request = _locked(preservation_request)
+    _check_allowed(preservation_request, "lapse")
+    expiry = _effective_expiry(preservation_request)
+    if expiry is None or _today(preservation_request, now) <= expiry:
         _refuse(_("The preservation has not expired yet."), "not_expired")
-    return _transition(request, actor=None, now=now, to_state=S.LAPSED,
+    return _transition(preservation_request, actor=None, now=now, to_state=S.LAPSED,
                        reason=_("Expired on %(date)s with no extension or legal process.") % {"date": expiry.isoformat()})
 
 
@@ -693,7 +693,7 @@ def requests_lapse_due(*, now):
     for pk in candidates:
         request = PreservationRequest.objects.across_agencies().select_related("agency").get(pk=pk)
         try:
-            request_lapse(request=request, now=now)
+            request_lapse(preservation_request=request, now=now)
         except ValidationError:
             continue  # not expired in its own zone yet, or changed meanwhile
         lapsed.append(pk)
@@ -712,37 +712,37 @@ CHOSEN_OUTCOMES = (Outcome.PRODUCED, Outcome.NO_DATA)
 MOVING_FIELDS = ("first_loss_at", "total_loss_at", "extension_send_by", "expires_on", "final_expires_on")
 
 
-def _clock_of(request):
+def _clock_of(preservation_request):
     """The preservation clock the request's recorded receipt gives (None before receipt)."""
-    return request_clock(request)
+    return request_clock(preservation_request)
 
 
-def recorded_fact_errors(request, *, now):
+def recorded_fact_errors(preservation_request, *, now):
     """The rules a first recording checks, applied to every recorded fact together: nothing in
     the future, no receipt before sending, no extension after expiry... As ``{field: [error]}``,
     each error on the later fact of the pair it breaks (and on the earlier one too, as
     ``request_correct`` reports it on whichever was corrected)."""
-    zone = request.agency.time_zone
+    zone = preservation_request.agency.time_zone
 
     def day(instant):
         return instant and deadlines.local_date(instant, zone)
 
-    today, clock = deadlines.local_date(now, zone), _clock_of(request)
-    sent, ext_sent = day(request.sent_at), day(request.extension_sent_at)
-    served = request.legal_process_served_on
-    expiry = clock and (clock.final_expires_on if request.extension_received_on else clock.expires_on)
+    today, clock = deadlines.local_date(now, zone), _clock_of(preservation_request)
+    sent, ext_sent = day(preservation_request.sent_at), day(preservation_request.extension_sent_at)
+    served = preservation_request.legal_process_served_on
+    expiry = clock and (clock.final_expires_on if preservation_request.extension_received_on else clock.expires_on)
     rules = [
-        (("sent_at",), request.sent_at and request.sent_at > now, SENT_IN_FUTURE, None),
-        (("extension_sent_at",), request.extension_sent_at and request.extension_sent_at > now, SENT_IN_FUTURE, None),
-        (("received_on",), _after(request.received_on, today), DATE_IN_FUTURE, None),
-        (("extension_received_on",), _after(request.extension_received_on, today), DATE_IN_FUTURE, None),
+        (("sent_at",), preservation_request.sent_at and preservation_request.sent_at > now, SENT_IN_FUTURE, None),
+        (("extension_sent_at",), preservation_request.extension_sent_at and preservation_request.extension_sent_at > now, SENT_IN_FUTURE, None),
+        (("received_on",), _after(preservation_request.received_on, today), DATE_IN_FUTURE, None),
+        (("extension_received_on",), _after(preservation_request.extension_received_on, today), DATE_IN_FUTURE, None),
         (("legal_process_served_on",), _after(served, today), DATE_IN_FUTURE, None),
-        (("received_on", "sent_at"), _after(sent, request.received_on), RECEIVED_BEFORE_SENT, sent),
-        (("extension_sent_at", "received_on"), _after(request.received_on, ext_sent),
-         EXTENSION_BEFORE_RECEIPT, request.received_on),
+        (("received_on", "sent_at"), _after(sent, preservation_request.received_on), RECEIVED_BEFORE_SENT, sent),
+        (("extension_sent_at", "received_on"), _after(preservation_request.received_on, ext_sent),
+         EXTENSION_BEFORE_RECEIPT, preservation_request.received_on),
         (("extension_sent_at", "received_on"), clock and _after(ext_sent, clock.expires_on),
          EXTENSION_AFTER_EXPIRY, clock and clock.expires_on),
-        (("extension_received_on", "extension_sent_at"), _after(ext_sent, request.extension_received_on),
+        (("extension_received_on", "extension_sent_at"), _after(ext_sent, preservation_request.extension_received_on),
          EXTENSION_RECEIVED_BEFORE_SENT, ext_sent),
         (("legal_process_served_on", "sent_at"), _after(sent, served), LEGAL_BEFORE_SENT, sent),
         (("legal_process_served_on", "received_on", "extension_received_on"), _after(served, expiry),
@@ -763,8 +763,8 @@ def _after(first, second):
     return bool(first and second and first > second)
 
 
-def _check_correction(request, name, old, new):
-    if old in (None, "") and not (name == "blink_reference" and request.received_on):
+def _check_correction(preservation_request, name, old, new):
+    if old in (None, "") and not (name == "blink_reference" and preservation_request.received_on):
         _refuse(_("Only a fact already recorded can be corrected; record it with its own action."),
                 "not_recorded", field=name)
     if new in (None, "") and name != "blink_reference":
@@ -784,14 +784,14 @@ def _fact_text(value):
 
 
 @transaction.atomic
-def request_correct(*, request, actor, changes, reason, now=None):
+def request_correct(*, preservation_request, actor, changes, reason, now=None):
     """Correct facts recorded on a request (a mistyped receipt date...): the same rules as when
     they were first recorded, deadlines, urgency and reminders worked out again in this
     transaction, "corrected from X to Y, by whom, why" in the history and the audit log, and
     everyone on the request told when a deadline moved. Reminders already sent stay sent."""
     now = now or timezone.now()
-    request = _locked(request)
-    if not permissions.can_correct_request(actor, request):
+    preservation_request = _locked(preservation_request)
+    if not permissions.can_correct_request(actor, preservation_request):
         _refuse(_("Only the requester, a supervisor or an agency administrator can correct a "
                   "recorded fact."), "not_allowed")
     reason = (reason or "").strip()
@@ -802,26 +802,26 @@ def request_correct(*, request, actor, changes, reason, now=None):
         if name not in CORRECTABLE_FIELDS:
             raise ValueError("not a correctable field: %s" % name)
         new = new.strip() if isinstance(new, str) else new
-        old = getattr(request, name)
+        old = getattr(preservation_request, name)
         if new != old:
-            _check_correction(request, name, old, new)
+            _check_correction(preservation_request, name, old, new)
             changed[name] = (old, new)
-            setattr(request, name, new)
+            setattr(preservation_request, name, new)
     if not changed:
         _refuse(_("Nothing to correct: every value is as recorded."), "no_change")
-    errors = recorded_fact_errors(request, now=now)
+    errors = recorded_fact_errors(preservation_request, now=now)
     errors = {name: errors[name] for name in changed if name in errors}
     if errors:
         raise ValidationError(errors)
-    before = [getattr(request, name) for name in MOVING_FIELDS]
-    request.save(update_fields=[*changed, "updated_at"])
+    before = [getattr(preservation_request, name) for name in MOVING_FIELDS]
+    preservation_request.save(update_fields=[*changed, "updated_at"])
     data = {name: {"from": _fact_text(old), "to": _fact_text(new)} for name, (old, new) in changed.items()}
     message = "; ".join("%s corrected from %s to %s" % (name, values["from"], values["to"])
                         for name, values in data.items())
-    _record(request, actor=actor, now=now, action=RequestEvent.Action.CORRECTED, reason=reason,
+    _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.CORRECTED, reason=reason,
             data=data, message="%s. Why: %s" % (message, reason))
-    request_recompute(request=request, now=now)
-    if [getattr(request, name) for name in MOVING_FIELDS] != before:
-        number = request.events.filter(action=RequestEvent.Action.CORRECTED).count()
-        scheduling.reminders_announce_moved_deadline(request=request, correction=number, now=now)
-    return request
+    request_recompute(preservation_request=preservation_request, now=now)
+    if [getattr(preservation_request, name) for name in MOVING_FIELDS] != before:
+        number = preservation_request.events.filter(action=RequestEvent.Action.CORRECTED).count()
+        scheduling.reminders_announce_moved_deadline(preservation_request=preservation_request, correction=number, now=now)
+    return preservation_request

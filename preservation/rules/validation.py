@@ -14,17 +14,17 @@ from preservation.rules import catalogue, deadlines, identifiers, serials
 LONG_WINDOW = timedelta(days=365)
 
 
-def _required(request, errors, field, message):
-    if not getattr(request, field):
+def _required(preservation_request, errors, field, message):
+    if not getattr(preservation_request, field):
         errors.setdefault(field, []).append(ValidationError(message, code="required"))
 
 
-def _check_contact(request, errors):
-    _required(request, errors, "requester_name", _("Enter the requester's name."))
-    _required(request, errors, "requester_email", _("Enter the requester's email address."))
-    if request.requester_email:
+def _check_contact(preservation_request, errors):
+    _required(preservation_request, errors, "requester_name", _("Enter the requester's name."))
+    _required(preservation_request, errors, "requester_email", _("Enter the requester's email address."))
+    if preservation_request.requester_email:
         try:
-            validate_email(request.requester_email)
+            validate_email(preservation_request.requester_email)
         except ValidationError as exc:
             errors.setdefault("requester_email", []).append(exc)
 
@@ -32,10 +32,10 @@ def _check_contact(request, errors):
 WINDOW_IN_FUTURE = _("The window cannot end in the future: preservation covers data that already exists.")
 
 
-def _check_window(request, errors, now):
-    start, end = request.window_start, request.window_end
-    _required(request, errors, "window_start", _("Enter when the time window starts."))
-    _required(request, errors, "window_end", _("Enter when the time window ends."))
+def _check_window(preservation_request, errors, now):
+    start, end = preservation_request.window_start, preservation_request.window_end
+    _required(preservation_request, errors, "window_start", _("Enter when the time window starts."))
+    _required(preservation_request, errors, "window_end", _("Enter when the time window ends."))
     if start and end and end <= start:
         errors.setdefault("window_end", []).append(
             ValidationError(_("The window must end after it starts."), code="end_before_start")
@@ -46,9 +46,9 @@ def _check_window(request, errors, now):
         )
 
 
-def _check_data_types(request, errors):
+def _check_data_types(preservation_request, errors):
     known = {code for code, _label, _help in deadlines.DATA_TYPES}
-    chosen = set(request.data_types or [])
+    chosen = set(preservation_request.data_types or [])
     if not chosen:
         errors.setdefault("data_types", []).append(
             ValidationError(_("Choose at least one type of data to preserve."), code="required")
@@ -110,8 +110,8 @@ def identifier_errors(rows):
     return errors
 
 
-def _check_identifiers(request, errors, raw_serials, other_identifiers):
-    if not raw_serials and not other_identifiers and not request.account_email:
+def _check_identifiers(preservation_request, errors, raw_serials, other_identifiers):
+    if not raw_serials and not other_identifiers and not preservation_request.account_email:
         errors.setdefault("__all__", []).append(
             ValidationError(
                 _("Give at least one account identifier: a device serial number or the account email."),
@@ -123,9 +123,9 @@ def _check_identifiers(request, errors, raw_serials, other_identifiers):
         errors.setdefault("serials", []).extend(found)
 
 
-def _check_provider(request, errors, kinds):
-    policy = catalogue.PROVIDERS_BY_CODE.get(request.provider)
-    if request.provider == catalogue.OTHER.code and not request.provider_other_name.strip():
+def _check_provider(preservation_request, errors, kinds):
+    policy = catalogue.PROVIDERS_BY_CODE.get(preservation_request.provider)
+    if preservation_request.provider == catalogue.OTHER.code and not preservation_request.provider_other_name.strip():
         errors.setdefault("provider_other_name", []).append(
             ValidationError(_("Enter the provider's name."), code="required"))
     if policy is None:
@@ -138,11 +138,11 @@ def _check_provider(request, errors, kinds):
                     "kinds": ", ".join(str(catalogue.IDENTIFIER_LABELS[kind]) for kind in refused)}))
 
 
-def sending_errors(request, *, now, raw_serials=None, other_identifiers=None):
+def sending_errors(preservation_request, *, now, raw_serials=None, other_identifiers=None):
     """Every reason the request cannot be sent yet, keyed by field (empty when ready).
     ``raw_serials`` are Blink serials; ``other_identifiers`` (kind, raw) pairs of other types."""
     if raw_serials is None:
-        rows = list(request.serials.all())
+        rows = list(preservation_request.serials.all())
         raw_serials = [s.raw for s in rows if s.kind == catalogue.BLINK_SERIAL]
         other_identifiers = [(s.kind, s.raw) for s in rows if s.kind != catalogue.BLINK_SERIAL]
     other_identifiers = other_identifiers or []
@@ -151,24 +151,24 @@ def sending_errors(request, *, now, raw_serials=None, other_identifiers=None):
         # Every caller checks a stored row, as loaded: its unique and check constraints are the
         # database's to hold. full_clean's checks of them cost a query each on every read of a
         # draft's page (and of its API detail), to learn what the database already guarantees.
-        request.full_clean(exclude=["created_by", "agency"], validate_unique=False, validate_constraints=False)
+        preservation_request.full_clean(exclude=["created_by", "agency"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         for field, field_errors in exc.error_dict.items():
             errors.setdefault(field, []).extend(field_errors)
-    _check_contact(request, errors)
-    _check_window(request, errors, now)
-    _check_data_types(request, errors)
-    _check_identifiers(request, errors, raw_serials, other_identifiers)
+    _check_contact(preservation_request, errors)
+    _check_window(preservation_request, errors, now)
+    _check_data_types(preservation_request, errors)
+    _check_identifiers(preservation_request, errors, raw_serials, other_identifiers)
     kinds = ([catalogue.BLINK_SERIAL] if raw_serials else []) + [kind for kind, _raw in other_identifiers]
-    _check_provider(request, errors, kinds)
+    _check_provider(preservation_request, errors, kinds)
     return errors
 
 
-def sending_warnings(request):
+def sending_warnings(preservation_request):
     """Things worth a second look that do not stop sending."""
     warnings = []
-    if request.window_start and request.window_end:
-        if request.window_end - request.window_start > LONG_WINDOW:
+    if preservation_request.window_start and preservation_request.window_end:
+        if preservation_request.window_end - preservation_request.window_start > LONG_WINDOW:
             warnings.append(
                 _("The time window is longer than a year; Blink may ask you to narrow it.")
             )

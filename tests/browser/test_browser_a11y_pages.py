@@ -107,7 +107,7 @@ class World:
         put(root, "blink/24-05/24-05-03/09-00-00_Garage_003.mp4", b"")
         manifest = usb.index_tree(root, zone=self.agency.time_zone, now=timezone.now(),
                                   start=self.draft.window_start, end=self.draft.window_end)
-        return manifests.manifest_attach(request=self.draft, manifest=manifest,
+        return manifests.manifest_attach(preservation_request=self.draft, manifest=manifest,
                                          actor=self.person(Role.REQUESTER), now=timezone.now())
 
     def notification(self, user):
@@ -343,7 +343,7 @@ def _mail_message(world, user):
     from preservation.requests import services
 
     request = RequestFactory(agency=world.agency, created_by=world.person(Role.REQUESTER))
-    services.request_send(request=request, actor=request.created_by)
+    services.request_send(preservation_request=request, actor=request.created_by)
     raw = (b"From: le@provider.example\r\nSubject: Re: " + request.reference.encode() + b"\r\n"
            b"Content-Type: text/html\r\n\r\n<p>We received your request.</p><script>x()</script>")
     message = correspondence.message_ingest(agency=world.agency, raw=raw, channel=InboundChannel.UPLOAD)

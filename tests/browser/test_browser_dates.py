@@ -28,9 +28,9 @@ def preserving_request(user):
     now = timezone.now()
     request = RequestFactory(agency=user.agency, created_by=user, window_start=now - dt.timedelta(days=12),
                              window_end=now - dt.timedelta(days=11, hours=20))
-    services.request_send(request=request, actor=user, sent_at=now - dt.timedelta(days=8), now=now)
+    services.request_send(preservation_request=request, actor=user, sent_at=now - dt.timedelta(days=8), now=now)
     received = deadlines.local_date(now - dt.timedelta(days=7), user.agency.time_zone)
-    return services.request_record_receipt(request=request, actor=user, received_on=received,
+    return services.request_record_receipt(preservation_request=request, actor=user, received_on=received,
                                            blink_reference="LE-1", now=now)
 
 

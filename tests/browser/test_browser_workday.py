@@ -136,7 +136,7 @@ def test_a_paralegal_records_three_receipts_in_one_bulk_action(page, transaction
     sent = []
     for _ in range(3):
         request_obj = draft_of(officer)
-        services.request_send(request=request_obj, actor=officer, now=timezone.now() - timedelta(days=1))
+        services.request_send(preservation_request=request_obj, actor=officer, now=timezone.now() - timedelta(days=1))
         sent.append(request_obj)
     draft_of(officer)  # stays a draft: not selected
     sign_in(page, paralegal)
@@ -194,9 +194,9 @@ def test_the_busy_pages_fit_and_are_accessible_at_phone_and_tablet_widths(browse
     officer = member(agency, "mulder", first_name="Fox", last_name="Mulder")
     member(agency, "skinner", Role.SUPERVISOR)
     draft = draft_of(officer, case_number="CR-2026-7")
-    services.request_approve(request=draft, actor=agency.users.get(username="skinner"))
-    services.request_send(request=draft, actor=officer)
-    services.request_record_receipt(request=draft, actor=officer, received_on=timezone.localdate(timezone.now(), agency.zone))
+    services.request_approve(preservation_request=draft, actor=agency.users.get(username="skinner"))
+    services.request_send(preservation_request=draft, actor=officer)
+    services.request_record_receipt(preservation_request=draft, actor=officer, received_on=timezone.localdate(timezone.now(), agency.zone))
     pdf = b"%PDF-1.7 a stand-in letter"  # its fingerprint is the long unbroken value to fit
     GeneratedDocument.objects.create(
         request=draft, kind="request", language="en", requested_by=officer, requested_at=timezone.now(),

@@ -52,15 +52,15 @@ def find_request(identifier):
         raise CommandError(_("No request %(id)s.") % {"id": identifier}) from exc
 
 
-def find_actor(username, request):
+def find_actor(username, preservation_request):
     if not username:
         return None
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise CommandError(_("No active user %(user)s.") % {"user": username})
-    if user.agency_id != request.agency_id:
+    if user.agency_id != preservation_request.agency_id:
         raise CommandError(_("%(user)s is not a member of the agency that owns %(reference)s.")
-                           % {"user": username, "reference": request.reference})
+                           % {"user": username, "reference": preservation_request.reference})
     return user
 
 
@@ -124,11 +124,11 @@ class Command(BaseCommand):
             self._write(self._content(manifest, options["format"], stored, language), output)
         self._say_summary(manifest, zone_given=bool(options["tz"]))
 
-    def _window(self, options, zone, request):
+    def _window(self, options, zone, preservation_request):
         start = instant_argument(options["start"], zone) if options["start"] else None
         end = instant_argument(options["end"], zone) if options["end"] else None
-        if start is None and end is None and request is not None:
-            start, end = request.window_start, request.window_end
+        if start is None and end is None and preservation_request is not None:
+            start, end = preservation_request.window_start, preservation_request.window_end
         if start and end and start > end:
             raise CommandError(_("The window must not end before it starts."))
         if options["workers"] < 1:
@@ -176,7 +176,7 @@ class Command(BaseCommand):
             return csv_content
         try:
             return manifests.manifest_pdf(
-                manifest, request=None, csv_sha256=hashlib.sha256(csv_content).hexdigest(),
+                manifest, preservation_request=None, csv_sha256=hashlib.sha256(csv_content).hexdigest(),
                 actor_label=manifests.COMMAND_LINE, language=language, now=timezone.now(),
             )
         except pdf.RenderError as exc:
@@ -190,14 +190,14 @@ class Command(BaseCommand):
         with open(output, "xb") as out:
             out.write(content)
 
-    def _attach(self, request, manifest, actor):
+    def _attach(self, preservation_request, manifest, actor):
         try:
-            stored = manifests.manifest_attach(request=request, manifest=manifest, actor=actor,
+            stored = manifests.manifest_attach(preservation_request=preservation_request, manifest=manifest, actor=actor,
                                                now=timezone.now())
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stderr.write(_("Attached to %(reference)s. CSV SHA-256 %(csv)s, PDF SHA-256 %(pdf)s.") % {
-            "reference": request.reference, "csv": stored.csv_sha256,
+            "reference": preservation_request.reference, "csv": stored.csv_sha256,
             "pdf": stored.pdf_sha256 or _("none: it could not be generated (%(reason)s)") % {"reason": stored.pdf_error},
         })
         return stored

@@ -100,23 +100,23 @@ class Command(BaseCommand):
     def _sent(self, agency, user, now, *, sent_days_ago, **kwargs):
         request = self._draft(agency, user, now - timedelta(days=sent_days_ago),
                               days_ago=kwargs.pop("days_ago", 10), **kwargs)
-        return services.request_send(request=request, actor=user,
+        return services.request_send(preservation_request=request, actor=user,
                                      sent_at=now - timedelta(days=sent_days_ago), now=now)
 
     def _received(self, agency, user, now, *, received_days_ago, **kwargs):
         request = self._sent(agency, user, now, sent_days_ago=received_days_ago + 1, **kwargs)
         received_on = deadlines.local_date(now, agency.time_zone) - timedelta(days=received_days_ago)
-        return services.request_record_receipt(request=request, actor=user, received_on=received_on,
+        return services.request_record_receipt(preservation_request=request, actor=user, received_on=received_on,
                                                blink_reference="LE-%d" % request.pk, now=now)
 
     def _extended(self, agency, user, now, *, received_days_ago, confirmed=True, **kwargs):
         request = self._received(agency, user, now, received_days_ago=received_days_ago, **kwargs)
         sent_at = now - timedelta(days=received_days_ago - 80)
-        request = services.request_send_extension(request=request, actor=user, sent_at=sent_at, now=now)
+        request = services.request_send_extension(preservation_request=request, actor=user, sent_at=sent_at, now=now)
         if confirmed:
             received_on = deadlines.local_date(sent_at, agency.time_zone) + timedelta(days=1)
             request = services.request_record_extension_receipt(
-                request=request, actor=user, received_on=received_on, now=now)
+                preservation_request=request, actor=user, received_on=received_on, now=now)
         return request
 
     def _requests(self, agency, users, now):
@@ -142,15 +142,15 @@ class Command(BaseCommand):
         self._extended(agency, officer, now, received_days_ago=100, case_number="CR-2026-0116")
         served = self._received(agency, officer, now, received_days_ago=30, case_number="CR-2026-0117")
         services.request_record_legal_process(
-            request=served, actor=officer, process_type=LegalProcessType.SEARCH_WARRANT,
+            preservation_request=served, actor=officer, process_type=LegalProcessType.SEARCH_WARRANT,
             served_on=deadlines.local_date(now, agency.time_zone) - timedelta(days=3), now=now)
         lapsed = self._received(agency, officer, now, received_days_ago=95, case_number="CR-2026-0118")
-        services.request_lapse(request=lapsed, now=now)
+        services.request_lapse(preservation_request=lapsed, now=now)
         closed = self._received(agency, officer, now, received_days_ago=60, case_number="CR-2026-0119")
         closed = services.request_record_legal_process(
-            request=closed, actor=officer, process_type=LegalProcessType.SUBPOENA,
+            preservation_request=closed, actor=officer, process_type=LegalProcessType.SUBPOENA,
             served_on=deadlines.local_date(now, agency.time_zone) - timedelta(days=20), now=now)
-        services.request_close(request=closed, actor=users["supervisor"], outcome=Outcome.PRODUCED, now=now)
+        services.request_close(preservation_request=closed, actor=users["supervisor"], outcome=Outcome.PRODUCED, now=now)
         withdrawn = self._draft(agency, officer, now, days_ago=30, case_number="CR-2026-0120")
-        services.request_withdraw(request=withdrawn, actor=officer, reason="Suspect identified; footage not needed.", now=now)
+        services.request_withdraw(preservation_request=withdrawn, actor=officer, reason="Suspect identified; footage not needed.", now=now)
         services.requests_refresh_urgency(now=now, queryset=PreservationRequest.objects.filter(agency=agency))

@@ -256,11 +256,11 @@ def requests_bulk(request):
 def _bulk_one(operation, preservation_request, actor, data, people):
     now = timezone.now()
     if operation == "assign":
-        services.request_assign(request=preservation_request, actor=actor, assignee=people[data["assignee"]], now=now)
+        services.request_assign(preservation_request=preservation_request, actor=actor, assignee=people[data["assignee"]], now=now)
     elif operation == "record_receipt":
-        services.request_record_receipt(request=preservation_request, actor=actor, received_on=data["received_on"],
+        services.request_record_receipt(preservation_request=preservation_request, actor=actor, received_on=data["received_on"],
                                         blink_reference=data["blink_reference"], now=now)
     elif operation == "generate":
         if not permissions.can_edit_request(actor, preservation_request):
             raise ValidationError(NOT_YOURS)
-        documents.document_request(request=preservation_request, kind=data["kind"], actor=actor, now=now)
+        documents.document_request(preservation_request=preservation_request, kind=data["kind"], actor=actor, now=now)

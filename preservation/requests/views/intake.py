@@ -78,7 +78,7 @@ def _intake(request, preservation_request=None):
     try:
         preservation_request = services.request_save_draft(
             agency=agency, actor=request.user, fields=form.draft_fields(), serial_rows=rows,
-            request=preservation_request,
+            preservation_request=preservation_request,
         )
     except ValidationError as error:
         add_service_errors(form, error)
