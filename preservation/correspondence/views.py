@@ -44,39 +44,39 @@ def _download(content, filename):
 # --- The log of one request ---------------------------------------------------------------------
 
 
-def _note(form, request_obj, user, now):
-    return services.entry_add_note(preservation_request=request_obj, actor=user, text=form.cleaned_data["text"], now=now)
+def _note(form, preservation_request, user, now):
+    return services.entry_add_note(preservation_request=preservation_request, actor=user, text=form.cleaned_data["text"], now=now)
 
 
-def _attachment(form, request_obj, user, now):
+def _attachment(form, preservation_request, user, now):
     upload = form.cleaned_data["file"]
-    return services.entry_add_attachment(preservation_request=request_obj, actor=user, filename=upload.name,
+    return services.entry_add_attachment(preservation_request=preservation_request, actor=user, filename=upload.name,
                                          content=upload.read(), text=form.cleaned_data["text"], now=now)
 
 
-def _reference(form, request_obj, user, now):
-    return services.entry_add_reference(preservation_request=request_obj, actor=user, reference=form.cleaned_data["reference"],
+def _reference(form, preservation_request, user, now):
+    return services.entry_add_reference(preservation_request=preservation_request, actor=user, reference=form.cleaned_data["reference"],
                                         given_on=form.cleaned_data["given_on"], now=now)
 
 
-def _correct(form, request_obj, user, now):
+def _correct(form, preservation_request, user, now):
     try:
-        entry = request_obj.correspondence.get(pk=form.cleaned_data["entry"])
+        entry = preservation_request.correspondence.get(pk=form.cleaned_data["entry"])
     except CorrespondenceEntry.DoesNotExist:
         raise Http404 from None
     return services.entry_correct(entry=entry, actor=user, text=form.cleaned_data["text"], now=now)
 
 
-def _upload(form, request_obj, user, now):
-    message = services.message_ingest(agency=request_obj.agency, raw=form.cleaned_data["message"],
+def _upload(form, preservation_request, user, now):
+    message = services.message_ingest(agency=preservation_request.agency, raw=form.cleaned_data["message"],
                                       channel=InboundChannel.UPLOAD, now=now)
     if message.request_id is None:
-        services.message_attach(message=message, preservation_request=request_obj, actor=user, now=now)
+        services.message_attach(message=message, preservation_request=preservation_request, actor=user, now=now)
     return message
 
 
-def _email_letter(form, request_obj, user, now):
-    return services.letter_send_by_email(preservation_request=request_obj, actor=user, to_address=form.cleaned_data["to_address"],
+def _email_letter(form, preservation_request, user, now):
+    return services.letter_send_by_email(preservation_request=preservation_request, actor=user, to_address=form.cleaned_data["to_address"],
                                          now=now)
 
 
@@ -93,19 +93,19 @@ ACTIONS = {
 @case_data
 @require_POST
 def correspondence_add(request, pk, action):
-    request_obj = request_or_404(request.user, pk)
+    preservation_request = request_or_404(request.user, pk)
     form_class, perform, done = ACTIONS[action]
     form = form_class(request.POST, request.FILES)
     if form.is_valid():
         try:
-            perform(form, request_obj, request.user, timezone.now())
+            perform(form, preservation_request, request.user, timezone.now())
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, done)
             return redirect(reverse("preservation:request_detail", args=[pk]) + "#correspondence")
     return render(request, "preservation/correspondence/form_page.html",
-                  {"form": form, "preservation_request": request_obj, "action": action}, status=400)
+                  {"form": form, "preservation_request": preservation_request, "action": action}, status=400)
 
 
 @case_data
@@ -185,14 +185,14 @@ def message_attach(request, pk):
     form = forms.AttachMessageForm(request.POST)
     if form.is_valid():
         try:
-            request_obj = selectors.requests_for_user(request.user).get(pk=form.cleaned_data["reference"])
-            services.message_attach(message=message, preservation_request=request_obj, actor=request.user, now=timezone.now())
+            preservation_request = selectors.requests_for_user(request.user).get(pk=form.cleaned_data["reference"])
+            services.message_attach(message=message, preservation_request=preservation_request, actor=request.user, now=timezone.now())
         except PreservationRequest.DoesNotExist:
             form.add_error("reference", _("Your agency has no request with this reference."))
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Attached to %(ref)s.") % {"ref": request_obj.reference})
+            messages.success(request, _("Attached to %(ref)s.") % {"ref": preservation_request.reference})
             return redirect("preservation:mail_message", pk=pk)
     return render(request, "preservation/correspondence/message.html",
                   _message_context(request, message, attach_form=form), status=400)
