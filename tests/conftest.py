@@ -85,9 +85,9 @@ def utc(*args):
 
 
 def _flush_past_the_audit_truncate_trigger():
-    """Transactional tests end with a TRUNCATE of every table, which the audit table's statement
-    trigger refuses (as it should). The suite connects as a superuser, so its flush runs with
-    triggers off, exactly the privilege the application's own role lacks (docs/security.md)."""
+    """Transactional tests end by emptying every table, which the audit table's triggers refuse
+    (as they should). The suite connects as a superuser, so its flush runs with triggers off,
+    exactly the privilege the application's own role lacks (docs/security.md)."""
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.sql_flush
@@ -95,9 +95,15 @@ def _flush_past_the_audit_truncate_trigger():
         return
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        statements = original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        if not statements:
-            return statements
+        if not tables:
+            return []
+        if reset_sequences:
+            statements = original(self, style, tables, reset_sequences=True, allow_cascade=allow_cascade)
+        else:
+            # DELETE, not TRUNCATE: a test leaves a handful of rows, and emptying 40 nearly empty
+            # tables row by row takes a fifth of the time TRUNCATE spends making new files for
+            # each. With the replica role no foreign-key trigger fires, so the order is free.
+            statements = ["DELETE FROM %s;" % self.quote_name(table) for table in tables]
         return ["SET LOCAL session_replication_role = replica;", *statements,
                 "SET LOCAL session_replication_role = origin;"]
 

@@ -31,6 +31,9 @@ if "DATABASE_URL" not in os.environ:
     else:
         DATABASES = {"default": env.db_url_config(f"sqlite:///{BASE_DIR / 'test.sqlite3'}")}
 DATABASES["default"]["TEST"] = {"NAME": None}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A test database is thrown away: a commit need not wait for its WAL to reach the disk.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 
 # Tests that need Redis (and a Celery worker) read this; empty means "skip, Redis is absent".
 TEST_REDIS_URL = env("TEST_REDIS_URL", default=LOCAL_REDIS_URL)
