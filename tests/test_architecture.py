@@ -130,3 +130,31 @@ def test_every_docs_page_the_code_cites_exists():
     cited = {name for path in _code_files() for name in CITATION.findall(path.read_text(encoding="utf-8"))}
     assert cited, "the code cites docs/"
     assert sorted(name for name in cited if not (ROOT / "docs" / name).exists()) == []
+
+
+# Where code works on a preservation request rather than answering an HTTP request: here the
+# word `request` alone would be ambiguous, so it never names a parameter (docs/architecture.md).
+DOMAIN_MODULES = ["preservation/requests/services.py", "preservation/requests/selectors.py",
+                  "preservation/correspondence/services.py", "preservation/documents/services.py",
+                  "preservation/evidence/manifests.py", "preservation/reminders/scheduling.py",
+                  "preservation/reminders/calendar.py", "preservation/reminders/inbox.py",
+                  "preservation/reminders/emails.py", "preservation/core/permissions.py",
+                  *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "preservation" / "rules").glob("*.py"))]
+
+
+def _parameters_named_request(source):
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            if any(argument.arg == "request" for argument in arguments):
+                yield getattr(node, "name", "<lambda>")
+
+
+def test_the_check_for_request_parameters_finds_one():
+    assert list(_parameters_named_request("def f(*, request, now):\n    pass\n")) == ["f"]
+    assert list(_parameters_named_request("def f(*, preservation_request, now):\n    pass\n")) == []
+
+
+@pytest.mark.parametrize("module", DOMAIN_MODULES)
+def test_domain_functions_take_the_preservation_request_as_preservation_request(module):
+    assert list(_parameters_named_request((ROOT / module).read_text(encoding="utf-8"))) == []
