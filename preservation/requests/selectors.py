@@ -220,7 +220,7 @@ def with_legacy_flags(rows):
     legacy = set(DeviceSerial.objects.filter(
         Q(generation=serials.LEGACY) | Q(model__in=serials.LEGACY_POOL_MODELS),
         request__in=[row["pk"] for row in rows],
-    ).values_list("request_id", flat=True)) if rows else set()
+    ).order_by().values_list("request_id", flat=True)) if rows else set()
     return [{**row, "legacy": row["pk"] in legacy} for row in rows]
 
 

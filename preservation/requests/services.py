@@ -293,10 +293,12 @@ DRAFT_FIELDS = [
 ]
 
 
-def _replace_serials(preservation_request, serial_rows):
+def _replace_serials(preservation_request, serial_rows, *, new=False):
     """serial_rows: iterable of dicts with ``raw`` and optional ``kind`` (a Blink serial unless
-    given), ``model`` and ``warnings_acknowledged``."""
-    preservation_request.serials.all().delete()
+    given), ``model`` and ``warnings_acknowledged``. ``new``: the request was just inserted, so
+    it has no serials to delete (one round trip less per draft created)."""
+    if not new:
+        preservation_request.serials.all().delete()
     rows = []
     for position, row in enumerate(serial_rows):
         kind = row.get("kind") or catalogue.BLINK_SERIAL
@@ -336,7 +338,7 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, preservation_
         setattr(preservation_request, name, value)
     preservation_request.save()
     if serial_rows is not None:
-        _replace_serials(preservation_request, serial_rows)
+        _replace_serials(preservation_request, serial_rows, new=creating)
     action = RequestEvent.Action.CREATED if creating else RequestEvent.Action.UPDATED
     _record(preservation_request, actor=actor, now=now, action=action, to_state=preservation_request.state if creating else "")
     request_recompute(preservation_request=preservation_request, now=now)
