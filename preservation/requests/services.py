@@ -33,7 +33,12 @@ from preservation.models import (
     User,
 )
 from preservation.reminders import scheduling
-from preservation.requests.selectors import basis_policy, provider_policy, request_clock, request_clock_terms
+from preservation.requests.selectors import (
+    basis_policy,
+    request_clock,
+    request_clock_terms,
+    request_policies,
+)
 from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import sending_errors
 
@@ -89,8 +94,9 @@ def request_report(preservation_request, *, now, policies=None):
         zone=zone,
         thresholds=thresholds(),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
-        provider=(policies.provider if policies else provider_policy)(preservation_request.provider, preservation_request.provider_other_name),
-        basis=(policies.basis if policies else basis_policy)(preservation_request.legal_basis),
+        provider=(policies.provider(preservation_request.provider, preservation_request.provider_other_name) if policies
+                  else request_policies(preservation_request)[0]),
+        basis=policies.basis(preservation_request.legal_basis) if policies else request_policies(preservation_request)[1],
         production_confirmed_on=preservation_request.production_confirmed_on,
         production_order=production_order,
         national=preservation_request.agency.national_order,
