@@ -235,6 +235,57 @@ def test_the_light_widget_refuses_what_it_does_not_render():
             light_widget(form[name])
 
 
+class Mixed(forms.Form):
+    text = forms.CharField(max_length=20, help_text="Say <em>what</em>")
+    optional = forms.CharField(required=False, label="Maybe & so")
+    number = forms.IntegerField(required=False, min_value=0, max_value=9)
+    mail = forms.EmailField(required=False)
+    when = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    choice = forms.ChoiceField(choices=[("", "Any"), ("a", "A & co")], help_text="Pick")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Long")
+    flag = forms.BooleanField(required=False)
+    many = forms.MultipleChoiceField(required=False, choices=[("a", "A")])
+    radio = forms.ChoiceField(required=False, choices=[("a", "A")], widget=forms.RadioSelect)
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+def _both_ways(make_form, name):
+    """The field rendered by crispy and by light_crispy_field, each on a form of its own (both
+    change the widget's classes)."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+
+    from preservation.templatetags.preserve_ui import light_crispy_field
+
+    crispy_form, light_form = make_form(), make_form()
+    return str(as_crispy_field(crispy_form[name])), str(light_crispy_field(light_form[name]))
+
+
+@pytest.mark.parametrize("data", [None, {"text": "x" * 30, "number": "-4", "mail": "no", "choice": "zz",
+                                         "when": "never", "notes": "<b>"}])
+def test_the_light_crispy_field_renders_what_crispy_renders(data, assert_html_equal):
+    def make():
+        form = Mixed(data, initial={"optional": 'say "hi"', "choice": "a"})
+        form.is_valid()
+        return form
+
+    for name in Mixed.base_fields:
+        assert_html_equal(*_both_ways(make, name))
+
+
+@pytest.mark.parametrize("data", [None, {"case_number": "", "window_start": "2026-13-01T10:00", "account_country": "ZZ",
+                                         "requester_email": "no", "requester_phone": "x", "language": "xx"}])
+def test_the_intake_form_s_fields_render_as_crispy_renders_them(agency, data, assert_html_equal):
+    from preservation.requests.forms import RequestForm
+
+    def make():
+        form = RequestForm(data, initial={"requester_name": "Dana <Scully>"}, agency=agency)
+        form.is_valid()
+        return form
+
+    for name in RequestForm(agency=agency).fields:
+        assert_html_equal(*_both_ways(make, name))
+
+
 @pytest.fixture
 def assert_html_equal():
     from django.test import SimpleTestCase

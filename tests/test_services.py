@@ -312,3 +312,16 @@ def test_a_draft_with_dates_at_the_ends_of_the_calendar_saves_without_deadlines(
                                           fields={"window_start": start, "window_end": end})
     request.refresh_from_db()
     assert (request.window_end, request.first_loss_at, request.urgency) == (end, None, "")
+
+
+def test_a_new_draft_stores_its_serials_without_deleting_first_and_an_edit_replaces_them(user, agency):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        made = services.request_save_draft(agency=agency, actor=user, fields={"case_number": "CR-NEW"},
+                                           serial_rows=[{"raw": "G8T1-SJ02-3294-01VR"}])
+    assert not [q for q in queries if q["sql"].startswith("DELETE")]
+    services.request_save_draft(agency=agency, actor=user, fields={}, preservation_request=made,
+                                serial_rows=[{"raw": "G8T1-9412-3135-0JD5"}])
+    assert [s.normalized for s in made.serials.all()] == ["G8T1941231350JD5"]

@@ -222,6 +222,18 @@ def test_a_row_shows_urgency_in_words_and_icon_and_the_next_deadline(signed_in, 
     assert "22 April 2026" in row and "2\xa0days" in row
 
 
+def test_only_a_row_with_a_legacy_device_gives_that_reason(signed_in, make_request):
+    # Read for the page's rows apart from the rows' query (selectors.with_legacy_flags).
+    legacy = make_request(serials=["G8T1-SJ02-3294-01VR", "638241420"], **window_days_ago(20, 19))
+    xt2 = make_request(serials=["G8T1-SJ02-3294-01VS"], **window_days_ago(20, 19))
+    xt2.serials.update(model="xt2")
+    current = make_request(**window_days_ago(20, 19))
+    response = signed_in.get(reverse("preservation:dashboard"))
+    reason = "Critical because a legacy device"
+    assert reason in row_of(response, legacy) and reason in row_of(response, xt2)
+    assert reason not in row_of(response, current)
+
+
 def test_a_deadline_gone_by_before_the_next_refresh_says_passed(client, user, make_request):
     critical = make_request(**window_days_ago(58, 57))  # first loss on 22 April
     with time_machine.travel(NOW + timedelta(days=5), tick=False):

@@ -226,3 +226,24 @@ def test_dates_are_written_as_the_readers_language_writes_them(client, user, dra
     assert reloaded(draft).next_deadline_on == dt.date(2026, 7, 12)
     dashboard = client.get(reverse("preservation:dashboard")).content.decode()
     assert "<strong>%s</strong>" % due in dashboard  # the same style as the request page
+
+
+def test_the_page_reads_the_provider_and_legal_basis_once_however_often_it_asks(signed_in, draft, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.request_send(preservation_request=draft, actor=user, now=NOW)
+    services.request_record_receipt(preservation_request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
+    with CaptureQueriesContext(connection) as queries:
+        assert detail(signed_in, draft).status_code == 200  # deadlines and the extension letter's check
+    read = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "preservation_provider"' in sql for sql in read) == 1
+    assert sum('FROM "preservation_legalbasis"' in sql for sql in read) == 1
+
+
+def test_a_request_whose_basis_changes_reads_the_new_basis(draft):
+    from preservation.requests import selectors
+
+    assert selectors.request_policies(draft)[1].code == draft.legal_basis == "us_2703f"
+    draft.legal_basis = "voluntary"
+    assert selectors.request_policies(draft)[1].code == "voluntary"

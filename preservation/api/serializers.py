@@ -26,8 +26,8 @@ from preservation.models import (
 from preservation.api.errors import django_fields
 from preservation.core import permissions as roles
 from preservation.core.presentation import wall_to_utc
-from preservation.requests import selectors, services
-from preservation.rules import catalogue, deadlines, identifiers, serials
+from preservation.requests import dashboard_rows, selectors, services
+from preservation.rules import catalogue, deadlines, identifiers, next_step, serials
 from preservation.rules.deadlines import CLOCK_CHANGE_OFFSETS
 from preservation.rules.validation import sending_errors, sending_warnings
 
@@ -327,6 +327,21 @@ class ApprovalSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField(allow_null=True, help_text=_("When; null when none."))
 
 
+class NextStepSerializer(serializers.Serializer):
+    """The one action that moves the request on, as the dashboard row and the request page show
+    it (docs/workday.md §1)."""
+
+    code = serializers.ChoiceField(choices=list(dashboard_rows.ACTION_LABELS),
+                                   help_text=_("The action, stable: such as send, record_receipt, none."))
+    label = serializers.CharField(help_text=_("The action in words, in the caller's language."))
+    reason = serializers.CharField(help_text=_("Why and by when, in words."))
+    whose_move = serializers.ChoiceField(
+        choices=list(next_step.GROUPS),
+        help_text=_("yours: the agency's; waiting: on Blink, a supervisor or Amazon; done: nothing left."))
+    due_on = serializers.DateField(allow_null=True,
+                                   help_text=_("The day the step is due, in the agency's calendar; null when none."))
+
+
 class RequestSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     reference = serializers.CharField(read_only=True, help_text=_("Shown to people, such as PR-000042."))
@@ -347,6 +362,8 @@ class RequestSerializer(serializers.ModelSerializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
     legal_process_type = serializers.ChoiceField(choices=LegalProcessType.choices, allow_blank=True, read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
+    assigned_to = serializers.SerializerMethodField()
+    next_step = serializers.SerializerMethodField()
     urgency = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
@@ -368,7 +385,7 @@ class RequestSerializer(serializers.ModelSerializer):
         fields = read_only_fields + services.DRAFT_FIELDS + [
             "serials", "urgency", "deadlines", "allowed_actions", "sending_problems", "warnings",
             "caller_actions", "approval", "window_start_local", "window_end_local",
-            "window_start_offset", "window_end_offset",
+            "window_start_offset", "window_end_offset", "assigned_to", "next_step",
         ]
         extra_kwargs = {"notes": {"max_length": NOTES_MAX_LENGTH}}
 
@@ -378,6 +395,21 @@ class RequestSerializer(serializers.ModelSerializer):
             return None
         level = deadlines.Urgency(obj.urgency)
         return {"code": level.value, "label": str(level.label), "rank": level.rank}
+
+    @extend_schema_field(serializers.CharField(
+        help_text=_("The username of who moves the request on: its creator until someone reassigns it."),
+    ))
+    def get_assigned_to(self, obj):
+        return (obj.assigned_to or obj.created_by).get_username()
+
+    @extend_schema_field(NextStepSerializer)
+    def get_next_step(self, obj):
+        step = next_step.next_step(
+            dashboard_rows.facts_of_request(obj, approved=self._approval(obj)["approved"]),
+            now=self.context.get("now") or timezone.now(), rules=selectors.next_step_rules(),
+        )
+        return {"code": step.action, "label": str(dashboard_rows.ACTION_LABELS[step.action]),
+                "reason": step.reason, "whose_move": step.group, "due_on": step.due}
 
     @extend_schema_field(RequestDeadlinesSerializer(allow_null=True))
     def get_deadlines(self, obj):

@@ -87,7 +87,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         return (
             selectors.requests_for_user(self.request.user)
-            .select_related("agency", "created_by")
+            .select_related("agency", "created_by", "assigned_to")
             # What the approval state needs, for a whole page in three queries (services.approval_over).
             .prefetch_related("serials", "approvals__approved_by", Prefetch(
                 "events", queryset=RequestEvent.objects.filter(action__in=services.EDIT_ACTIONS).only(

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from preservation.core import permissions, presentation
-from preservation.models import PreservationRequest
+from preservation.models import PreservationRequest, RequestState
 from preservation.requests import selectors
 from preservation.rules import next_step
 from preservation.templatetags.preserve_ui import (
@@ -85,6 +85,24 @@ def facts_of(row, zone, approval_required):
         expires_on=row["expires_on"], final_expires_on=row["final_expires_on"], urgency=row["urgency"],
         legacy=row["legacy"], approval_required=approval_required, approved=row["approved"],
         approval_requested=row["approval_requested_at"] is not None,
+    )
+
+
+def facts_of_request(preservation_request, *, approved):
+    """next_step's facts from a request read whole (the request page, the API). ``approved``:
+    a supervisor approved the draft as it stands; the serials are read for the legacy flag
+    (prefetch them for a page of requests)."""
+    agency = preservation_request.agency
+    approval_required = agency.requires_supervisor_approval and preservation_request.state == RequestState.DRAFT
+    return next_step.Facts(
+        state=preservation_request.state, zone=agency.time_zone,
+        first_loss_at=preservation_request.first_loss_at, total_loss_at=preservation_request.total_loss_at,
+        sent_at=preservation_request.sent_at, extension_sent_at=preservation_request.extension_sent_at,
+        extension_send_by=preservation_request.extension_send_by, expires_on=preservation_request.expires_on,
+        final_expires_on=preservation_request.final_expires_on, urgency=preservation_request.urgency,
+        legacy=preservation_request.has_legacy_device, approval_required=approval_required,
+        approved=approval_required and approved,
+        approval_requested=preservation_request.approval_requested_at is not None,
     )
 
 

@@ -33,7 +33,12 @@ from preservation.models import (
     User,
 )
 from preservation.reminders import scheduling
-from preservation.requests.selectors import basis_policy, provider_policy, request_clock, request_clock_terms
+from preservation.requests.selectors import (
+    basis_policy,
+    request_clock,
+    request_clock_terms,
+    request_policies,
+)
 from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import sending_errors
 
@@ -89,8 +94,9 @@ def request_report(preservation_request, *, now, policies=None):
         zone=zone,
         thresholds=thresholds(),
         lead_days=_setting("EXTENSION_LEAD_DAYS"),
-        provider=(policies.provider if policies else provider_policy)(preservation_request.provider, preservation_request.provider_other_name),
-        basis=(policies.basis if policies else basis_policy)(preservation_request.legal_basis),
+        provider=(policies.provider(preservation_request.provider, preservation_request.provider_other_name) if policies
+                  else request_policies(preservation_request)[0]),
+        basis=policies.basis(preservation_request.legal_basis) if policies else request_policies(preservation_request)[1],
         production_confirmed_on=preservation_request.production_confirmed_on,
         production_order=production_order,
         national=preservation_request.agency.national_order,
@@ -293,10 +299,12 @@ DRAFT_FIELDS = [
 ]
 
 
-def _replace_serials(preservation_request, serial_rows):
+def _replace_serials(preservation_request, serial_rows, *, new=False):
     """serial_rows: iterable of dicts with ``raw`` and optional ``kind`` (a Blink serial unless
-    given), ``model`` and ``warnings_acknowledged``."""
-    preservation_request.serials.all().delete()
+    given), ``model`` and ``warnings_acknowledged``. ``new``: the request was just inserted, so
+    it has no serials to delete (one round trip less per draft created)."""
+    if not new:
+        preservation_request.serials.all().delete()
     rows = []
     for position, row in enumerate(serial_rows):
         kind = row.get("kind") or catalogue.BLINK_SERIAL
@@ -336,7 +344,7 @@ def request_save_draft(*, agency, actor, fields, serial_rows=None, preservation_
         setattr(preservation_request, name, value)
     preservation_request.save()
     if serial_rows is not None:
-        _replace_serials(preservation_request, serial_rows)
+        _replace_serials(preservation_request, serial_rows, new=creating)
     action = RequestEvent.Action.CREATED if creating else RequestEvent.Action.UPDATED
     _record(preservation_request, actor=actor, now=now, action=action, to_state=preservation_request.state if creating else "")
     request_recompute(preservation_request=preservation_request, now=now)

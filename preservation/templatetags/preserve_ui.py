@@ -3,6 +3,7 @@ from django import forms, template
 from django.forms.utils import flatatt
 from django.forms.widgets import Input
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from preservation.core.presentation import (
     URGENCY_ICONS,
@@ -110,3 +111,65 @@ def light_widget(bound_field):
     if value is not None:
         attrs["value"] = value
     return format_html('<input type="{}" name="{}"{}>', widget.input_type, bound_field.html_name, flatatt(attrs))
+
+
+_PLAIN_WIDGETS = (Input.get_context, forms.Select.get_context, forms.Widget.get_context)
+
+
+@register.filter
+def light_crispy_field(bound_field):
+    """``as_crispy_field`` (bootstrap5, no form helper) for a text, number, date, email or
+    single-choice field or a text area, written here instead of through crispy's field
+    templates: those were half the intake page's time (bench/_profile_pages.py). The same
+    markup as crispy's, attribute for attribute (tests/test_dashboard_speed.py compares them);
+    any other kind of field is left to crispy."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+
+    widget = bound_field.field.widget
+    if (bound_field.is_hidden or getattr(bound_field.form, "helper", None) is not None or bound_field.use_fieldset
+            or isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple,
+                                   forms.FileInput, forms.MultiWidget))
+            or not isinstance(widget, (Input, forms.Select, forms.Textarea))
+            or getattr(widget, "allow_multiple_selected", False)):
+        return as_crispy_field(bound_field)
+    errors = bound_field.errors
+    # What crispy's {% crispy_field %} does to the widget: its class name, then Bootstrap's classes.
+    class_name = type(widget).__name__.lower()
+    css_class = widget.attrs.get("class", "")
+    if css_class:
+        if css_class.find(class_name) == -1:
+            css_class += " %s" % class_name
+    else:
+        css_class = class_name
+    wanted = "form-select" if isinstance(widget, forms.Select) else "form-control"
+    for name in (wanted + " is-invalid" if errors else wanted).split():
+        if name not in css_class.split():
+            css_class += " " + name
+    widget.attrs["class"] = css_class
+    try:
+        if type(widget).render is not forms.Widget.render or type(widget).get_context not in _PLAIN_WIDGETS:
+            raise TypeError("a widget of its own")
+        rendered = light_widget(bound_field)
+    except TypeError:
+        rendered = str(bound_field)
+    required = bound_field.field.required
+    label = ""
+    if bound_field.label:
+        label = format_html(
+            '<label{} class="form-label{}">{}{}</label>',
+            format_html(' for="{}"', bound_field.id_for_label) if bound_field.id_for_label else "",
+            " requiredField" if required else "", bound_field.label,
+            mark_safe('<span class="asteriskField">*</span>') if required else "")
+    error_block = ""
+    if errors:
+        error_block = format_html('<div id="{}_error" class="invalid-feedback">{}</div>', errors.field_id, format_html_join(
+            "", '<p id="error_{}_{}"><strong>{}</strong></p>',
+            ((n, bound_field.auto_id, error) for n, error in enumerate(errors, 1))))
+    help_block = ""
+    if bound_field.help_text:
+        help_block = format_html('<div {}class="form-text">{}</div>',
+                                 format_html('id="{}_helptext" ', bound_field.auto_id) if bound_field.auto_id else "",
+                                 mark_safe(bound_field.help_text))
+    css_classes = bound_field.css_classes()
+    return format_html('<div id="div_{}" class="mb-3{}">{}{}{}{}</div>', bound_field.auto_id,
+                       " " + css_classes if css_classes else "", label, rendered, error_block, help_block)

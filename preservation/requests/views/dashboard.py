@@ -45,7 +45,7 @@ DASHBOARD_COLUMNS = (
     "pk", "case_number", "state", "urgency", "next_deadline_on", "next_deadline_kind", "deadlines_provisional",
     "created_by_id", "assigned_to_id", "first_loss_at", "total_loss_at",
     "sent_at", "extension_sent_at", "extension_send_by", "expires_on", "final_expires_on",
-    "approval_requested_at", "emergency_reason", "emergency_reviewed_at", "approved", "legacy",
+    "approval_requested_at", "emergency_reason", "emergency_reviewed_at", "approved",
 )
 
 
@@ -81,7 +81,7 @@ def _render_dashboard(request, form, people, filters, status=200):
     url_filters = {key: value for key, value in filters.items() if key != "q"}
     return render(request, "preservation/dashboard.html", {
         "page": page, "rows": dashboard_rows.rows(
-            page.object_list, user=user, today=today, people=people, now=timezone.now(),
+            selectors.with_legacy_flags(page.object_list), user=user, today=today, people=people, now=timezone.now(),
             csrf_token=get_token(request), next_url=request.get_full_path()),
         "form": form, "buckets": _chips(DashboardFilterForm.BUCKETS, "bucket", counts, url_filters),
         "groups": _chips(DashboardFilterForm.GROUPS, "group", counts, url_filters)

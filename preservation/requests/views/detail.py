@@ -121,18 +121,11 @@ def _detail_context(request, preservation_request, bound_forms=None):
 
 def request_next_step(preservation_request, now):
     """The request's next step (next_step.next_step) from the request as stored."""
-    agency = preservation_request.agency
-    approval_required = agency.requires_supervisor_approval and preservation_request.state == RequestState.DRAFT
-    return next_step.next_step(next_step.Facts(
-        state=preservation_request.state, zone=agency.time_zone,
-        first_loss_at=preservation_request.first_loss_at, total_loss_at=preservation_request.total_loss_at,
-        sent_at=preservation_request.sent_at, extension_sent_at=preservation_request.extension_sent_at,
-        extension_send_by=preservation_request.extension_send_by, expires_on=preservation_request.expires_on,
-        final_expires_on=preservation_request.final_expires_on, urgency=preservation_request.urgency,
-        legacy=preservation_request.has_legacy_device, approval_required=approval_required,
-        approved=approval_required and services.request_is_approved(preservation_request),
-        approval_requested=preservation_request.approval_requested_at is not None,
-    ), now=now, rules=selectors.next_step_rules())
+    approval_required = (preservation_request.agency.requires_supervisor_approval
+                         and preservation_request.state == RequestState.DRAFT)
+    facts = dashboard_rows.facts_of_request(
+        preservation_request, approved=approval_required and services.request_is_approved(preservation_request))
+    return next_step.next_step(facts, now=now, rules=selectors.next_step_rules())
 
 
 # The request page's button for each next step: a page to go to, or an action form below.
