@@ -21,7 +21,8 @@ from django.urls import reverse
 
 from preservation.correspondence import matching
 from preservation.models import GeneratedDocument, Notification, PreservationRequest, Reminder, ReminderKind, Role
-from preservation.reminders.emails import reminder_message
+from preservation.reminders.emails import message_id, reminder_message
+from preservation.reminders.sweep import Recipient
 from preservation.rules import references
 from tests.api_support import token_client
 from tests.conftest import utc
@@ -57,7 +58,7 @@ def world(client):
     ours = RequestFactory(agency=b, created_by=officer, state="preserving", sent_at=NOW, received_on=NOW.date())
     document = GeneratedDocument.objects.create(request=ours, kind="request", language="en", requested_by=officer,
                                                 requested_at=NOW)
-    reminder = Reminder.objects.create(request=ours, kind=ReminderKind.EXTENSION_DUE, lead_days=7,
+    reminder = Reminder.objects.create(request=ours, kind=ReminderKind.EXTENSION_DUE, lead_days=13,
                                        day=NOW.date(), due_at=NOW, deadline_on=NOW.date())
     notification = Notification.objects.create(user=officer, reminder=reminder, created_at=NOW)
     return {"a_user": a_user, "officer": officer, "request": ours, "document": document, "reminder": reminder,
@@ -82,7 +83,7 @@ def test_a_request_created_on_the_web_is_addressed_by_no_number(world):
     from tests.test_web_intake import form_data
     client = world["client"]
     response = client.post(reverse("preservation:request_new"), form_data())
-    created = PreservationRequest.objects.for_agency(world["officer"].agency).latest("created_at")
+    created = PreservationRequest.objects.for_agency(world["officer"].agency).get(case_number="CR-2026-00042")
     assert response.status_code == 302
     assert response.url == reverse("preservation:request_edit", args=[created.public_id])
     assert NEW_REFERENCE.match(created.reference)
@@ -113,12 +114,15 @@ def test_no_page_links_to_a_numbered_address(world, name, url):
 
 
 def test_email_links_and_message_ids_carry_no_number(world):
-    message = reminder_message(world["reminder"], world["officer"])
+    officer = world["officer"]
+    message = reminder_message(world["reminder"], Recipient("u%d" % officer.pk, officer.email, officer.language, officer))
     bodies = [message.body] + [content for content, _type in message.alternatives]
     urls = [u for body in bodies for u in re.findall(r"https?://[^\s\"<>]+", body)]
     assert urls and not [u for u in urls if NUMBERED_PATH.match(u)]
     assert str(world["request"].public_id) in message.body
-    assert ".%d." % world["reminder"].pk not in message.extra_headers["Message-ID"]
+    assert not re.search(r"[.]u?%d[.@]" % world["reminder"].pk, message.extra_headers["Message-ID"])
+    assert not re.search(r"[.]u?%d[.@]" % officer.pk, message.extra_headers["Message-ID"])
+    assert message.extra_headers["Message-ID"] == message_id("reminder", world["reminder"].pk, "u%d" % officer.pk)
 
 
 def test_the_calendar_and_the_csv_carry_no_number(world):
@@ -214,7 +218,7 @@ def test_mail_quoting_an_old_or_a_new_reference_is_matched(text, found):
 def test_a_reply_quoting_either_format_finds_its_request(world):
     ours = world["request"]
     old = RequestFactory(agency=ours.agency, created_by=world["officer"], state="preserving", sent_at=NOW)
-    PreservationRequest.objects.filter(pk=old.pk).update(reference="PR-%06d" % old.pk)
+    PreservationRequest.objects.across_agencies().filter(pk=old.pk).update(reference="PR-%06d" % old.pk)
     for quoted, wanted in ((ours.reference.lower(), ours), ("PR-%06d" % old.pk, old)):
         found, rule = matching.match_message(agency=ours.agency, subject="Re: " + quoted, text="", thread_ids=[])
         assert (found, rule) == (wanted, "reference")
@@ -235,7 +239,7 @@ def test_the_dashboard_finds_a_request_by_its_new_reference(world, typed):
 
 def test_an_old_reference_is_still_found_by_its_number(world):
     ours = world["request"]
-    PreservationRequest.objects.filter(pk=ours.pk).update(reference="PR-%06d" % ours.pk)
+    PreservationRequest.objects.across_agencies().filter(pk=ours.pk).update(reference="PR-%06d" % ours.pk)
     for text in ("PR-%06d" % ours.pk, str(ours.pk)):
         response = world["client"].post(reverse("preservation:dashboard_search"), {"q": text})
         assert [r["reference"] for r in world["client"].get(response.url).context["page"].object_list] == \
@@ -252,7 +256,7 @@ def test_a_colliding_reference_is_drawn_again(world, monkeypatch):
 
 def test_the_migration_keeps_the_references_already_sent(world):
     ours = world["request"]
-    PreservationRequest.objects.filter(pk=ours.pk).update(reference=None)
+    PreservationRequest.objects.across_agencies().filter(pk=ours.pk).update(reference="")
     migration = importlib.import_module("preservation.migrations.0161_opaque_ids")
     migration.keep_old_references(django_apps, connection.schema_editor())
     ours.refresh_from_db()

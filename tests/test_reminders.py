@@ -27,6 +27,7 @@ from preservation.models import (
 )
 from preservation.reminders import sweep as reminder_sweep
 from preservation.reminders import texts
+from preservation.reminders.emails import message_id
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
@@ -176,8 +177,8 @@ def test_message_ids_are_deterministic_per_reminder_and_recipient(sent, frozen):
     reminder = rows(sent)[(K.ACK_MISSING, 3)]
     ids = sorted(m.extra_headers["Message-ID"] for m in mail.outbox)
     assert ids == sorted([
-        "<preserve.reminder.%d.u%d@localhost>" % (reminder.pk, sent.created_by_id),
-        "<preserve.reminder.%d.requester@localhost>" % reminder.pk,
+        message_id("reminder", reminder.pk, "u%d" % sent.created_by_id),
+        message_id("reminder", reminder.pk, "requester"),
     ])
     assert "Message-ID: %s" % ids[0] in "".join(m.message().as_string() for m in mail.outbox)
 
@@ -382,7 +383,7 @@ def test_a_requester_email_of_a_colleague_reaches_that_user_in_their_language(se
     sweep(frozen, utc(2026, 1, 7, 13))
     reminder = rows(sent)[(K.ACK_MISSING, 3)]
     assert {m.extra_headers["Message-ID"] for m in mail.outbox if m.to[0] == detective.email} == {
-        "<preserve.reminder.%d.u%d@localhost>" % (reminder.pk, detective.pk)
+        message_id("reminder", reminder.pk, "u%d" % detective.pk)
     }
     assert Notification.objects.filter(user=detective, reminder=reminder).exists()
 

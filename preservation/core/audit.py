@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from preservation.models import AuditOutcome, AuditRecord
 from preservation.models.audit import GENESIS_HASH
+from preservation.rules import references
 
 # Any number will do as long as nothing else in the database uses it as an advisory lock key.
 _CHAIN_LOCK_KEY = 0x50524553  # "PRES"
@@ -177,7 +178,7 @@ def _term_category(value):
         return "email"
     if _SERIAL.search(text):
         return "serial"
-    if re.fullmatch(r"PR-?\d+", text, re.IGNORECASE):
+    if re.fullmatch(r"PR-?\d+", text, re.IGNORECASE) or (text[:2].upper() == "PR" and references.canonical(text)):
         return "reference"
     if text.isdigit():
         return "number"
