@@ -310,7 +310,7 @@ class ActionForm(forms.Form):
         return {}
 
     def execute(self, *, actor, now):
-        return self.service(request=self.preservation_request, actor=actor, now=now, **self.arguments())
+        return self.service(preservation_request=self.preservation_request, actor=actor, now=now, **self.arguments())
 
     def local_now(self):
         return local_wall_clock(timezone.now(), self.zone)
