@@ -35,6 +35,7 @@ from preservation.reminders.texts import describe
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
+from tests.mail_support import reminder_mail
 
 NY = "America/New_York"
 AUCKLAND = "Pacific/Auckland"
@@ -174,7 +175,7 @@ def sweep(frozen, at):
 
 
 def ext_messages(row):
-    return [m for m in mail.outbox if ".%d." % row.pk in m.extra_headers["Message-ID"]]
+    return reminder_mail(row)
 
 
 # (zone, Blink received the request on, extension sent at (UTC), reminder due at (UTC))

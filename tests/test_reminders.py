@@ -31,10 +31,12 @@ from preservation.reminders.emails import message_id
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
+from tests.mail_support import reminder_mail
 
 pytestmark = pytest.mark.django_db
 SENT_AT = utc(2026, 1, 4, 15)  # 10:00 in New York
 RECEIVED_AT = utc(2026, 1, 6, 15)
+
 
 
 @pytest.fixture(autouse=True)
@@ -193,7 +195,7 @@ def test_each_kind_reaches_the_people_deadlines_md_names(sent, frozen, staff, ki
     request.save(update_fields=["requester_email"])
     reminder = rows(request)[(kind, lead)]
     sweep(frozen, reminder.due_at)
-    addresses = {m.to[0] for m in mail.outbox if ".%d." % reminder.pk in m.extra_headers["Message-ID"]}
+    addresses = {m.to[0] for m in reminder_mail(reminder)}
     people = {"requester": request.created_by, **staff}
     assert addresses == {people[role].email for role in roles}
 
@@ -314,7 +316,7 @@ def test_a_lapse_is_detected_and_everyone_on_the_request_is_told(sent, frozen, s
     lapsed = rows(request)[(K.LAPSED, 0)]
     assert lapsed.state == D.SENT
     assert {request.created_by.email, staff["paralegal"].email, staff["supervisor"].email} <= {
-        m.to[0] for m in mail.outbox if ".%d." % lapsed.pk in m.extra_headers["Message-ID"]
+        m.to[0] for m in reminder_mail(lapsed)
     }
 
 

@@ -673,7 +673,7 @@ class DeprecatedIdField(serializers.IntegerField):
 
 class DocumentSerializer(serializers.Serializer):
     id = DeprecatedIdField(help_text=_("Deprecated: use public_id."))
-    public_id = serializers.UUIDField(help_text=_("The document's id: use it in /documents/{id}/."))
+    public_id = serializers.UUIDField()
     request = serializers.UUIDField(source="request.public_id")
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
     kind_label = serializers.CharField(source="get_kind_display")

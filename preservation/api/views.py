@@ -255,9 +255,9 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(s.DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
-DOCUMENT_ID = OpenApiParameter("id", type=str, location=OpenApiParameter.PATH,
-                               description=_("The document's public_id (a UUID); its integer id, deprecated, "
-                                             "still works."))
+DOCUMENT_ID = OpenApiParameter(
+    "id", type={"oneOf": [{"type": "string", "format": "uuid"}, {"type": "integer"}]}, location=OpenApiParameter.PATH,
+    description=_("The document's public_id (a UUID); its integer id, deprecated, still works."))
 LARGEST_ID = 2**63 - 1
 
 

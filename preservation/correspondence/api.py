@@ -35,8 +35,7 @@ class EntrySerializer(serializers.Serializer):
                                          help_text=_("Deprecated: use received_message_public_id."))
     received_message_public_id = serializers.UUIDField(allow_null=True, default=None)
     corrects = DeprecatedIdField(source="corrects_id", allow_null=True, help_text=_("Deprecated: use corrects_public_id."))
-    corrects_public_id = serializers.UUIDField(allow_null=True, default=None,
-                                               help_text=_("The public_id of the entry this one corrects."))
+    corrects_public_id = serializers.UUIDField(allow_null=True, default=None)
 
 
 # What the API may add; files and mail come in through the web pages and the mail commands.

@@ -63,7 +63,10 @@ def add_public_ids(apps, schema_editor):
 def drop_public_ids(apps, schema_editor):
     for name in OPAQUE_MODELS:
         model = apps.get_model("preservation", name)
-        schema_editor.remove_field(model, _final_field())
+        if not any(field.name == "public_id" for field in model._meta.local_fields):
+            # SQLite rebuilds the table from the model: it has to know the column it drops.
+            _final_field().contribute_to_class(model, "public_id")
+        schema_editor.remove_field(model, model._meta.get_field("public_id"))
 
 
 class Migration(migrations.Migration):

@@ -137,7 +137,7 @@ def search_condition(text):
     if reference:
         condition |= Q(reference=reference)
     part = references.partial(text)
-    if len(part) >= references.GROUP and not part.isdigit():
+    if len(part) >= references.GROUP:
         condition |= Q(reference__contains=part)
     part = serials.normalize_serial(text)
     if len(part) >= MIN_SERIAL_PART:
