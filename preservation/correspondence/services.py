@@ -75,7 +75,7 @@ def _audit(action, *, actor, preservation_request, now, message=""):
 
 def _add(preservation_request, *, actor, now, kind, **fields):
     entry = CorrespondenceEntry.objects.create(request=preservation_request, kind=kind, actor=actor, at=now, **fields)
-    _audit(kind, actor=actor, preservation_request=preservation_request, now=now, message="entry %d" % entry.pk)
+    _audit(kind, actor=actor, preservation_request=preservation_request, now=now, message="entry %s" % entry.public_id)
     return entry
 
 
