@@ -270,3 +270,25 @@ def test_the_migration_keeps_the_references_already_sent(world):
 ])
 def test_a_typed_reference_is_read_as_people_write_it(typed, canonical):
     assert references.canonical(typed) == canonical
+
+
+def test_mail_and_correspondence_pages_carry_no_number(world):
+    from preservation.correspondence import services as correspondence
+    from preservation.models import InboundChannel
+    from tests.mail_support import provider_reply
+
+    client, ours = world["client"], world["request"]
+    message = correspondence.message_ingest(agency=ours.agency, raw=provider_reply(subject="Hello"),
+                                            channel=InboundChannel.UPLOAD, now=NOW)
+    entry = correspondence.entry_add_attachment(preservation_request=ours, actor=world["officer"], filename="a.txt",
+                                                content=b"a", now=NOW)
+    for url in (reverse("preservation:mail_inbox"), reverse("preservation:mail_message", args=[message.public_id]),
+                reverse("preservation:request_detail", args=[ours.public_id])):
+        response = client.get(url)
+        assert response.status_code == 200 and numbered_addresses(response.content.decode()) == [], url
+    assert 'value="%d"' % entry.pk not in client.get(reverse("preservation:request_detail",
+                                                             args=[ours.public_id])).content.decode()
+    moved = client.get("/mail/%d/message.eml" % message.pk)
+    assert moved.status_code == 302 and moved.url == reverse("preservation:mail_raw", args=[message.public_id])
+    download = client.get(moved.url)
+    assert str(message.pk) not in download["Content-Disposition"].replace(str(message.public_id), "")
