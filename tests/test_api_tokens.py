@@ -113,7 +113,7 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(user):
     api_token_revoke(token=token, actor=user)
 
     assert call_me("Bearer " + plain).status_code == 401
-    assert list(AuditRecord.objects.across_agencies().filter(object_id=str(token.pk)).values_list("action", flat=True)) == [
+    assert list(AuditRecord.objects.across_agencies().filter(object_id=str(token.public_id)).values_list("action", flat=True)) == [
         "api_token_rejected", "api_token_revoked", "api_token_created",
     ]
 

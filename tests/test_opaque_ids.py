@@ -20,7 +20,7 @@ from django.db import connection
 from django.urls import reverse
 
 from preservation.correspondence import matching
-from preservation.models import GeneratedDocument, Notification, PreservationRequest, Reminder, ReminderKind, Role
+from preservation.models import AuditRecord, GeneratedDocument, Notification, PreservationRequest, Reminder, ReminderKind, Role
 from preservation.reminders.emails import message_id, reminder_message
 from preservation.reminders.sweep import Recipient
 from preservation.rules import references
@@ -88,6 +88,8 @@ def test_a_request_created_on_the_web_is_addressed_by_no_number(world):
     assert response.url == reverse("preservation:request_edit", args=[created.public_id])
     assert NEW_REFERENCE.match(created.reference)
     assert created.reference in client.get(response.url).content.decode()
+    audited = AuditRecord.objects.for_agency(created.agency).filter(object_type="preservationrequest")
+    assert set(audited.values_list("object_id", flat=True)) == {str(created.public_id)}
 
 
 PAGES = [

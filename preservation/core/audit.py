@@ -106,7 +106,9 @@ def _lock_chain():
 def _object_fields(obj, object_type, object_id):
     if obj is not None:
         object_type = object_type or obj._meta.model_name
-        object_id = object_id or str(obj.pk)
+        # The id its address shows where it has one, never a row number that counts every
+        # agency's rows (docs/security.md "Opaque identifiers").
+        object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
     return object_type or "", str(object_id or "")
 
 
