@@ -54,6 +54,8 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/preserve_bench_h10"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
 CLONE_BATCH = 5000
 PK_PLACEHOLDER = 987654321
+# Request pages are addressed by public_id (docs/security.md "Opaque identifiers"); older code by pk.
+PUBLIC_ID_PLACEHOLDER = "00000000-0000-0000-0000-000987654321"
 
 
 def parse_args(argv):
@@ -146,7 +148,9 @@ def clone_requests(agency, wanted):
     have = PreservationRequest.objects.for_agency(agency).count()
     templates = list(PreservationRequest.objects.for_agency(agency)
                      .prefetch_related("serials", "events").order_by("pk")[:50])
-    fields = [f.attname for f in PreservationRequest._meta.concrete_fields if not f.primary_key]
+    # Each clone draws its own reference (unique); older code has no reference column.
+    fields = [f.attname for f in PreservationRequest._meta.concrete_fields
+              if not f.primary_key and f.attname != "reference"]
     started = time.monotonic()
     for start in range(have, wanted, CLONE_BATCH):
         batch = range(start, min(start + CLONE_BATCH, wanted))
@@ -226,13 +230,29 @@ def mix_urls():
     urls = {}
     for member, (name, kwargs) in wanted.items():
         try:
-            urls[member] = reverse(name, kwargs=kwargs)
+            try:
+                urls[member] = reverse(name, kwargs=kwargs)
+            except NoReverseMatch:
+                if "pk" not in kwargs:
+                    raise
+                urls[member] = reverse(name, kwargs={"public_id": PUBLIC_ID_PLACEHOLDER})
         except NoReverseMatch:
             print(f"  skipping '{member}': no URL named {name} in this code", flush=True)
             urls[member] = None
     if urls["request page"]:
-        urls["request page"] = urls["request page"].replace(str(PK_PLACEHOLDER), "{pk}")
+        urls["request page"] = (urls["request page"].replace(str(PK_PLACEHOLDER), "{pk}")
+                                .replace(PUBLIC_ID_PLACEHOLDER, "{pk}"))
     return urls
+
+
+def _addressed_by_public_id():
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("preservation:request_detail", kwargs={"public_id": PUBLIC_ID_PLACEHOLDER})
+    except NoReverseMatch:
+        return False
+    return True
 
 
 def make_config(args, agency):
@@ -241,8 +261,9 @@ def make_config(args, agency):
     from preservation.models import PreservationRequest
     from preservation.rules import deadlines
 
-    pks = list(PreservationRequest.objects.for_agency(agency).order_by("?")
-               .values_list("pk", flat=True)[:2000])
+    by_public_id = _addressed_by_public_id()
+    pks = [str(pk) for pk in PreservationRequest.objects.for_agency(agency).order_by("?")
+           .values_list("public_id" if by_public_id else "pk", flat=True)[:2000]]
     return {
         "users": bench_users(agency, args.users),
         "urls": mix_urls(),

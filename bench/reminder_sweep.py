@@ -77,18 +77,23 @@ def template_request():
 
 
 def copy_requests(template_pk, count):
-    """``count`` copies of the template request (new public_id and case number each)."""
+    """``count`` copies of the template request (new public_id, case number and reference each)."""
     from django.db import connection
 
     from preservation.models import PreservationRequest
 
-    fields = [f.column for f in PreservationRequest._meta.concrete_fields if f.column not in ("id", "public_id", "case_number")]
+    fresh = ("id", "public_id", "case_number", "reference")
+    fields = [f.column for f in PreservationRequest._meta.concrete_fields if f.column not in fresh]
+    # Older code has no reference column (docs/security.md "Opaque identifiers").
+    has_reference = any(f.column == "reference" for f in PreservationRequest._meta.concrete_fields)
     columns = ", ".join(fields)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO preservation_preservationrequest (public_id, case_number, %s) "
-            "SELECT gen_random_uuid(), 'BENCH-' || n, %s FROM preservation_preservationrequest t, "
-            "generate_series(1, %%s) n WHERE t.id = %%s" % (columns, ", ".join("t." + c for c in fields)),
+            "INSERT INTO preservation_preservationrequest (public_id, case_number, %s%s) "
+            "SELECT gen_random_uuid(), 'BENCH-' || n, %s%s FROM preservation_preservationrequest t, "
+            "generate_series(1, %%s) n WHERE t.id = %%s" % (
+                "reference, " if has_reference else "", columns,
+                "'PR-BENCH-' || n, " if has_reference else "", ", ".join("t." + c for c in fields)),
             [count, template_pk],
         )
 

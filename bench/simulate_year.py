@@ -668,6 +668,24 @@ def _with_lapse(segments, zone, clock_states, lapsed):
 MESSAGE_ID = re.compile(r"<preserve\.reminder\.(\d+)\.")
 
 
+def reminder_pks_by_message_id(rows):
+    """Message-ID -> reminder pk. Message-IDs are opaque (docs/security.md "Opaque identifiers"):
+    each reminder's is worked out for every possible recipient; older code put the pk in it."""
+    from django.contrib.auth import get_user_model
+
+    from preservation.reminders.emails import message_id
+
+    keys = ["requester"] + ["u%d" % pk for pk in get_user_model().objects.values_list("pk", flat=True)]
+    return {message_id("reminder", pk, key): pk for pk in rows for key in keys}
+
+
+def _reminder_pk(mid, known):
+    if mid in known:
+        return known[mid]
+    match = MESSAGE_ID.match(mid or "")
+    return int(match.group(1)) if match else None  # None: a digest
+
+
 def compare(sim, expected, states, settings):
     """The figures: what the sink received against what the rules call for."""
     from preservation.core import scoping
@@ -677,21 +695,22 @@ def compare(sim, expected, states, settings):
     by_pk = {record.pk: index for index, record in enumerate(sim.applied)}
     with scoping.all_agencies():
         rows = {r.pk: r for r in Reminder.objects.all()}
+        known = reminder_pks_by_message_id(rows)
     copies = Counter((mid, rcpt) for mid, rcpt, _at, _s in sim.sink.received)
     first = {}
     for mid, _rcpt, at, _subject in sim.sink.received:
-        match = MESSAGE_ID.match(mid or "")
-        if not match:
+        pk = _reminder_pk(mid, known)
+        if pk is None:
             continue  # a digest
-        row = rows[int(match.group(1))]
+        row = rows[pk]
         key = (by_pk[row.request_id], (row.kind, row.lead_days))
         if key not in first or at < first[key][0]:
             first[key] = (at, row)
     duplicated = window = 0
     for (mid, _rcpt), n in copies.items():
         if n > 1:
-            match = MESSAGE_ID.match(mid or "")
-            if match and int(match.group(1)) in sim.window_pks:
+            pk = _reminder_pk(mid, known)
+            if pk is not None and pk in sim.window_pks:
                 window += n - 1
             else:
                 duplicated += n - 1

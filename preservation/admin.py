@@ -9,7 +9,6 @@ and every list of case data it shows is audited (its change pages are audited by
 ``AuditViewMiddleware``: their URLs carry the object id). Stored PDF and CSV bytes are never
 read from the database here, let alone shown.
 """
-import re
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -42,13 +41,12 @@ from preservation.models import (
     RequestEvent,
     User,
 )
-from preservation.rules import serials
+from preservation.rules import references, serials
 
 # A manifest of a whole drive can list thousands of files: its page shows the first ones and
 # links to the paginated list of all of them.
 FILES_SHOWN = 100
 ERROR_CHARS = 80
-_REFERENCE = re.compile(r"^\s*PR-?0*(\d{1,12})\s*$", re.IGNORECASE)
 
 
 @admin.register(Agency)
@@ -100,10 +98,11 @@ def column(path, description, ordering=None):
     return admin.display(description=description, ordering=ordering or path)(value)
 
 
-def reference_pk(search_term):
-    """The request id in a reference typed into a search box (PR-000042, pr-42), else None."""
-    found = _REFERENCE.match(search_term)
-    return int(found.group(1)) if found else None
+def typed_reference(search_term):
+    """Our reference typed into a search box (PR-000042, pr-42, pr-7kq4-m2xd) as stored, else None."""
+    if not search_term.strip().upper().startswith("PR"):
+        return None
+    return references.canonical(search_term)
 
 
 class CaseDataAdmin(ReadOnlyAdmin):
@@ -143,9 +142,10 @@ class CaseDataAdmin(ReadOnlyAdmin):
     def get_search_results(self, request, queryset, search_term):
         filtered = queryset  # what the list filters left: a search widens the match, not the filters
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        pk = reference_pk(search_term)
-        if pk is not None:
-            queryset |= filtered.filter(**{self.request_lookup: pk})
+        reference = typed_reference(search_term)
+        if reference is not None:
+            lookup = "reference" if self.request_lookup == "pk" else "%s__reference" % self.request_lookup
+            queryset |= filtered.filter(**{lookup: reference})
         return queryset, may_have_duplicates
 
 

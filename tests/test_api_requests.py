@@ -401,7 +401,7 @@ def test_writes_through_the_api_are_in_the_audit_log(api, make_request):
 
     api.post(url(draft, "send"), {}, format="json")
 
-    assert AuditRecord.objects.across_agencies().filter(object_id=str(draft.pk)).exists()
+    assert AuditRecord.objects.across_agencies().filter(object_id=str(draft.public_id)).exists()
 
 
 # --- Documents ---------------------------------------------------------------------------------

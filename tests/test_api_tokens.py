@@ -113,7 +113,7 @@ def test_a_revoked_token_is_refused_and_the_revocation_audited(user):
     api_token_revoke(token=token, actor=user)
 
     assert call_me("Bearer " + plain).status_code == 401
-    assert list(AuditRecord.objects.across_agencies().filter(object_id=str(token.pk)).values_list("action", flat=True)) == [
+    assert list(AuditRecord.objects.across_agencies().filter(object_id=str(token.public_id)).values_list("action", flat=True)) == [
         "api_token_rejected", "api_token_revoked", "api_token_created",
     ]
 
@@ -218,7 +218,7 @@ def test_revoking_on_the_page(client, user):
     token, plain = api_token_create(user=user, name="RMS")
     login(client, user)
 
-    response = client.post("%s%d/revoke/" % (PAGE, token.pk))
+    response = client.post("%s%s/revoke/" % (PAGE, token.public_id))
 
     assert response.status_code == 302
     assert call_me("Bearer " + plain).status_code == 401
@@ -228,7 +228,7 @@ def test_nobody_revokes_someone_elses_token(client, user):
     token, plain = api_token_create(user=UserFactory(agency=user.agency), name="RMS")
     login(client, user)
 
-    assert client.post("%s%d/revoke/" % (PAGE, token.pk)).status_code == 404
+    assert client.post("%s%s/revoke/" % (PAGE, token.public_id)).status_code == 404
     assert call_me("Bearer " + plain).status_code == 200
 
 
@@ -236,7 +236,7 @@ def test_revoking_needs_a_post(client, user):
     token, _plain = api_token_create(user=user, name="RMS")
     login(client, user)
 
-    assert client.get("%s%d/revoke/" % (PAGE, token.pk)).status_code == 405
+    assert client.get("%s%s/revoke/" % (PAGE, token.public_id)).status_code == 405
 
 
 # --- The command -------------------------------------------------------------------------------

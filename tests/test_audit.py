@@ -107,7 +107,7 @@ def test_every_request_change_is_audited_with_its_agency(user, make_request):
     request = services.request_save_draft(agency=user.agency, actor=user, fields={"case_number": "CR-9"},
                                           now=utc(2026, 5, 1, 12))
     services.request_withdraw(preservation_request=request, actor=user, reason="no longer needed", now=utc(2026, 5, 1, 13))
-    rows = AuditRecord.objects.across_agencies().filter(object_type="preservationrequest", object_id=str(request.pk)).order_by("pk")
+    rows = AuditRecord.objects.across_agencies().filter(object_type="preservationrequest", object_id=str(request.public_id)).order_by("pk")
     assert [(r.action, r.agency_id, r.actor_id) for r in rows] == [
         ("request_created", user.agency_id, user.pk),
         ("request_state_changed", user.agency_id, user.pk),
@@ -118,10 +118,10 @@ def test_every_request_change_is_audited_with_its_agency(user, make_request):
 def test_a_view_of_a_request_page_is_audited_with_the_client_address(client, user, make_request):
     request = make_request()
     login(client, user)
-    client.get(reverse("preservation:request_detail", args=[request.pk]), REMOTE_ADDR="198.51.100.4")
+    client.get(reverse("preservation:request_detail", args=[request.public_id]), REMOTE_ADDR="198.51.100.4")
     record = AuditRecord.objects.across_agencies().get(action="view")
     assert (record.object_type, record.object_id, record.ip_address) == (
-        "preservation:request_detail", str(request.pk), "198.51.100.4")
+        "preservation:request_detail", str(request.public_id), "198.51.100.4")
 
 
 def test_failed_sign_ins_are_audited_for_the_targets_agency(client, user):

@@ -120,7 +120,7 @@ def test_the_feed_is_in_the_users_language(client, user, preserving):
 
 def test_a_request_ics_download_for_a_signed_in_user_of_its_agency(client, user, preserving):
     login(client, user)
-    response = client.get(reverse("preservation:request_ics", args=[preserving.pk]))
+    response = client.get(reverse("preservation:request_ics", args=[preserving.public_id]))
     assert response.status_code == 200
     assert 'filename="%s.ics"' % preserving.reference in response["Content-Disposition"]
     assert len(events(response.content)) == 2
@@ -128,6 +128,6 @@ def test_a_request_ics_download_for_a_signed_in_user_of_its_agency(client, user,
 
 def test_a_request_ics_of_another_agency_is_not_found(client, preserving):
     login(client, UserFactory(agency=AgencyFactory()))
-    assert client.get(reverse("preservation:request_ics", args=[preserving.pk])).status_code == 404
+    assert client.get(reverse("preservation:request_ics", args=[preserving.public_id])).status_code == 404
     client.logout()
-    assert client.get(reverse("preservation:request_ics", args=[preserving.pk])).status_code == 302
+    assert client.get(reverse("preservation:request_ics", args=[preserving.public_id])).status_code == 302

@@ -108,7 +108,7 @@ def test_two_corrections_are_each_announced(preserving):
 def test_the_sending_time_can_be_corrected_and_the_history_writes_it_in_the_request_zone(preserving, client):
     correct(preserving, sent_at=utc(2026, 1, 4, 14, 30))
     login(client, preserving.created_by)
-    page = client.get(reverse("preservation:request_detail", args=[preserving.pk])).content.decode()
+    page = client.get(reverse("preservation:request_detail", args=[preserving.public_id])).content.decode()
     assert "sent to Blink: 4 January 2026, 10:00 EST → 4 January 2026, 09:30 EST" in page
 
 
@@ -181,7 +181,7 @@ def test_the_requester_a_supervisor_or_an_agency_admin_may_correct(preserving, r
 
 def test_the_request_page_corrects_with_a_form(preserving, client):
     login(client, preserving.created_by)
-    response = client.post(reverse("preservation:request_correct", args=[preserving.pk]), {
+    response = client.post(reverse("preservation:request_correct", args=[preserving.public_id]), {
         "correct-sent_at": "2026-01-04T10:00", "correct-received_on": "2026-01-06",
         "correct-blink_reference": "LE-1", "correct-reason": "Blink's email says 6 January",
     })
@@ -193,7 +193,7 @@ def test_the_request_page_corrects_with_a_form(preserving, client):
 
 def test_the_request_page_shows_a_refused_correction_beside_its_field(preserving, client):
     login(client, preserving.created_by)
-    response = client.post(reverse("preservation:request_correct", args=[preserving.pk]), {
+    response = client.post(reverse("preservation:request_correct", args=[preserving.public_id]), {
         "correct-sent_at": "2026-01-04T10:00", "correct-received_on": "2026-01-03",
         "correct-blink_reference": "LE-1", "correct-reason": "typo",
     })

@@ -37,23 +37,23 @@ def sent(make_request):
 
 
 def test_a_note_typed_on_the_request_page_appears_in_its_log(signed_in, sent):
-    response = signed_in.post(reverse("preservation:correspondence_note", args=[sent.pk]),
+    response = signed_in.post(reverse("preservation:correspondence_note", args=[sent.public_id]),
                               {"text": "Called Blink's LE desk"})
     assert response.status_code == 302
-    page = signed_in.get(reverse("preservation:request_detail", args=[sent.pk]))
+    page = signed_in.get(reverse("preservation:request_detail", args=[sent.public_id]))
     assert "Called Blink&#x27;s LE desk" in page.content.decode() and 'id="correspondence"' in page.content.decode()
 
 
 def test_an_empty_note_is_refused_with_the_form_kept(signed_in, sent):
-    response = signed_in.post(reverse("preservation:correspondence_note", args=[sent.pk]), {"text": ""})
+    response = signed_in.post(reverse("preservation:correspondence_note", args=[sent.public_id]), {"text": ""})
     assert response.status_code == 400
 
 
 def test_an_attachment_is_downloaded_never_shown_inline(signed_in, sent):
     upload = SimpleUploadedFile("x.html", b"<script>alert(1)</script>", content_type="text/html")
-    signed_in.post(reverse("preservation:correspondence_attachment", args=[sent.pk]), {"file": upload})
+    signed_in.post(reverse("preservation:correspondence_attachment", args=[sent.public_id]), {"file": upload})
     entry = sent.correspondence.get(kind=CorrespondenceKind.ATTACHMENT)
-    response = signed_in.get(reverse("preservation:correspondence_download", args=[entry.pk]))
+    response = signed_in.get(reverse("preservation:correspondence_download", args=[entry.public_id]))
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -64,11 +64,11 @@ def test_another_agencys_attachment_message_and_request_are_404(client, sent):
     entry = correspondence.entry_add_attachment(preservation_request=sent, actor=sent.created_by, filename="a.txt", content=b"a", now=NOW)
     message = correspondence.message_ingest(agency=sent.agency, raw=provider_reply(date=NOW), channel=InboundChannel.UPLOAD, now=NOW)
     stranger = login(client, UserFactory(agency=AgencyFactory()))
-    for url in (reverse("preservation:correspondence_download", args=[entry.pk]),
-                reverse("preservation:mail_message", args=[message.pk]),
-                reverse("preservation:mail_raw", args=[message.pk])):
+    for url in (reverse("preservation:correspondence_download", args=[entry.public_id]),
+                reverse("preservation:mail_message", args=[message.public_id]),
+                reverse("preservation:mail_raw", args=[message.public_id])):
         assert stranger.get(url).status_code == 404
-    assert stranger.post(reverse("preservation:correspondence_note", args=[sent.pk]), {"text": "x"}).status_code == 404
+    assert stranger.post(reverse("preservation:correspondence_note", args=[sent.public_id]), {"text": "x"}).status_code == 404
 
 
 def test_an_eml_uploaded_to_the_inbox_waits_and_is_attached_in_one_step(signed_in, sent):
@@ -76,12 +76,12 @@ def test_an_eml_uploaded_to_the_inbox_waits_and_is_attached_in_one_step(signed_i
     response = signed_in.post(reverse("preservation:mail_upload"),
                               {"message": SimpleUploadedFile("m.eml", raw, content_type="message/rfc822")})
     message = InboundMessage.objects.for_agency(sent.agency).get()
-    assert response.url == reverse("preservation:mail_message", args=[message.pk])
+    assert response.url == reverse("preservation:mail_message", args=[message.public_id])
     inbox = signed_in.get(reverse("preservation:mail_inbox")).content.decode()
-    assert reverse("preservation:mail_message", args=[message.pk]) in inbox
+    assert reverse("preservation:mail_message", args=[message.public_id]) in inbox
     page = signed_in.get(response.url).content.decode()
     assert "The sender could not be verified" in page
-    signed_in.post(reverse("preservation:mail_attach", args=[message.pk]), {"reference": sent.reference})
+    signed_in.post(reverse("preservation:mail_attach", args=[message.public_id]), {"reference": sent.reference})
     message.refresh_from_db()
     assert message.request_id == sent.pk
 
@@ -89,7 +89,7 @@ def test_an_eml_uploaded_to_the_inbox_waits_and_is_attached_in_one_step(signed_i
 def test_attaching_to_another_agencys_reference_is_refused(signed_in, sent):
     other = RequestFactory(agency=AgencyFactory())
     message = correspondence.message_ingest(agency=sent.agency, raw=provider_reply(date=NOW), channel=InboundChannel.UPLOAD, now=NOW)
-    response = signed_in.post(reverse("preservation:mail_attach", args=[message.pk]), {"reference": other.reference})
+    response = signed_in.post(reverse("preservation:mail_attach", args=[message.public_id]), {"reference": other.reference})
     assert response.status_code == 400
     message.refresh_from_db()
     assert message.request_id is None
@@ -99,12 +99,12 @@ def test_one_click_confirms_the_proposed_receipt(signed_in, sent):
     message = correspondence.message_ingest(
         agency=sent.agency, raw=provider_reply(subject="Re: %s" % sent.reference, date=utc(2026, 4, 21, 2, 30)),
         channel=InboundChannel.UPLOAD, now=NOW)
-    request_page = signed_in.get(reverse("preservation:request_detail", args=[sent.pk])).content.decode()
+    request_page = signed_in.get(reverse("preservation:request_detail", args=[sent.public_id])).content.decode()
     notice = request_page.split('data-testid="receipt-proposed"', 1)[1].split("</div>", 1)[0]
     assert "20 April 2026 (America/New_York)" in " ".join(notice.split())
-    page = signed_in.get(reverse("preservation:mail_message", args=[message.pk])).content.decode()
+    page = signed_in.get(reverse("preservation:mail_message", args=[message.public_id])).content.decode()
     assert 'value="2026-04-20"' in page and "Sender verified" in page
-    response = signed_in.post(reverse("preservation:mail_confirm_receipt", args=[message.pk]),
+    response = signed_in.post(reverse("preservation:mail_confirm_receipt", args=[message.public_id]),
                               {"received_on": "2026-04-20", "reference": ""})
     assert response.status_code == 302
     sent.refresh_from_db()
@@ -115,7 +115,7 @@ def test_a_receipt_date_before_sending_is_refused_on_the_message_page(signed_in,
     message = correspondence.message_ingest(
         agency=sent.agency, raw=provider_reply(subject="Re: %s" % sent.reference, date=NOW),
         channel=InboundChannel.UPLOAD, now=NOW)
-    response = signed_in.post(reverse("preservation:mail_confirm_receipt", args=[message.pk]),
+    response = signed_in.post(reverse("preservation:mail_confirm_receipt", args=[message.public_id]),
                               {"received_on": "2026-04-01"})
     assert response.status_code == 400
     sent.refresh_from_db()
@@ -158,7 +158,7 @@ def test_the_letter_is_emailed_from_the_request_page_and_the_reply_threads_back(
 
     AgencyMailAddress.objects.create(agency=sent.agency, from_address="le-desk@agency.example")
     documents.document_generate(preservation_request=sent, kind=DocumentKind.REQUEST, actor=sent.created_by, now=NOW)
-    response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.pk]),
+    response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.public_id]),
                               {"to_address": "lawenforcement@provider.example"})
     assert response.status_code == 302
     sent_mail = mailoutbox[0]
@@ -173,14 +173,14 @@ def test_the_letter_is_emailed_from_the_request_page_and_the_reply_threads_back(
 
 
 def test_emailing_without_a_letter_says_to_generate_it_first(signed_in, sent):
-    response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.pk]),
+    response = signed_in.post(reverse("preservation:correspondence_email_letter", args=[sent.public_id]),
                               {"to_address": "lawenforcement@provider.example"})
     assert response.status_code == 400 and "Generate the preservation letter first." in response.content.decode()
 
 
 def test_an_eml_uploaded_on_the_request_page_goes_to_that_request(signed_in, sent):
     raw = provider_reply(subject="Hello", body="no reference", date=NOW)
-    response = signed_in.post(reverse("preservation:correspondence_upload", args=[sent.pk]),
+    response = signed_in.post(reverse("preservation:correspondence_upload", args=[sent.public_id]),
                               {"message": SimpleUploadedFile("m.eml", raw)})
     assert response.status_code == 302
     assert InboundMessage.objects.for_agency(sent.agency).get().request_id == sent.pk

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from preservation.models import Agency, PreservationRequest, RequestState, bump_requests_version
+from preservation.models.core import new_request_reference
 from preservation.core import scoping
 from preservation.requests import selectors, services
 from preservation.templatetags.preserve_ui import light_widget
@@ -94,7 +95,7 @@ def test_bulk_writes_move_the_version_on_too_so_no_path_leaves_the_counts_stale(
                 PreservationRequest.objects.bulk_update([made], ["case_number"])
         elif write == "bulk_create":
             copy = rows.get()
-            copy.pk, copy.public_id = None, uuid.uuid4()
+            copy.pk, copy.public_id, copy.reference = None, uuid.uuid4(), new_request_reference()
             PreservationRequest.objects.bulk_create([copy])
         else:
             rows.delete()

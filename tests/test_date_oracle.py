@@ -126,7 +126,7 @@ def check_everything_known(text, truth, reader):
 
 
 def check_dashboard(html, truth, reader, request):
-    row = re.search(r'<tr data-request="%d".*?</tr>' % request.pk, html, re.S).group(0)
+    row = re.search(r'<tr data-request="%s".*?</tr>' % request.public_id, html, re.S).group(0)
     assert ">%s</a>" % request.reference in row, row
     cell = re.search(r'<td [^>]*class="next-deadline">(.*?)</td>', row, re.S).group(1)
     due = re.search(r"<strong>(.*?)</strong>", cell)
@@ -200,7 +200,7 @@ def test_every_date_a_person_reads_agrees_with_the_rules_engine(client, case):
             request.next_deadline_on, request.next_deadline_kind, truth.next_on, truth.next_kind))
         reader = DateReader(case["language"])
         login(client, user)
-        page = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
+        page = client.get(reverse("preservation:request_detail", args=[request.public_id])).content.decode()
         check_page(page, truth, reader, request)
         check_dashboard(client.get(reverse("preservation:dashboard")).content.decode(), truth, reader, request)
         check_email(request, user, truth, reader)

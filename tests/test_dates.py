@@ -23,7 +23,7 @@ def frozen_time():
 
 
 def page(client, request_obj):
-    return client.get(reverse("preservation:request_detail", args=[request_obj.pk])).content.decode()
+    return client.get(reverse("preservation:request_detail", args=[request_obj.public_id])).content.decode()
 
 
 INSTANTS = [

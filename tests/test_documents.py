@@ -171,7 +171,7 @@ def test_generating_writes_the_history_and_the_audit_log(officer):
     event = request.events.get(action=RequestEvent.Action.DOCUMENT_GENERATED)
     assert (event.actor, event.at, event.data["sha256"], event.data["version"]) == (officer, NOW, document.sha256, 1)
     audit = AuditRecord.objects.across_agencies().get(action="document_generated")
-    assert (audit.actor, audit.agency_id, audit.object_id) == (officer, request.agency_id, str(document.pk))
+    assert (audit.actor, audit.agency_id, audit.object_id) == (officer, request.agency_id, str(document.public_id))
 
 
 def test_the_database_refuses_to_change_a_stored_document(officer, postgres_only):

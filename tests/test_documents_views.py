@@ -31,7 +31,7 @@ def client_in(client, officer):
 
 
 def generate_url(request, kind):
-    return reverse("preservation:document_generate", args=[request.pk, kind])
+    return reverse("preservation:document_generate", args=[request.public_id, kind])
 
 
 def test_generating_queues_the_document_and_renders_it_after_commit(client_in, officer, django_capture_on_commit_callbacks):
@@ -41,7 +41,7 @@ def test_generating_queues_the_document_and_renders_it_after_commit(client_in, o
     assert response.status_code == 302 and response["Location"].endswith("#documents")
     document = GeneratedDocument.objects.get(request=request)
     assert (document.state, document.version, document.requested_by) == (DocumentState.DONE, 1, officer)
-    page = client_in.get(reverse("preservation:request_detail", args=[request.pk]))
+    page = client_in.get(reverse("preservation:request_detail", args=[request.public_id]))
     assert document.sha256 in page.content.decode()
 
 
@@ -52,7 +52,7 @@ def test_the_status_endpoint_reports_progress_while_rendering(client_in, officer
     document = GeneratedDocument.objects.create(request=request, kind=DocumentKind.REQUEST, language="en",
                                                 requested_by=officer, requested_at=timezone.now())
     request.documents.filter(pk=document.pk).update(state=DocumentState.RENDERING, progress=38)
-    status = client_in.get(reverse("preservation:document_status", args=[document.pk])).json()
+    status = client_in.get(reverse("preservation:document_status", args=[document.public_id])).json()
     assert (status["state"], status["progress"], status["finished"]) == ("rendering", 38, False)
     assert 'value="38"' in status["row_html"] and "Generating… 38%" in status["row_html"]
 
@@ -65,7 +65,7 @@ def test_a_stale_document_shows_as_interrupted(client_in, officer):
     document = GeneratedDocument.objects.create(
         request=full_request(officer), kind=DocumentKind.REQUEST, language="en", requested_by=officer,
         requested_at=timezone.now() - dt.timedelta(hours=1))
-    status = client_in.get(reverse("preservation:document_status", args=[document.pk])).json()
+    status = client_in.get(reverse("preservation:document_status", args=[document.public_id])).json()
     assert "Interrupted" in status["row_html"] and "data-document-pending" not in status["row_html"]
 
 
@@ -85,7 +85,7 @@ def test_the_download_is_the_stored_bytes_and_is_recorded(client_in, officer, dj
     with django_capture_on_commit_callbacks(execute=True):
         client_in.post(generate_url(request, DocumentKind.REQUEST))
     document = GeneratedDocument.objects.get(request=request)
-    response = client_in.get(reverse("preservation:document_download", args=[document.pk]))
+    response = client_in.get(reverse("preservation:document_download", args=[document.public_id]))
     body = b"".join(response.streaming_content)
     assert hashlib.sha256(body).hexdigest() == document.sha256
     assert response["Content-Type"] == "application/pdf"
@@ -103,7 +103,7 @@ def test_another_agencys_document_is_not_found(client, officer, name, django_cap
 
     document = documents.document_generate(preservation_request=full_request(officer), kind=DocumentKind.CASE_SHEET, actor=officer)
     stranger = UserFactory(agency=AgencyFactory())
-    assert login(client, stranger).get(reverse("preservation:" + name, args=[document.pk])).status_code == 404
+    assert login(client, stranger).get(reverse("preservation:" + name, args=[document.public_id])).status_code == 404
 
 
 def test_another_agencys_request_cannot_get_a_document(client, officer):
@@ -167,7 +167,7 @@ def test_only_an_agency_admin_may_change_the_logo(client_in):
 
 def test_the_request_page_lists_the_documents_and_says_why_one_cannot_be_made_yet(client_in, officer):
     request = full_request(officer)
-    page = client_in.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
+    page = client_in.get(reverse("preservation:request_detail", args=[request.public_id])).content.decode()
     assert "No document has been generated for this request yet." in page
     assert "An extension request needs Blink&#x27;s receipt of the request" in page
     assert 'disabled aria-describedby="document-why-extension"' in page
@@ -175,7 +175,7 @@ def test_the_request_page_lists_the_documents_and_says_why_one_cannot_be_made_ye
 
 
 def test_an_agency_admin_finds_the_letterhead_page_from_the_request_page(admin_client, officer):
-    page = admin_client.get(reverse("preservation:request_detail", args=[full_request(officer).pk]))
+    page = admin_client.get(reverse("preservation:request_detail", args=[full_request(officer).public_id]))
     assert reverse("preservation:agency_branding") in page.content.decode()
 
 

@@ -92,7 +92,7 @@ def test_attaching_stores_rows_summary_and_hashed_csv_and_pdf(drive, case, user)
 
 
 def test_without_user_the_operator_is_recorded_as_the_command_line(drive, case, quick_pdf):
-    index_usb(drive, "--request", case.pk)
+    index_usb(drive, "--request", str(case.public_id))
     manifest = EvidenceManifest.objects.for_agency(case.agency).get()
     assert manifest.created_by is None and manifest.actor_label == "command line"
     event = case.events.get(action=RequestEvent.Action.DOCUMENT_GENERATED)
@@ -195,7 +195,7 @@ def stored(drive, case, user, quick_pdf):
 
 
 def test_the_request_page_shows_the_summary_and_both_downloads_with_their_hashes(client, stored, case, user):
-    page = login(client, user).get(reverse("preservation:request_detail", args=[case.pk])).content.decode()
+    page = login(client, user).get(reverse("preservation:request_detail", args=[case.public_id])).content.decode()
     assert "Seized USB drives" in page
     assert stored.csv_sha256 in page and stored.pdf_sha256 in page
     assert reverse("preservation:manifest_csv", args=[stored.public_id]) in page

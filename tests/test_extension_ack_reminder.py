@@ -29,11 +29,13 @@ from preservation.models import (
     RequestState as S,
 )
 from preservation.reminders import sweep as reminder_sweep
+from preservation.reminders.emails import message_id
 from preservation.reminders.rules import RECIPIENT_ROLES, Facts, Rules, plan, wants_email
 from preservation.reminders.texts import describe
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
+from tests.mail_support import reminder_mail
 
 NY = "America/New_York"
 AUCKLAND = "Pacific/Auckland"
@@ -173,7 +175,7 @@ def sweep(frozen, at):
 
 
 def ext_messages(row):
-    return [m for m in mail.outbox if ".%d." % row.pk in m.extra_headers["Message-ID"]]
+    return reminder_mail(row)
 
 
 # (zone, Blink received the request on, extension sent at (UTC), reminder due at (UTC))
@@ -322,7 +324,7 @@ def test_send_extension_then_the_sweep_command_sends_one_email_in_the_requesters
     row = ext_row(request)
     assert message.to == [officer.email]
     assert message.extra_headers["Content-Language"] == "de"
-    assert message.extra_headers["Message-ID"] == "<preserve.reminder.%d.u%d@localhost>" % (row.pk, officer.pk)
+    assert message.extra_headers["Message-ID"] == message_id("reminder", row.pk, "u%d" % officer.pk)
     with translation.override("de"):
         subject, summary = describe(kind=EXT, lead_days=3, deadline_on=dt.date(2026, 4, 5),
                                     reference=request.reference, case_number=request.case_number)

@@ -160,11 +160,11 @@ def test_the_editors_an_approval_would_cover_are_those_since_the_last_approval(p
 
 
 def detail(user, draft):
-    return login(Client(), user).get(reverse("preservation:request_detail", args=[draft.pk]))
+    return login(Client(), user).get(reverse("preservation:request_detail", args=[draft.public_id]))
 
 
 def approve_form(content, draft):
-    action = re.escape(reverse("preservation:request_approve", args=[draft.pk]))
+    action = re.escape(reverse("preservation:request_approve", args=[draft.public_id]))
     return re.search(r'<form method="post" action="%s"' % action, content)
 
 
@@ -208,7 +208,7 @@ def test_the_requester_sees_no_four_eyes_notice(people):
 
 def test_posting_approve_for_ones_own_draft_is_refused_with_the_reason_once(people):
     draft = play(people, [("create", "officer"), ("edit", "alice")])
-    response = login(Client(), people["alice"]).post(reverse("preservation:request_approve", args=[draft.pk]))
+    response = login(Client(), people["alice"]).post(reverse("preservation:request_approve", args=[draft.public_id]))
     content = response.content.decode()
     assert response.status_code == 400
     assert content.count(OWN) == 1
@@ -218,7 +218,7 @@ def test_posting_approve_for_ones_own_draft_is_refused_with_the_reason_once(peop
 
 def test_another_supervisor_approves_on_the_page(people):
     draft = play(people, [("create", "alice")])
-    response = login(Client(), people["bob"]).post(reverse("preservation:request_approve", args=[draft.pk]))
+    response = login(Client(), people["bob"]).post(reverse("preservation:request_approve", args=[draft.public_id]))
     assert response.status_code == 302
     assert RequestApproval.objects.get(request=draft).approved_by == people["bob"]
 

@@ -73,10 +73,11 @@ def test_html_becomes_its_words(markup, text):
 
 
 @pytest.mark.parametrize("text, references", [
-    ("Re: PR-000042", [42]),
-    ("pr-000042 and PR-000007, again PR-000042", [42, 7]),
-    ("APR-000042 or PR-42 or PR-0000421x", []),
-    ("PR-1234567", [1234567]),
+    ("Re: PR-000042", ["PR-000042"]),
+    ("pr-000042 and PR-000007, again PR-000042", ["PR-000042", "PR-000007"]),
+    ("APR-000042 or PR-42 or PR-0000421xy", []),
+    ("PR-1234567", ["PR-1234567"]),
+    ("Re: PR-7KQ4-M2XD and pr-7kq4m2xd", ["PR-7KQ4-M2XD"]),
 ])
 def test_our_references_in_a_text(text, references):
     assert matching.references_in(text) == references

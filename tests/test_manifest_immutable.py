@@ -109,5 +109,5 @@ def test_attaching_and_downloading_still_work(client, stored, drive, case, user)
         response = client.get(reverse("preservation:manifest_%s" % fmt, args=[stored.public_id]))
         assert b"".join(response.streaming_content) == bytes(getattr(stored, "%s_content" % fmt))
     assert case.events.filter(action=RequestEvent.Action.DOCUMENT_DOWNLOADED).count() == 2
-    page = client.get(reverse("preservation:request_detail", args=[case.pk])).content.decode()
+    page = client.get(reverse("preservation:request_detail", args=[case.public_id])).content.decode()
     assert stored.csv_sha256 in page and second.csv_sha256 in page

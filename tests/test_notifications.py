@@ -57,7 +57,7 @@ def test_an_empty_list_says_what_will_appear(client, user):
 
 def test_marking_as_read_needs_a_post(client, user, notification):
     login(client, user)
-    url = reverse("preservation:notification_read", args=[notification.pk])
+    url = reverse("preservation:notification_read", args=[notification.public_id])
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 302
     notification.refresh_from_db()
@@ -66,8 +66,8 @@ def test_marking_as_read_needs_a_post(client, user, notification):
 
 def test_opening_a_notification_marks_it_read_and_goes_to_the_request(client, user, notification):
     login(client, user)
-    response = client.post(reverse("preservation:notification_read", args=[notification.pk]), {"open": "1"})
-    assert response.url == reverse("preservation:request_detail", args=[notification.reminder.request_id])
+    response = client.post(reverse("preservation:notification_read", args=[notification.public_id]), {"open": "1"})
+    assert response.url == reverse("preservation:request_detail", args=[notification.reminder.request.public_id])
 
 
 def test_mark_all_as_read(client, user, notification):
@@ -79,10 +79,10 @@ def test_mark_all_as_read(client, user, notification):
 def test_someone_elses_notification_is_not_found(client, notification):
     stranger = UserFactory(agency=AgencyFactory())
     login(client, stranger)
-    assert client.post(reverse("preservation:notification_read", args=[notification.pk])).status_code == 404
+    assert client.post(reverse("preservation:notification_read", args=[notification.public_id])).status_code == 404
     colleague = UserFactory(agency=notification.user.agency)
     login(client, colleague)
-    assert client.post(reverse("preservation:notification_read", args=[notification.pk])).status_code == 404
+    assert client.post(reverse("preservation:notification_read", args=[notification.public_id])).status_code == 404
 
 
 def test_notifications_about_another_agencys_cases_are_hidden_after_a_move(client, user, notification):
@@ -140,10 +140,10 @@ def test_the_preferences_page_offers_the_configured_lead_times(client, user):
 def test_the_request_page_lists_its_reminders_in_the_agency_zone(client, user, notification):
     request = notification.reminder.request
     login(client, user)
-    page = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
+    page = client.get(reverse("preservation:request_detail", args=[request.public_id])).content.decode()
     assert "Extension due" in page
     assert "22 March 2026, 08:00 EDT" in page  # 12:00 UTC is 08:00 in New York (EDT)
-    assert reverse("preservation:request_ics", args=[request.pk]) in page
+    assert reverse("preservation:request_ics", args=[request.public_id]) in page
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

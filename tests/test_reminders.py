@@ -27,13 +27,16 @@ from preservation.models import (
 )
 from preservation.reminders import sweep as reminder_sweep
 from preservation.reminders import texts
+from preservation.reminders.emails import message_id
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import UserFactory
+from tests.mail_support import reminder_mail
 
 pytestmark = pytest.mark.django_db
 SENT_AT = utc(2026, 1, 4, 15)  # 10:00 in New York
 RECEIVED_AT = utc(2026, 1, 6, 15)
+
 
 
 @pytest.fixture(autouse=True)
@@ -176,8 +179,8 @@ def test_message_ids_are_deterministic_per_reminder_and_recipient(sent, frozen):
     reminder = rows(sent)[(K.ACK_MISSING, 3)]
     ids = sorted(m.extra_headers["Message-ID"] for m in mail.outbox)
     assert ids == sorted([
-        "<preserve.reminder.%d.u%d@localhost>" % (reminder.pk, sent.created_by_id),
-        "<preserve.reminder.%d.requester@localhost>" % reminder.pk,
+        message_id("reminder", reminder.pk, "u%d" % sent.created_by_id),
+        message_id("reminder", reminder.pk, "requester"),
     ])
     assert "Message-ID: %s" % ids[0] in "".join(m.message().as_string() for m in mail.outbox)
 
@@ -192,7 +195,7 @@ def test_each_kind_reaches_the_people_deadlines_md_names(sent, frozen, staff, ki
     request.save(update_fields=["requester_email"])
     reminder = rows(request)[(kind, lead)]
     sweep(frozen, reminder.due_at)
-    addresses = {m.to[0] for m in mail.outbox if ".%d." % reminder.pk in m.extra_headers["Message-ID"]}
+    addresses = {m.to[0] for m in reminder_mail(reminder)}
     people = {"requester": request.created_by, **staff}
     assert addresses == {people[role].email for role in roles}
 
@@ -313,7 +316,7 @@ def test_a_lapse_is_detected_and_everyone_on_the_request_is_told(sent, frozen, s
     lapsed = rows(request)[(K.LAPSED, 0)]
     assert lapsed.state == D.SENT
     assert {request.created_by.email, staff["paralegal"].email, staff["supervisor"].email} <= {
-        m.to[0] for m in mail.outbox if ".%d." % lapsed.pk in m.extra_headers["Message-ID"]
+        m.to[0] for m in reminder_mail(lapsed)
     }
 
 
@@ -382,7 +385,7 @@ def test_a_requester_email_of_a_colleague_reaches_that_user_in_their_language(se
     sweep(frozen, utc(2026, 1, 7, 13))
     reminder = rows(sent)[(K.ACK_MISSING, 3)]
     assert {m.extra_headers["Message-ID"] for m in mail.outbox if m.to[0] == detective.email} == {
-        "<preserve.reminder.%d.u%d@localhost>" % (reminder.pk, detective.pk)
+        message_id("reminder", reminder.pk, "u%d" % detective.pk)
     }
     assert Notification.objects.filter(user=detective, reminder=reminder).exists()
 

@@ -29,7 +29,7 @@ def search(client, text, **filters):
 
 
 def found(response):
-    return {PreservationRequest.reference_for(r["pk"]) for r in response.context["page"].object_list}
+    return {r["reference"] for r in response.context["page"].object_list}
 
 
 @pytest.fixture
@@ -53,8 +53,16 @@ def test_a_part_finds_the_request(signed_in, wanted, typed):
 
 
 def test_the_requests_own_reference_finds_it_in_any_form(signed_in, wanted):
-    for typed in (wanted.reference, wanted.reference.lower(), str(wanted.pk), "PR%d" % wanted.pk):
-        assert wanted.reference in found(search(signed_in, typed)), typed
+    ref = wanted.reference
+    for typed in (ref, ref.lower(), ref.replace("-", " "), ref[3:].replace("-", ""), ref[3:7], ref[8:]):
+        assert ref in found(search(signed_in, typed)), typed
+
+
+def test_an_old_reference_is_still_found_by_its_number(signed_in, wanted):
+    old = "PR-%06d" % wanted.pk
+    PreservationRequest.objects.across_agencies().filter(pk=wanted.pk).update(reference=old)
+    for typed in (old, old.lower(), str(wanted.pk), "PR%d" % wanted.pk):
+        assert old in found(search(signed_in, typed)), typed
 
 
 @pytest.mark.parametrize("typed", ["G8T", "32"])

@@ -65,10 +65,10 @@ def test_another_agencys_request_is_a_denied_access_on_record(client, make_reque
     other = make_request()
     stranger = UserFactory(agency=AgencyFactory())
     login(client, stranger)
-    assert client.get(reverse("preservation:request_detail", args=[other.pk]), REMOTE_ADDR=IP).status_code == 404
+    assert client.get(reverse("preservation:request_detail", args=[other.public_id]), REMOTE_ADDR=IP).status_code == 404
     [record] = records("access_denied")
     assert (record.actor_id, record.agency_id, record.object_id, record.outcome, record.ip_address) == (
-        stranger.pk, stranger.agency_id, str(other.pk), "denied", IP)
+        stranger.pk, stranger.agency_id, str(other.public_id), "denied", IP)
 
 
 def test_another_agencys_request_through_the_api_is_a_denied_access_on_record(make_request):
@@ -84,7 +84,7 @@ def test_repeated_denials_from_one_client_are_aggregated(client, make_request):
     other = make_request()
     login(client, UserFactory(agency=AgencyFactory()))
     for _n in range(45):
-        client.get(reverse("preservation:request_detail", args=[other.pk]), REMOTE_ADDR=IP)
+        client.get(reverse("preservation:request_detail", args=[other.public_id]), REMOTE_ADDR=IP)
     kept = records("access_denied")
     assert len(kept) == 2  # the 1st and the 10th; the 100th would be next
     assert "10 " in kept[-1].message

@@ -78,7 +78,7 @@ def test_the_web_page_shows_the_limit_and_the_api_answers_429(client, officer, s
     queue(full_request(officer, case_number="CR-1"), officer)
     second = full_request(officer, case_number="CR-2")
     login(client, officer)
-    response = client.post(reverse("preservation:document_generate", args=[second.pk, "case_sheet"]), follow=True)
+    response = client.post(reverse("preservation:document_generate", args=[second.public_id, "case_sheet"]), follow=True)
     assert "documents are being generated" in response.content.decode()
     _token, plain = api_token_create(user=officer, name="cms")
     response = Client().post("/api/v1/requests/%s/documents/" % second.public_id, {"kind": "case_sheet"},

@@ -169,8 +169,8 @@ def test_a_lookup_on_the_scope_field_that_does_not_pin_it_does_not_count_as_scop
 def test_a_colleagues_token_and_notification_are_not_found(client, ours):
     colleague = UserFactory(agency=ours.agency, role=Role.PARALEGAL)
     login(client, colleague)
-    assert client.post(reverse("preservation:api_token_revoke", args=[ours.api_token.pk])).status_code == 404
-    assert client.post(reverse("preservation:notification_read", args=[ours.notification.pk])).status_code == 404
+    assert client.post(reverse("preservation:api_token_revoke", args=[ours.api_token.public_id])).status_code == 404
+    assert client.post(reverse("preservation:notification_read", args=[ours.notification.public_id])).status_code == 404
     ours.api_token.refresh_from_db()
     ours.notification.refresh_from_db()
     assert ours.api_token.revoked_at is None and ours.notification.read_at is None
@@ -184,7 +184,7 @@ def test_api_token_authentication_and_revocation_work_with_the_guard_on(client, 
     response = client.get(reverse("api:me"), headers={"authorization": "Bearer %s" % plain})
     assert response.status_code == 200
     login(client, ours.user)
-    assert client.post(reverse("preservation:api_token_revoke", args=[_token.pk])).status_code == 302
+    assert client.post(reverse("preservation:api_token_revoke", args=[_token.public_id])).status_code == 302
     _token.refresh_from_db()
     assert _token.revoked_at is not None
 

@@ -102,7 +102,7 @@ def test_dashboard_form_and_request_page_in_french_contain_no_english_sentence(c
     login(client, user)
     sentences = english_sentences("fr")
     for url in [reverse("preservation:dashboard"), reverse("preservation:request_new"),
-                reverse("preservation:request_detail", args=[request.pk])]:
+                reverse("preservation:request_detail", args=[request.public_id])]:
         response = client.get(url)
         assert response.status_code == 200
         assert response["Content-Language"] == "fr"

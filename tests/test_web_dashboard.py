@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from preservation.models import PreservationRequest, RequestState
+from preservation.models import RequestState
 from preservation.requests import services
 from tests.conftest import utc
 from tests.factories import AgencyFactory, RequestFactory, UserFactory
@@ -28,7 +28,7 @@ def window_days_ago(start, end):
 
 
 def references(response):
-    return [PreservationRequest.reference_for(r["pk"]) for r in response.context["page"].object_list]
+    return [r["reference"] for r in response.context["page"].object_list]
 
 
 def test_a_new_agency_sees_what_to_do_first(signed_in):
@@ -209,7 +209,7 @@ def test_the_first_page_runs_a_constant_number_of_queries(
 def row_of(response, preservation_request):
     """The table row of one request, as HTML."""
     body = response.content.decode()
-    start = body.index('href="%s"' % reverse("preservation:request_detail", args=[preservation_request.pk]))
+    start = body.index('href="%s"' % reverse("preservation:request_detail", args=[preservation_request.public_id]))
     return body[body.rindex("<tr ", 0, start):body.index("</tr>", start)]
 
 

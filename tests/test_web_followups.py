@@ -54,11 +54,11 @@ def signed_in(user):
 
 
 def page(user, preservation_request, name="preservation:request_detail"):
-    return signed_in(user).get(reverse(name, args=[preservation_request.pk]))
+    return signed_in(user).get(reverse(name, args=[preservation_request.public_id]))
 
 
 def url(name, preservation_request):
-    return reverse(name, args=[preservation_request.pk])
+    return reverse(name, args=[preservation_request.public_id])
 
 
 # --- Supervisor approval ------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def letter_block(content):
 
 def test_without_a_letter_the_sending_page_offers_to_generate_it(user, draft):
     block = letter_block(page(user, draft, "preservation:request_send").content.decode())
-    assert 'action="%s"' % reverse("preservation:document_generate", args=[draft.pk, "request"]) in block
+    assert 'action="%s"' % reverse("preservation:document_generate", args=[draft.public_id, "request"]) in block
     assert '<input type="hidden" name="next" value="send">' in block
     assert "Generate the letter (PDF)" in block and " disabled" not in block
 
@@ -296,9 +296,9 @@ def test_the_sending_page_links_the_latest_letter_for_download(user, draft):
     letter(draft, user, at=NOW - dt.timedelta(hours=3), version=1)
     newest = letter(draft, user, at=NOW - dt.timedelta(hours=1), version=2)
     block = letter_block(page(user, draft, "preservation:request_send").content.decode())
-    assert reverse("preservation:document_download", args=[newest.pk]) in block
+    assert reverse("preservation:document_download", args=[newest.public_id]) in block
     assert "v2" in block and "out of date" not in block
-    assert reverse("preservation:document_generate", args=[draft.pk, "request"]) not in block
+    assert reverse("preservation:document_generate", args=[draft.public_id, "request"]) not in block
 
 
 def test_a_letter_older_than_the_last_edit_is_flagged_and_a_new_one_offered(user, draft):
@@ -306,15 +306,15 @@ def test_a_letter_older_than_the_last_edit_is_flagged_and_a_new_one_offered(user
     services.request_save_draft(agency=draft.agency, actor=user, fields={"notes": "Porch camera too"},
                                 preservation_request=draft, now=NOW - dt.timedelta(hours=1))
     block = letter_block(page(user, draft, "preservation:request_send").content.decode())
-    assert "out of date" in block and reverse("preservation:document_download", args=[old.pk]) in block
+    assert "out of date" in block and reverse("preservation:document_download", args=[old.public_id]) in block
     assert "Generate a new version of the letter" in block
 
 
 def test_a_letter_being_generated_shows_its_progress_instead_of_a_second_button(user, draft):
     pending = letter(draft, user, at=NOW - dt.timedelta(seconds=10), state=DocumentState.QUEUED)
     block = letter_block(page(user, draft, "preservation:request_send").content.decode())
-    assert reverse("preservation:document_status", args=[pending.pk]) in block and "<progress" in block
-    assert reverse("preservation:document_generate", args=[draft.pk, "request"]) not in block
+    assert reverse("preservation:document_status", args=[pending.public_id]) in block and "<progress" in block
+    assert reverse("preservation:document_generate", args=[draft.public_id, "request"]) not in block
 
 
 def test_an_incomplete_draft_says_why_the_letter_cannot_be_generated(make_request, user):
@@ -326,14 +326,14 @@ def test_an_incomplete_draft_says_why_the_letter_cannot_be_generated(make_reques
 def test_generating_from_the_sending_page_comes_back_to_it(user, draft, django_capture_on_commit_callbacks):
     client = signed_in(user)
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(reverse("preservation:document_generate", args=[draft.pk, "request"]), {"next": "send"})
+        response = client.post(reverse("preservation:document_generate", args=[draft.public_id, "request"]), {"next": "send"})
     assert response["Location"] == url("preservation:request_send", draft) + "#letter"
     assert GeneratedDocument.objects.filter(request=draft, kind=DocumentKind.REQUEST).count() == 1
 
 
 def test_any_other_next_value_goes_to_the_documents_section(user, draft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        response = signed_in(user).post(reverse("preservation:document_generate", args=[draft.pk, "request"]),
+        response = signed_in(user).post(reverse("preservation:document_generate", args=[draft.public_id, "request"]),
                                         {"next": "https://evil.example/"})
     assert response["Location"] == url("preservation:request_detail", draft) + "#documents"
 
@@ -376,5 +376,5 @@ def test_the_language_switcher_is_on_signed_in_pages_and_the_sign_in_page(agency
 
 def test_the_send_page_asks_the_provider_to_quote_our_reference(signed_in, make_request):
     draft = make_request()
-    page = signed_in.get(reverse("preservation:request_send", args=[draft.pk])).content.decode()
+    page = signed_in.get(reverse("preservation:request_send", args=[draft.public_id])).content.decode()
     assert "ask the provider to quote our reference %s" % draft.reference in page

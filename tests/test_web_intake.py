@@ -81,7 +81,7 @@ def test_an_empty_draft_can_be_saved(signed_in, officer):
     response = signed_in.post(reverse("preservation:request_new"), data)
     draft = saved(officer)
     assert response.status_code == 302
-    assert response.url == reverse("preservation:request_edit", args=[draft.pk])
+    assert response.url == reverse("preservation:request_edit", args=[draft.public_id])
     assert draft.state == RequestState.DRAFT and draft.created_by == officer
 
 
@@ -97,7 +97,7 @@ def test_the_window_is_typed_in_the_chosen_zone_and_stored_in_utc(signed_in, off
 def test_the_edit_page_shows_the_window_in_its_zone_and_in_utc(signed_in, officer):
     signed_in.post(reverse("preservation:request_new"), form_data())
     draft = saved(officer)
-    response = signed_in.get(reverse("preservation:request_edit", args=[draft.pk]))
+    response = signed_in.get(reverse("preservation:request_edit", args=[draft.public_id]))
     assert response.context["form"]["window_start"].value() == dt.datetime(2026, 2, 28, 19, 0)
     assert "1 March 2026, 00:00 UTC" in response.content.decode()
 
@@ -143,7 +143,7 @@ def test_preparing_to_send_a_complete_draft_opens_the_sending_page(signed_in, of
     data = with_serials(form_data(action="send"), "G8T1-SJ02-3294-01VR")
     response = signed_in.post(reverse("preservation:request_new"), data)
     draft = saved(officer)
-    assert response.url == reverse("preservation:request_send", args=[draft.pk])
+    assert response.url == reverse("preservation:request_send", args=[draft.public_id])
 
 
 def test_preparing_to_send_an_incomplete_draft_saves_it_and_shows_each_problem_beside_its_field(signed_in, officer):
@@ -157,7 +157,7 @@ def test_preparing_to_send_an_incomplete_draft_saves_it_and_shows_each_problem_b
     assert any("12345" in e for e in response.context["serial_errors"])
     content = response.content.decode()
     # The form now posts to the saved draft (no duplicate), and the pasted serials are rows.
-    assert 'action="%s"' % reverse("preservation:request_edit", args=[draft.pk]) in content
+    assert 'action="%s"' % reverse("preservation:request_edit", args=[draft.public_id]) in content
     assert 'value="12345"' in content and response.context["form"]["paste"].value() == ""
 
 
@@ -168,29 +168,29 @@ def test_a_serial_with_a_warning_must_be_marked_checked_before_sending(signed_in
     assert any("Warnings checked" in e for e in response.context["serial_errors"])
     draft = saved(officer)
     checked = with_serials(form_data(action="send"), ("G8T1-SJ02-3294-O1VR", "doorbell", True))
-    response = signed_in.post(reverse("preservation:request_edit", args=[draft.pk]), checked)
-    assert response.url == reverse("preservation:request_send", args=[draft.pk])
+    response = signed_in.post(reverse("preservation:request_edit", args=[draft.public_id]), checked)
+    assert response.url == reverse("preservation:request_send", args=[draft.public_id])
 
 
 def test_a_sent_request_cannot_be_edited(signed_in, make_request, officer):
     preservation_request = make_request(created_by=officer, state=RequestState.SUBMITTED, sent_at=NOW)
-    response = signed_in.get(reverse("preservation:request_edit", args=[preservation_request.pk]))
-    assert response.url == reverse("preservation:request_detail", args=[preservation_request.pk])
+    response = signed_in.get(reverse("preservation:request_edit", args=[preservation_request.public_id]))
+    assert response.url == reverse("preservation:request_detail", args=[preservation_request.public_id])
 
 
 def test_another_agencys_draft_is_not_found(signed_in):
     stranger = UserFactory(agency=AgencyFactory())
     draft = PreservationRequest.objects.create(agency=stranger.agency, created_by=stranger)
     for name in ("request_edit", "request_detail", "request_send"):
-        assert signed_in.get(reverse("preservation:" + name, args=[draft.pk])).status_code == 404
-    response = signed_in.post(reverse("preservation:request_edit", args=[draft.pk]), form_data())
+        assert signed_in.get(reverse("preservation:" + name, args=[draft.public_id])).status_code == 404
+    response = signed_in.post(reverse("preservation:request_edit", args=[draft.public_id]), form_data())
     assert response.status_code == 404
 
 
 def test_pages_with_case_data_are_never_cached(signed_in, make_request, officer):
     preservation_request = make_request(created_by=officer)
     for url in (reverse("preservation:request_new"), reverse("preservation:dashboard"),
-                reverse("preservation:request_detail", args=[preservation_request.pk])):
+                reverse("preservation:request_detail", args=[preservation_request.public_id])):
         assert "no-store" in signed_in.get(url)["Cache-Control"]
 
 

@@ -27,7 +27,7 @@ def draft(make_request):
 
 
 def detail(client, preservation_request):
-    return client.get(reverse("preservation:request_detail", args=[preservation_request.pk]))
+    return client.get(reverse("preservation:request_detail", args=[preservation_request.public_id]))
 
 
 def reloaded(preservation_request):
@@ -92,7 +92,7 @@ def test_every_action_asks_for_confirmation(signed_in, draft, user):
 
 def test_recording_receipt_starts_the_clock_and_shows_the_expiry(signed_in, draft, user):
     services.request_send(preservation_request=draft, actor=user, now=NOW)
-    response = signed_in.post(reverse("preservation:request_record_receipt", args=[draft.pk]), {
+    response = signed_in.post(reverse("preservation:request_record_receipt", args=[draft.public_id]), {
         "record_receipt-received_on": "2026-04-20", "record_receipt-blink_reference": "LE-991"})
     assert response.status_code == 302
     stored = reloaded(draft)
@@ -102,7 +102,7 @@ def test_recording_receipt_starts_the_clock_and_shows_the_expiry(signed_in, draf
 
 def test_a_refused_action_shows_the_services_message_beside_its_field(signed_in, draft, user):
     services.request_send(preservation_request=draft, actor=user, now=NOW)
-    response = signed_in.post(reverse("preservation:request_record_receipt", args=[draft.pk]),
+    response = signed_in.post(reverse("preservation:request_record_receipt", args=[draft.public_id]),
                               {"record_receipt-received_on": "2026-05-01"})
     assert response.status_code == 400
     form = next(a["form"] for a in response.context["actions"] if a["name"] == "record_receipt")
@@ -112,12 +112,12 @@ def test_a_refused_action_shows_the_services_message_beside_its_field(signed_in,
 
 
 def test_withdrawing_needs_a_reason(signed_in, draft):
-    response = signed_in.post(reverse("preservation:request_withdraw", args=[draft.pk]), {"withdraw-reason": " "})
+    response = signed_in.post(reverse("preservation:request_withdraw", args=[draft.public_id]), {"withdraw-reason": " "})
     assert response.status_code == 400 and reloaded(draft).state == S.DRAFT
 
 
 def test_an_action_the_state_does_not_allow_is_refused_with_a_message(signed_in, draft):
-    response = signed_in.post(reverse("preservation:request_record_extension_receipt", args=[draft.pk]),
+    response = signed_in.post(reverse("preservation:request_record_extension_receipt", args=[draft.public_id]),
                               {"record_extension_receipt-received_on": "2026-04-20"})
     assert response.status_code == 400
     assert "not possible while the request is" in response.content.decode()
@@ -127,14 +127,14 @@ def test_a_second_extension_is_refused_clearly(signed_in, draft, user):
     services.request_send(preservation_request=draft, actor=user, now=NOW)
     services.request_record_receipt(preservation_request=draft, actor=user, received_on=dt.date(2026, 4, 20), now=NOW)
     services.request_send_extension(preservation_request=draft, actor=user, now=NOW)
-    response = signed_in.post(reverse("preservation:request_send_extension", args=[draft.pk]), {})
+    response = signed_in.post(reverse("preservation:request_send_extension", args=[draft.public_id]), {})
     assert "only one extension" in response.content.decode()
 
 
 def test_actions_refuse_get_and_other_agencies(signed_in, user):
     theirs = RequestFactory(agency=AgencyFactory())
-    assert signed_in.get(reverse("preservation:request_withdraw", args=[theirs.pk])).status_code == 405
-    response = signed_in.post(reverse("preservation:request_withdraw", args=[theirs.pk]), {"withdraw-reason": "x"})
+    assert signed_in.get(reverse("preservation:request_withdraw", args=[theirs.public_id])).status_code == 405
+    response = signed_in.post(reverse("preservation:request_withdraw", args=[theirs.public_id]), {"withdraw-reason": "x"})
     assert response.status_code == 404
 
 
@@ -157,7 +157,7 @@ def test_the_evidence_checklist_follows_the_devices(signed_in, make_request, ser
 
 
 def test_the_send_page_lists_values_in_blinks_order_with_utc_times(signed_in, draft):
-    response = signed_in.get(reverse("preservation:request_send", args=[draft.pk]))
+    response = signed_in.get(reverse("preservation:request_send", args=[draft.public_id]))
     fields = {f["code"]: f["value"] for f in response.context["fields"]}
     codes = [f["code"] for f in response.context["fields"]]
     assert codes.index("requester_name") < codes.index("agency") < codes.index("case_number") \
@@ -168,26 +168,26 @@ def test_the_send_page_lists_values_in_blinks_order_with_utc_times(signed_in, dr
 
 
 def test_recording_the_sending_in_one_click(signed_in, draft):
-    response = signed_in.post(reverse("preservation:request_record_sending", args=[draft.pk]), {"send-sent_at": ""})
-    assert response.url == reverse("preservation:request_detail", args=[draft.pk])
+    response = signed_in.post(reverse("preservation:request_record_sending", args=[draft.public_id]), {"send-sent_at": ""})
+    assert response.url == reverse("preservation:request_detail", args=[draft.public_id])
     assert reloaded(draft).sent_at == NOW
 
 
 def test_a_sending_time_is_typed_in_agency_time(signed_in, draft):
-    signed_in.post(reverse("preservation:request_record_sending", args=[draft.pk]), {"send-sent_at": "2026-04-20T07:30"})
+    signed_in.post(reverse("preservation:request_record_sending", args=[draft.public_id]), {"send-sent_at": "2026-04-20T07:30"})
     assert reloaded(draft).sent_at == utc(2026, 4, 20, 11, 30)  # New York is UTC-4 in April
 
 
 def test_sending_an_incomplete_request_shows_why_on_the_send_page(signed_in, user):
     incomplete = PreservationRequest.objects.create(agency=user.agency, created_by=user)
-    response = signed_in.post(reverse("preservation:request_record_sending", args=[incomplete.pk]), {})
+    response = signed_in.post(reverse("preservation:request_record_sending", args=[incomplete.public_id]), {})
     assert response.status_code == 400
     assert "Enter the requester" in response.content.decode()
 
 
 def test_the_send_page_lists_what_is_missing_before_anyone_goes_to_blink(signed_in, user):
     incomplete = PreservationRequest.objects.create(agency=user.agency, created_by=user)
-    response = signed_in.get(reverse("preservation:request_send", args=[incomplete.pk]))
+    response = signed_in.get(reverse("preservation:request_send", args=[incomplete.public_id]))
     assert "Choose at least one type of data to preserve." in response.context["problems"]
     assert b'data-testid="send-problems"' in response.content
 
@@ -200,7 +200,7 @@ def test_a_history_entry_made_by_the_system_shows_as_such(client, user, make_req
     request = services.request_record_receipt(preservation_request=request, actor=user, received_on=dt.date(2026, 1, 5), now=now)
     services.request_lapse(preservation_request=request, now=now)
     login(client, user)
-    response = client.get(reverse("preservation:request_detail", args=[request.pk]))
+    response = client.get(reverse("preservation:request_detail", args=[request.public_id]))
     assert response.status_code == 200
     assert "the system" in response.content.decode()
 

@@ -97,9 +97,9 @@ def test_the_inbox_shows_drafts_awaiting_my_approval_and_approves_from_the_list(
     page = client.get(reverse("preservation:dashboard") + "?inbox=approval")
     assert [r["pk"] for r in page.context["page"].object_list] == [waiting.pk]
     assert {c["code"]: c["count"] for c in page.context["inbox"]}["approval"] == 1
-    row = next(r for r in page.context["rows"] if 'data-request="%d"' % waiting.pk in r)
+    row = next(r for r in page.context["rows"] if 'data-request="%s"' % waiting.public_id in r)
     assert 'data-next-step="await_approval"' in row and ">Approve</button>" in row
-    back = client.post(reverse("preservation:request_approve", args=[waiting.pk]),
+    back = client.post(reverse("preservation:request_approve", args=[waiting.public_id]),
                        {"next": "/?inbox=approval"})
     assert back.status_code == 302 and back.url == "/?inbox=approval"
     assert services.request_is_approved(waiting) and not services.request_is_approved(other)
@@ -109,8 +109,8 @@ def test_approve_from_the_list_never_returns_to_another_site(client, strict_agen
     officer, boss = person(strict_agency), person(strict_agency, Role.SUPERVISOR)
     draft = draft_of(officer)
     login(client, boss)
-    back = client.post(reverse("preservation:request_approve", args=[draft.pk]), {"next": "//evil.example/"})
-    assert back.url == reverse("preservation:request_detail", args=[draft.pk])
+    back = client.post(reverse("preservation:request_approve", args=[draft.public_id]), {"next": "//evil.example/"})
+    assert back.url == reverse("preservation:request_detail", args=[draft.public_id])
 
 
 # --- Emergency send --------------------------------------------------------------------------------
@@ -147,9 +147,9 @@ def test_an_emergency_send_is_marked_audited_and_put_before_the_supervisors(
     login(client, boss)
     listed = client.get(reverse("preservation:dashboard") + "?inbox=review")
     assert [r["pk"] for r in listed.context["page"].object_list] == [draft.pk]
-    detail = client.get(reverse("preservation:request_detail", args=[draft.pk])).content.decode()
+    detail = client.get(reverse("preservation:request_detail", args=[draft.public_id])).content.decode()
     assert "Owner moving out today" in detail and "Mark as reviewed" in detail
-    client.post(reverse("preservation:request_review_emergency", args=[draft.pk]))
+    client.post(reverse("preservation:request_review_emergency", args=[draft.public_id]))
     assert list(client.get(reverse("preservation:dashboard") + "?inbox=review").context["page"].object_list) == []
 
 
@@ -236,7 +236,7 @@ def test_three_receipts_in_one_action_each_checked_and_audited(client, agency):
     login(client, paralegal)
     response = client.post(reverse("preservation:requests_bulk"), {
         "operation": "record_receipt", "received_on": "2026-04-19", "blink_reference": "BL-1",
-        "selected": [str(r.pk) for r in three] + [str(draft.pk)], "next": "/?group=waiting",
+        "selected": [str(r.public_id) for r in three] + [str(draft.public_id)], "next": "/?group=waiting",
     }, follow=True)
     for request in three:
         request.refresh_from_db()
@@ -254,7 +254,7 @@ def test_a_receipt_date_before_sending_is_refused_for_that_request_only(client, 
     login(client, officer)
     client.post(reverse("preservation:requests_bulk"), {
         "operation": "record_receipt", "received_on": (NOW - timedelta(days=3)).date().isoformat(),
-        "selected": [early.pk, late.pk]})
+        "selected": [early.public_id, late.public_id]})
     early.refresh_from_db(), late.refresh_from_db()
     assert (early.state, late.state) == (S.PRESERVING, S.SUBMITTED)
 
@@ -269,7 +269,7 @@ def test_bulk_never_touches_another_agencys_request(client, agency):
     stranger = sent(person(AgencyFactory()))
     login(client, person(agency, Role.PARALEGAL))
     client.post(reverse("preservation:requests_bulk"), {
-        "operation": "record_receipt", "received_on": "2026-04-19", "selected": [stranger.pk]})
+        "operation": "record_receipt", "received_on": "2026-04-19", "selected": [stranger.public_id]})
     stranger.refresh_from_db()
     assert stranger.state == S.SUBMITTED
 
@@ -279,12 +279,12 @@ def test_bulk_assign_and_csv_of_the_selection(client, agency):
     first, second, third = draft_of(officer), draft_of(officer), draft_of(officer)
     login(client, paralegal)
     client.post(reverse("preservation:requests_bulk"), {
-        "operation": "assign", "assignee": paralegal.pk, "selected": [first.pk, second.pk]})
+        "operation": "assign", "assignee": paralegal.pk, "selected": [first.public_id, second.public_id]})
     assert set(PreservationRequest.objects.for_agency(agency).filter(assigned_to=paralegal)
                .values_list("pk", flat=True)) == {first.pk, second.pk}
     assert RequestEvent.objects.across_agencies().filter(action="assigned").count() == 2
     response = client.post(reverse("preservation:requests_bulk"), {
-        "operation": "csv", "selected": [second.pk, third.pk]})
+        "operation": "csv", "selected": [second.public_id, third.public_id]})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert sorted(row[0] for row in rows[1:]) == sorted([second.reference, third.reference])
 
@@ -306,7 +306,7 @@ def test_the_request_page_shows_the_next_step_first_with_its_button(client, agen
     officer = person(agency)
     request = sent(officer, days_ago=5)
     login(client, officer)
-    body = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
+    body = client.get(reverse("preservation:request_detail", args=[request.public_id])).content.decode()
     assert body.index('data-testid="next-step"') < body.index('id="deadlines"')
     assert 'data-next-step="chase_receipt"' in body and "Blink has not acknowledged" in body
     assert 'href="#action-record_receipt"' in body
@@ -318,5 +318,5 @@ def test_cancelled_reminders_are_folded_away(client, agency):
     Reminder.objects.create(request=request, kind=ReminderKind.RETENTION, lead_days=40, day=NOW.date(),
                             due_at=NOW, state="cancelled")
     login(client, officer)
-    body = client.get(reverse("preservation:request_detail", args=[request.pk])).content.decode()
+    body = client.get(reverse("preservation:request_detail", args=[request.public_id])).content.decode()
     assert 'data-testid="cancelled-reminders"' in body and "1 cancelled reminder<" in body

@@ -697,8 +697,15 @@ class ReminderSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
 
 
+@extend_schema_field({"type": "integer", "deprecated": True})
+class DeprecatedIdField(serializers.IntegerField):
+    """An integer id kept for existing clients: it counts the rows of every agency, so new clients
+    use ``public_id`` (docs/api.md "Deprecated fields", docs/security.md "Opaque identifiers")."""
+
+
 class DocumentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = DeprecatedIdField(help_text=_("Deprecated: use public_id."))
+    public_id = serializers.UUIDField()
     request = serializers.UUIDField(source="request.public_id")
     kind = serializers.ChoiceField(choices=DocumentKind.choices)
     kind_label = serializers.CharField(source="get_kind_display")

@@ -64,8 +64,8 @@ def token_list(request):
 @login_required
 @otp_required
 @require_POST
-def token_revoke(request, pk):
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+def token_revoke(request, public_id):
+    token = get_object_or_404(ApiToken, public_id=public_id, user=request.user)
     api_token_revoke(token=token, actor=request.user, request=request)
     messages.success(request, _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name})
     return redirect("preservation:api_tokens")

@@ -255,7 +255,9 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(s.DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
-DOCUMENT_ID = OpenApiParameter("id", type=int, location=OpenApiParameter.PATH, description=_("The document's id."))
+DOCUMENT_ID = OpenApiParameter(
+    "id", type={"oneOf": [{"type": "string", "format": "uuid"}, {"type": "integer"}]}, location=OpenApiParameter.PATH,
+    description=_("The document's public_id (a UUID); its integer id, deprecated, still works."))
 LARGEST_ID = 2**63 - 1
 
 
@@ -267,7 +269,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
     serializer_class = s.DocumentSerializer
     pagination_class = None
     lookup_url_kwarg = "id"
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]+|[0-9a-fA-F-]{32,36}"
 
     def perform_content_negotiation(self, request, force=False):
         # A client asking for application/pdf still gets errors, in JSON, rather than a 406.
@@ -299,9 +301,15 @@ class DocumentViewSet(viewsets.GenericViewSet):
         response["Content-Disposition"] = 'attachment; filename="%s"' % document.filename
         return response
 
-    def _get(self, pk, *, with_content):
+    def _get(self, id, *, with_content):
         queryset = self.get_queryset() if with_content else self.get_queryset().without_content()
-        document = queryset.filter(pk=int(pk)).first() if int(pk) <= LARGEST_ID else None
+        if id.isdigit():  # the deprecated integer id (docs/api.md "Deprecated fields")
+            document = queryset.filter(pk=int(id)).first() if int(id) <= LARGEST_ID else None
+        else:
+            try:
+                document = queryset.filter(public_id=uuid.UUID(id)).first()
+            except ValueError:
+                document = None
         if document is None:
             raise exceptions.NotFound()
         return document

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from preservation.models import AuditOutcome, AuditRecord
 from preservation.models.audit import GENESIS_HASH
+from preservation.rules import references
 
 # Any number will do as long as nothing else in the database uses it as an advisory lock key.
 _CHAIN_LOCK_KEY = 0x50524553  # "PRES"
@@ -105,7 +106,9 @@ def _lock_chain():
 def _object_fields(obj, object_type, object_id):
     if obj is not None:
         object_type = object_type or obj._meta.model_name
-        object_id = object_id or str(obj.pk)
+        # The id its address shows where it has one, never a row number that counts every
+        # agency's rows (docs/security.md "Opaque identifiers").
+        object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
     return object_type or "", str(object_id or "")
 
 
@@ -177,7 +180,7 @@ def _term_category(value):
         return "email"
     if _SERIAL.search(text):
         return "serial"
-    if re.fullmatch(r"PR-?\d+", text, re.IGNORECASE):
+    if re.fullmatch(r"PR-?\d+", text, re.IGNORECASE) or (text[:2].upper() == "PR" and references.canonical(text)):
         return "reference"
     if text.isdigit():
         return "number"

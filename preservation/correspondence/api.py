@@ -2,6 +2,7 @@
 reference (``/api/v1/requests/<id>/correspondence/``). Entries are never changed."""
 import uuid
 
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, permissions, serializers, status
@@ -9,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from preservation.requests import selectors
-from preservation.api.serializers import BoundedDateField
+from preservation.api.serializers import BoundedDateField, DeprecatedIdField
 from preservation.api.views import ID_PARAMETER, HasAgency
 from preservation.models import CorrespondenceKind, PreservationRequest
 
@@ -17,7 +18,8 @@ from preservation.correspondence import services
 
 
 class EntrySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = DeprecatedIdField(help_text=_("Deprecated: use public_id."))
+    public_id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=CorrespondenceKind.choices)
     kind_label = serializers.CharField(source="get_kind_display")
     at = serializers.DateTimeField()
@@ -29,8 +31,11 @@ class EntrySerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     size = serializers.IntegerField(allow_null=True)
     message_id = serializers.CharField(help_text=_("The Message-ID of a letter sent by email."))
-    received_message = serializers.IntegerField(source="inbound_message_id", allow_null=True)
-    corrects = serializers.IntegerField(source="corrects_id", allow_null=True)
+    received_message = DeprecatedIdField(source="inbound_message_id", allow_null=True,
+                                         help_text=_("Deprecated: use received_message_public_id."))
+    received_message_public_id = serializers.UUIDField(allow_null=True, default=None)
+    corrects = DeprecatedIdField(source="corrects_id", allow_null=True, help_text=_("Deprecated: use corrects_public_id."))
+    corrects_public_id = serializers.UUIDField(allow_null=True, default=None)
 
 
 # What the API may add; files and mail come in through the web pages and the mail commands.
@@ -65,7 +70,9 @@ class CorrespondenceView(APIView):
     @extend_schema(summary=_("The request's correspondence, oldest first"), responses=EntrySerializer(many=True),
                    parameters=[ID_PARAMETER])
     def get(self, request, id):
-        entries = self._request(id).correspondence.without_content().select_related("actor").order_by("at", "pk")
+        entries = (self._request(id).correspondence.without_content().select_related("actor")
+                   .annotate(received_message_public_id=F("inbound_message__public_id"),
+                             corrects_public_id=F("corrects__public_id")).order_by("at", "pk"))
         return Response(EntrySerializer(entries, many=True).data)
 
     @extend_schema(summary=_("Add a note or a provider reference to the correspondence"),

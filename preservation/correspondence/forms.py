@@ -1,12 +1,12 @@
 """Forms of the correspondence log and the agency inbox. They read input; the services in
 ``correspondence.services`` decide and record."""
-import re
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from preservation.requests.forms import DateInput
+from preservation.rules import references
 
 
 class NoteForm(forms.Form):
@@ -24,7 +24,7 @@ class ReferenceForm(forms.Form):
 
 
 class CorrectionForm(forms.Form):
-    entry = forms.IntegerField(widget=forms.HiddenInput)
+    entry = forms.UUIDField(widget=forms.HiddenInput)
     text = forms.CharField(label=_("What is right"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -52,7 +52,6 @@ class ReceiptConfirmForm(forms.Form):
     reference = forms.CharField(label=_("Provider's reference"), max_length=100, required=False)
 
 
-_REFERENCE = re.compile(r"^\s*PR-0*(\d{1,9})\s*$", re.IGNORECASE)
 
 
 class AttachMessageForm(forms.Form):
@@ -61,7 +60,7 @@ class AttachMessageForm(forms.Form):
     reference = forms.CharField(label=_("Our reference"), max_length=20)
 
     def clean_reference(self):
-        match = _REFERENCE.match(self.cleaned_data["reference"])
-        if not match:
+        reference = references.canonical(self.cleaned_data["reference"])
+        if reference is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return int(match.group(1))
+        return reference

@@ -8,7 +8,7 @@ import re
 
 from django.db.models.functions import Lower
 
-from preservation.rules import serials
+from preservation.rules import references, serials
 from preservation.models import (
     OPEN_STATES,
     CorrespondenceEntry,
@@ -21,7 +21,6 @@ from preservation.models import (
 
 # A draft has not reached the provider, so nothing the provider writes can be about it.
 SENT_OPEN_STATES = OPEN_STATES - {RequestState.DRAFT}
-_REFERENCE = re.compile(r"\bPR-(\d{6,9})\b", re.IGNORECASE)
 # Shorter case numbers ("12", "A1") appear in any text by chance.
 MIN_CASE_NUMBER_LENGTH = 5
 _SERIAL_CANDIDATE = re.compile(r"\b(?:G[A-Z0-9]{3}(?:[\s\-]?[A-Z0-9]{4}){3}|\d{3}[\s\-]?\d{3}[\s\-]?\d{3})\b", re.IGNORECASE)
@@ -29,8 +28,9 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 
 def references_in(text):
-    """Our references (PR-000123) in a text, as primary keys, in order of appearance."""
-    return list(dict.fromkeys(int(number) for number in _REFERENCE.findall(text)))
+    """Our references in a text, old (PR-000123) or new (PR-7KQ4-M2XD), as stored, in order of
+    appearance (preservation/rules/references.py)."""
+    return references.references_in(text)
 
 
 def serials_in(text):
@@ -66,7 +66,7 @@ def match_message(*, agency, subject, text, thread_ids):
 
 def _by_reference(requests, searched):
     wanted = references_in(searched)
-    return _only(requests.filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else None
+    return _only(requests.filter(reference__in=wanted).values_list("pk", flat=True)) if wanted else None
 
 
 def _by_thread(agency, thread_ids):

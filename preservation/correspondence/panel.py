@@ -1,5 +1,6 @@
 """What the request page shows of a request's correspondence
 (templates/preservation/partials/correspondence_panel.html)."""
+from django.db.models import F
 from django.urls import reverse
 
 from preservation.core import permissions
@@ -20,7 +21,8 @@ def _receipt_proposed(entries):
 
 def correspondence_panel(preservation_request, *, user):
     entries = list(preservation_request.correspondence.without_content()
-                   .select_related("actor", "inbound_message").order_by("at", "pk"))
+                   .select_related("actor", "inbound_message")
+                   .annotate(corrects_public_id=F("corrects__public_id")).order_by("at", "pk"))
     return {
         "receipt": _receipt_proposed(entries),
         "entries": entries,
@@ -28,9 +30,9 @@ def correspondence_panel(preservation_request, *, user):
         "zone": preservation_request.agency.time_zone,
         "references": [entry for entry in entries if entry.kind == CorrespondenceKind.REFERENCE],
         "can_add": permissions.can_edit_request(user, preservation_request),
-        "forms": [(action, form, reverse("preservation:correspondence_%s" % action, args=[preservation_request.pk]))
+        "forms": [(action, form, reverse("preservation:correspondence_%s" % action, args=[preservation_request.public_id]))
                   for action, form in (("note", forms.NoteForm()), ("attachment", forms.AttachmentForm()),
                                        ("reference", forms.ReferenceForm()), ("upload", forms.MessageUploadForm()),
                                        ("email_letter", forms.EmailLetterForm()))],
-        "correct_url": reverse("preservation:correspondence_correct", args=[preservation_request.pk]),
+        "correct_url": reverse("preservation:correspondence_correct", args=[preservation_request.public_id]),
     }

@@ -75,7 +75,7 @@ def _audit(action, *, actor, preservation_request, now, message=""):
 
 def _add(preservation_request, *, actor, now, kind, **fields):
     entry = CorrespondenceEntry.objects.create(request=preservation_request, kind=kind, actor=actor, at=now, **fields)
-    _audit(kind, actor=actor, preservation_request=preservation_request, now=now, message="entry %d" % entry.pk)
+    _audit(kind, actor=actor, preservation_request=preservation_request, now=now, message="entry %s" % entry.public_id)
     return entry
 
 
@@ -205,7 +205,7 @@ def message_attach(*, message, preservation_request, actor, now=None):
     _check_actor(preservation_request, actor)
     if message.request_id is not None:
         _refuse(_("This message is already attached to %(ref)s."), "already_attached",
-                {"ref": PreservationRequest.reference_for(message.request_id)})
+                {"ref": message.request.reference})
     _message_link(message, preservation_request, MatchRule.MANUAL, actor=actor, now=now)
     return message
 

@@ -22,12 +22,12 @@ from preservation.requests.access import case_data, request_or_404
 from preservation.correspondence import forms, presentation, services
 
 
-def _message_or_404(user, pk):
+def _message_or_404(user, public_id):
     if not user.agency_id:
         raise Http404
     try:
         return (InboundMessage.objects.for_agency(user.agency_id).without_raw()
-                .select_related("agency", "request__agency").get(pk=pk))
+                .select_related("agency", "request__agency").get(public_id=public_id))
     except InboundMessage.DoesNotExist:
         raise Http404 from None
 
@@ -61,7 +61,7 @@ def _reference(form, preservation_request, user, now):
 
 def _correct(form, preservation_request, user, now):
     try:
-        entry = preservation_request.correspondence.get(pk=form.cleaned_data["entry"])
+        entry = preservation_request.correspondence.get(public_id=form.cleaned_data["entry"])
     except CorrespondenceEntry.DoesNotExist:
         raise Http404 from None
     return services.entry_correct(entry=entry, actor=user, text=form.cleaned_data["text"], now=now)
@@ -92,8 +92,8 @@ ACTIONS = {
 
 @case_data
 @require_POST
-def correspondence_add(request, pk, action):
-    preservation_request = request_or_404(request.user, pk)
+def correspondence_add(request, public_id, action):
+    preservation_request = request_or_404(request.user, public_id)
     form_class, perform, done = ACTIONS[action]
     form = form_class(request.POST, request.FILES)
     if form.is_valid():
@@ -103,20 +103,20 @@ def correspondence_add(request, pk, action):
             add_service_errors(form, error)
         else:
             messages.success(request, done)
-            return redirect(reverse("preservation:request_detail", args=[pk]) + "#correspondence")
+            return redirect(reverse("preservation:request_detail", args=[public_id]) + "#correspondence")
     return render(request, "preservation/correspondence/form_page.html",
                   {"form": form, "preservation_request": preservation_request, "action": action}, status=400)
 
 
 @case_data
 @require_GET
-def entry_download(request, pk):
+def entry_download(request, public_id):
     try:
-        entry = CorrespondenceEntry.objects.filter(request__agency=request.user.agency_id).get(pk=pk, content__isnull=False)
+        entry = CorrespondenceEntry.objects.filter(request__agency=request.user.agency_id).get(public_id=public_id, content__isnull=False)
     except CorrespondenceEntry.DoesNotExist:
         raise Http404 from None
     audit_record(action="correspondence_download", actor=request.user, obj=entry.request, request=request,
-                 message="entry %d" % entry.pk)
+                 message="entry %s" % entry.public_id)
     return _download(entry.content, entry.filename)
 
 
@@ -146,7 +146,7 @@ def inbox_upload(request):
         return render(request, "preservation/correspondence/inbox.html", {"waiting": [], "form": form}, status=400)
     message = services.message_ingest(agency=request.user.agency, raw=form.cleaned_data["message"],
                                       channel=InboundChannel.UPLOAD, now=timezone.now())
-    return redirect("preservation:mail_message", pk=message.pk)
+    return redirect("preservation:mail_message", public_id=message.public_id)
 
 
 def _message_context(request, message, confirm_form=None, attach_form=None):
@@ -164,28 +164,28 @@ def _message_context(request, message, confirm_form=None, attach_form=None):
 
 @case_data
 @require_GET
-def message_detail(request, pk):
-    message = _message_or_404(request.user, pk)
+def message_detail(request, public_id):
+    message = _message_or_404(request.user, public_id)
     return render(request, "preservation/correspondence/message.html", _message_context(request, message))
 
 
 @case_data
 @require_GET
-def message_raw(request, pk):
-    message = _message_or_404(request.user, pk)
-    raw = InboundMessage.objects.for_agency(message.agency_id).values_list("raw", flat=True).get(pk=pk)
+def message_raw(request, public_id):
+    message = _message_or_404(request.user, public_id)
+    raw = InboundMessage.objects.for_agency(message.agency_id).values_list("raw", flat=True).get(pk=message.pk)
     audit_record(action="mail_download", actor=request.user, obj=message, request=request, message=message.sha256)
-    return _download(raw, "message-%d.eml" % message.pk)
+    return _download(raw, "message-%s.eml" % message.public_id)
 
 
 @case_data
 @require_POST
-def message_attach(request, pk):
-    message = _message_or_404(request.user, pk)
+def message_attach(request, public_id):
+    message = _message_or_404(request.user, public_id)
     form = forms.AttachMessageForm(request.POST)
     if form.is_valid():
         try:
-            preservation_request = selectors.requests_for_user(request.user).get(pk=form.cleaned_data["reference"])
+            preservation_request = selectors.requests_for_user(request.user).get(reference=form.cleaned_data["reference"])
             services.message_attach(message=message, preservation_request=preservation_request, actor=request.user, now=timezone.now())
         except PreservationRequest.DoesNotExist:
             form.add_error("reference", _("Your agency has no request with this reference."))
@@ -193,15 +193,15 @@ def message_attach(request, pk):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Attached to %(ref)s.") % {"ref": preservation_request.reference})
-            return redirect("preservation:mail_message", pk=pk)
+            return redirect("preservation:mail_message", public_id=public_id)
     return render(request, "preservation/correspondence/message.html",
                   _message_context(request, message, attach_form=form), status=400)
 
 
 @case_data
 @require_POST
-def message_confirm_receipt(request, pk):
-    message = _message_or_404(request.user, pk)
+def message_confirm_receipt(request, public_id):
+    message = _message_or_404(request.user, public_id)
     if services.receipt_proposal(message) is None:
         raise Http404
     form = forms.ReceiptConfirmForm(request.POST)
@@ -214,6 +214,6 @@ def message_confirm_receipt(request, pk):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Receipt recorded; the deadlines now run from it."))
-            return redirect("preservation:request_detail", pk=message.request_id)
+            return redirect("preservation:request_detail", public_id=message.request.public_id)
     return render(request, "preservation/correspondence/message.html",
                   _message_context(request, message, confirm_form=form), status=400)

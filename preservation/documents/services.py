@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -434,7 +434,7 @@ def _case_sheet_context(preservation_request, now):
         "events": preservation_request.events.select_related("actor").order_by("at", "pk"),
         "reminders": _sent_reminders(preservation_request),
         "correspondence": preservation_request.correspondence.without_content().select_related("actor", "inbound_message")
-        .order_by("at", "pk"),
+        .annotate(corrects_public_id=F("corrects__public_id")).order_by("at", "pk"),
     }
 
 

@@ -21,20 +21,20 @@ from preservation.models import DocumentKind, DocumentState, GeneratedDocument
 from preservation.requests.access import case_data, request_or_404
 
 
-def _document_or_404(user, pk, *, with_content=False):
+def _document_or_404(user, public_id, *, with_content=False):
     """Another agency's document is a 404, like its request."""
     if not (user.is_authenticated and user.agency_id):
         raise Http404
     queryset = GeneratedDocument.objects.for_agency(user.agency_id).select_related("request")
     if not with_content:
         queryset = queryset.without_content()
-    return get_object_or_404(queryset, pk=pk)
+    return get_object_or_404(queryset, public_id=public_id)
 
 
 @case_data
 @require_POST
-def document_generate(request, pk, kind):
-    preservation_request = request_or_404(request.user, pk)  # another agency's: 404
+def document_generate(request, public_id, kind):
+    preservation_request = request_or_404(request.user, public_id)  # another agency's: 404
     if kind not in DocumentKind.values:
         raise Http404
     try:
@@ -46,17 +46,17 @@ def document_generate(request, pk, kind):
         messages.info(request, _("%(document)s: being generated. It appears in the list below when it is ready.")
                       % {"document": DocumentKind(kind).label})
     if request.POST.get("next") == "send":  # asked for from the "Send to Blink" page: back there
-        return redirect(reverse("preservation:request_send", args=[pk]) + "#letter")
+        return redirect(reverse("preservation:request_send", args=[public_id]) + "#letter")
     if request.POST.get("next") == "extension":  # from the extension's sending page
-        return redirect(reverse("preservation:request_extension_page", args=[pk]) + "#letter")
-    return redirect(reverse("preservation:request_detail", args=[pk]) + "#documents")
+        return redirect(reverse("preservation:request_extension_page", args=[public_id]) + "#letter")
+    return redirect(reverse("preservation:request_detail", args=[public_id]) + "#documents")
 
 
 @case_data
 @require_GET
-def document_status(request, pk):
+def document_status(request, public_id):
     """Progress of one document for the page's poller; the row's HTML once it is finished."""
-    document = _document_or_404(request.user, pk)
+    document = _document_or_404(request.user, public_id)
     row = render_to_string(
         "preservation/partials/document_row.html", {"document": with_problem(document, timezone.now())},
         request=request,
@@ -69,8 +69,8 @@ def document_status(request, pk):
 
 @case_data
 @require_GET
-def document_download(request, pk):
-    document = _document_or_404(request.user, pk, with_content=True)
+def document_download(request, public_id):
+    document = _document_or_404(request.user, public_id, with_content=True)
     if document.state != DocumentState.DONE:
         raise Http404
     documents.document_record_download(document=document, actor=request.user, http_request=request)

@@ -7,6 +7,7 @@ it is as safe as a slow password hash would be, and checking it costs nothing pe
 import hashlib
 import hmac
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -38,6 +39,7 @@ class ApiTokenQuerySet(AgencyScopedQuerySet):
 
 
 class ApiToken(models.Model):
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
         related_name="api_tokens",

@@ -12,12 +12,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from preservation.core.scoping import AgencyScopedQuerySet, GlobalUniqueChecks, all_agencies
-from preservation.rules import catalogue, deadlines, identifiers, serials
+from preservation.rules import catalogue, deadlines, identifiers, references, serials
 
 __all__ = [
     "Agency", "LEGAL_BASIS_CHOICES", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
@@ -279,8 +279,21 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
         return created
 
 
+def new_request_reference():
+    """A random reference for a new request (preservation/rules/references.py)."""
+    return references.new_reference()
+
+
+# A drawn reference that is already taken is drawn again, this many times in all.
+REFERENCE_DRAWS = 5
+
+
 class PreservationRequest(GlobalUniqueChecks, models.Model):
     public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    # Shown to people and quoted by providers: random, so it counts nothing (docs/security.md
+    # "Opaque identifiers"); requests filed before keep their PR-000123.
+    reference = models.CharField(_("reference"), max_length=references.MAX_LENGTH, unique=True,
+                                 default=new_request_reference, editable=False)
     agency = models.ForeignKey(
         Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="requests"
     )
@@ -437,13 +450,18 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     def __str__(self):
         return self.reference
 
-    @property
-    def reference(self):
-        return self.reference_for(self.pk) if self.pk else "PR-new"
-
-    @staticmethod
-    def reference_for(pk):
-        return "PR-%06d" % pk
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            return super().save(*args, **kwargs)
+        for draw in range(REFERENCE_DRAWS):
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                taken = PreservationRequest.objects.across_agencies().filter(reference=self.reference).exists()
+                if not taken or draw == REFERENCE_DRAWS - 1:
+                    raise
+                self.reference = new_request_reference()
 
     @property
     def is_open(self):

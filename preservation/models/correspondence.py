@@ -10,6 +10,7 @@ byte for byte with its SHA-256 before it is parsed; it belongs to the agency who
 received it and waits in that agency's inbox until it is matched to one of its requests.
 """
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -77,6 +78,7 @@ class InboundMessageQuerySet(AgencyScopedQuerySet):
 
 
 class InboundMessage(models.Model):
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(
         Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="inbound_messages"
     )
@@ -140,6 +142,7 @@ class CorrespondenceQuerySet(RequestRowQuerySet):
 
 
 class CorrespondenceEntry(models.Model):
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     request = models.ForeignKey(
         PreservationRequest, verbose_name=_("request"), on_delete=models.PROTECT,
         related_name="correspondence",

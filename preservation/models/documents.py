@@ -54,6 +54,7 @@ class GeneratedDocumentQuerySet(RequestRowQuerySet):
 
 
 class GeneratedDocument(models.Model):
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     request = models.ForeignKey(
         PreservationRequest, verbose_name=_("request"), on_delete=models.PROTECT,
         related_name="documents",

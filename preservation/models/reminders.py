@@ -5,6 +5,7 @@ state; the database is the source of truth, so a wiped broker or a crashed worke
 lose nor double one (see ``preservation.reminders``).
 """
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -127,6 +128,7 @@ class Notification(models.Model):
     """An in-app copy of a reminder for one user, or (``kind``, ``request``) a request that
     waits for them; the text is rendered in the reader's language."""
 
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"),
         on_delete=models.CASCADE, related_name="notifications"

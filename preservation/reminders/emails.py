@@ -8,6 +8,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 
 from preservation.reminders.texts import describe
 
@@ -16,12 +17,15 @@ EXTENSION_KINDS = frozenset({"extension_due", "escalation"})
 
 
 def message_id(kind, pk, recipient_key):
+    """The same for one message to one recipient (a retry sends the same id) and opaque: no row
+    or user number a reader could count by (docs/security.md "Opaque identifiers")."""
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return "<preserve.%s.%d.%s@%s>" % (kind, pk, recipient_key, domain)
+    key = salted_hmac("preserve.message_id", "%s.%s.%s" % (kind, pk, recipient_key)).hexdigest()[:32]
+    return "<preserve.%s.%s@%s>" % (kind, key, domain)
 
 
 def request_url(preservation_request):
-    return settings.SITE_URL.rstrip("/") + reverse("preservation:request_detail", args=[preservation_request.pk])
+    return settings.SITE_URL.rstrip("/") + reverse("preservation:request_detail", args=[preservation_request.public_id])
 
 
 def _message(template, context, *, to, language, msg_id, connection):
@@ -51,7 +55,7 @@ def reminder_message(reminder, recipient, *, late=False, connection=None):
         "settings_url": settings.SITE_URL.rstrip("/") + reverse("preservation:reminder_preferences"),
         # The extension is due (or late): the page that walks through sending it.
         "extension_url": settings.SITE_URL.rstrip("/") + reverse("preservation:request_extension_page",
-                                                                 args=[request.pk])
+                                                                 args=[request.public_id])
         if reminder.kind in EXTENSION_KINDS and request.state == "preserving" else "",
     }
     return _message(

@@ -72,14 +72,14 @@ def notification_list(request):
 
 @case_data
 @require_POST
-def notification_read(request, pk):
-    notification = get_object_or_404(_notifications(request.user), pk=pk)
+def notification_read(request, public_id):
+    notification = get_object_or_404(_notifications(request.user), public_id=public_id)
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     if request.POST.get("open"):
-        return redirect("preservation:request_detail",
-                        pk=notification.request_id or notification.reminder.request_id)
+        target = notification.request if notification.request_id else notification.reminder.request
+        return redirect("preservation:request_detail", public_id=target.public_id)
     return redirect("preservation:notifications")
 
 
@@ -196,9 +196,9 @@ def calendar_feed(request, token):
 
 @case_data
 @require_GET
-def request_ics(request, pk):
+def request_ics(request, public_id):
     preservation_request = get_object_or_404(
-        selectors.requests_for_user(request.user).select_related("agency"), pk=pk
+        selectors.requests_for_user(request.user).select_related("agency"), public_id=public_id
     )
     return _ics(calendar.request_calendar(request.user, preservation_request),
                 "%s.ics" % preservation_request.reference)

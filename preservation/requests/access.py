@@ -13,8 +13,8 @@ def case_data(view):
     return login_required(never_cache(view))
 
 
-def request_or_404(user, pk):
+def request_or_404(user, public_id):
     try:
-        return selectors.request_for_page(user, pk)
+        return selectors.request_for_page(user, public_id)
     except PreservationRequest.DoesNotExist:
         raise Http404 from None

@@ -6,6 +6,8 @@ Put together in Python as Django's admin builds its change-list rows
 the rest of the page (bench/dashboard.py). format_html escapes every value. On a narrow screen
 the same row is a card (static/css/preserve.css reads the cells' data-label).
 """
+import uuid
+
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timesince
@@ -22,8 +24,8 @@ from preservation.templatetags.preserve_ui import (
     urgency_badge,
 )
 
-# Stands for the pk while each address is reversed, once per page.
-_PK = 987654321
+# Stands for the public id while each address is reversed, once per page.
+_PLACEHOLDER = uuid.UUID(int=0x987654321)
 _NONE = "\N{EM DASH}"
 
 _ROW = (
@@ -107,22 +109,22 @@ def facts_of_request(preservation_request, *, approved):
 
 
 class _Addresses:
-    """Each address reversed once per page, then filled in with a row's pk."""
+    """Each address reversed once per page, then filled in with a row's public id."""
 
     def __init__(self):
         self.cache = {}
 
-    def __call__(self, name, pk):
+    def __call__(self, name, public_id):
         if name not in self.cache:
-            self.cache[name] = reverse(name, args=[_PK]).split(str(_PK))
+            self.cache[name] = reverse(name, args=[_PLACEHOLDER]).split(str(_PLACEHOLDER))
         head, tail = self.cache[name]
-        return "%s%d%s" % (head, pk, tail)
+        return "%s%s%s" % (head, public_id, tail)
 
 
 def _button(step, row, user, addresses, csrf_token, next_url):
     if step.action == "await_approval":
         if user.role in permissions.APPROVERS and row["created_by_id"] != user.pk:
-            return format_html(_POST, addresses("preservation:request_approve", row["pk"]), csrf_token,
+            return format_html(_POST, addresses("preservation:request_approve", row["public_id"]), csrf_token,
                                next_url, "success", _("Approve"))
         return ""
     target = _BUTTONS.get(step.action)
@@ -130,7 +132,7 @@ def _button(step, row, user, addresses, csrf_token, next_url):
     if target is None or not can_edit:
         return ""
     name, anchor, post = target
-    address = addresses(name, row["pk"]) + anchor
+    address = addresses(name, row["public_id"]) + anchor
     style = "primary" if step.group == next_step.YOURS else "outline-secondary"
     if post:
         return format_html(_POST, address, csrf_token, next_url, style, ACTION_LABELS[step.action])
@@ -171,10 +173,10 @@ def rows(requests, *, user, today, people, now, csrf_token, next_url):
         ) if due else _NONE)
         badge = once(("urgency", urgency), lambda: render_to_string(
             "preservation/_urgency_badge.html", urgency_badge(urgency)) if urgency else _NONE)
-        ref = PreservationRequest.reference_for(r["pk"])
+        ref, public_id = r["reference"], r["public_id"]
         html.append(format_html(
-            _ROW, r["pk"], step.group, step.action, r["pk"], r["pk"], ref,
-            reference, addresses("preservation:request_detail", r["pk"]), ref,
+            _ROW, public_id, step.group, step.action, public_id, public_id, ref,
+            reference, addresses("preservation:request_detail", public_id), ref,
             format_html(_CASE, crim, r["case_number"]) if r["case_number"] else "",
             urgency_l, badge,
             step_l, once(("action", step.action), lambda: str(ACTION_LABELS[step.action])),

@@ -4,6 +4,7 @@ in ``services``, ``validation``, ``serials`` and ``deadlines``.
 Time is typed as a wall-clock time in a chosen zone (the agency's by default) and converted
 with ``deadlines.local_to_utc``, because Blink works in UTC and officers in local time.
 """
+import uuid
 import zoneinfo
 
 from django import forms
@@ -603,6 +604,14 @@ class DashboardFilterForm(forms.Form):
 
 # --- Bulk actions on the dashboard's selected rows --------------------------------------------
 
+
+def _public_id(text):
+    """A selected row's public id, or None for anything else."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
 MAX_BULK = 100
 
 
@@ -637,7 +646,7 @@ class BulkForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        selected = [int(pk) for pk in (self.data.getlist("selected") if self.data else []) if pk.isdigit()]
+        selected = [found for found in map(_public_id, self.data.getlist("selected") if self.data else []) if found]
         if not selected:
             raise ValidationError(self.error_messages["none_selected"], code="none_selected")
         if len(selected) > MAX_BULK:

@@ -38,9 +38,9 @@ def approval_state(user, preservation_request, form=None):
         "approved": approved, "latest": latest, "voided": latest is not None and not approved,
         "can_approve": can_approve, "asked_at": preservation_request.approval_requested_at,
         "own_draft": can_approve and _own_draft_notice(user, preservation_request),
-        "ask_url": can_ask and reverse("preservation:request_ask_approval", args=[preservation_request.pk]),
+        "ask_url": can_ask and reverse("preservation:request_ask_approval", args=[preservation_request.public_id]),
         "form": can_approve and (form or ACTION_FORMS["approve"](preservation_request=preservation_request, prefix="approve")),
-        "url": reverse("preservation:request_approve", args=[preservation_request.pk]),
+        "url": reverse("preservation:request_approve", args=[preservation_request.public_id]),
     }
 
 

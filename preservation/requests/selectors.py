@@ -1,5 +1,4 @@
 """Reads for pages and exports. Case data is always read through an agency."""
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from preservation.models import (
     RequestState,
     User,
 )
-from preservation.rules import catalogue, deadlines, next_step, serials
+from preservation.rules import catalogue, deadlines, next_step, references, serials
 
 S = RequestState
 
@@ -122,21 +121,24 @@ def _count_buckets(user, today):
 # A search term this short matches too much to mean anything; a serial needs four characters.
 MIN_PARTIAL = 3
 MIN_SERIAL_PART = 4
-_REFERENCE = re.compile(r"^(?:PR-?)?0*(\d{1,9})$", re.IGNORECASE)
 
 
 def search_condition(text):
     """What a typed search finds (docs/workday.md §5): part of a CRIM#, of a serial in
     any formatting (4 characters or more), of the account email, the requester's name or
-    Blink's reference, or the request's own reference (PR-000123, or 123)."""
+    Blink's reference, or the request's own reference, whole (PR-7KQ4-M2XD, 7kq4m2xd; an old
+    PR-000123, or 123) or four characters of it or more (M2XD)."""
     text = text.strip()
     condition = Q(case_number__iexact=text)
     if len(text) >= MIN_PARTIAL:
         condition |= (Q(case_number__icontains=text) | Q(account_email__icontains=text)
                       | Q(requester_name__icontains=text) | Q(blink_reference__icontains=text))
-    reference = _REFERENCE.match(text)
+    reference = references.canonical(text)
     if reference:
-        condition |= Q(pk=int(reference.group(1)))
+        condition |= Q(reference=reference)
+    part = references.partial(text)
+    if len(part) >= references.GROUP:
+        condition |= Q(reference__contains=part)
     part = serials.normalize_serial(text)
     if len(part) >= MIN_SERIAL_PART:
         condition |= Exists(DeviceSerial.objects.filter(request=OuterRef("pk"), normalized__contains=part))
@@ -261,13 +263,13 @@ def open_requests_of(user):
             .filter(assigned_to=user).order_by("urgency_rank", "next_deadline_on", "pk"))
 
 
-def request_for_page(user, pk):
+def request_for_page(user, public_id):
     """One request with what its page shows, or DoesNotExist for another agency's."""
     return (
         requests_for_user(user)
         .select_related("agency", "created_by", "assigned_to")
         .prefetch_related("serials")
-        .get(pk=pk)
+        .get(public_id=public_id)
     )
 
 

@@ -312,7 +312,7 @@ def _intake_failed_send(tab):
 
 def _send_page(world, user):
     world.document(DocumentKind.REQUEST)
-    return reverse("preservation:request_send", args=[world.draft.pk])
+    return reverse("preservation:request_send", args=[world.draft.public_id])
 
 
 covers("sending page of a draft with its letter", opens=_send_page, role=Role.REQUESTER)(
@@ -323,7 +323,7 @@ def _request_with_evidence(world, user):
     world.document(DocumentKind.REQUEST)
     world.document(DocumentKind.CASE_SHEET, state=DocumentState.QUEUED)
     world.usb_drive()
-    return reverse("preservation:request_detail", args=[world.draft.pk])
+    return reverse("preservation:request_detail", args=[world.draft.public_id])
 
 
 @covers("request page: documents, evidence checklist, USB drive", opens=_request_with_evidence, role=Role.REQUESTER)
@@ -347,7 +347,7 @@ def _mail_message(world, user):
     raw = (b"From: le@provider.example\r\nSubject: Re: " + request.reference.encode() + b"\r\n"
            b"Content-Type: text/html\r\n\r\n<p>We received your request.</p><script>x()</script>")
     message = correspondence.message_ingest(agency=world.agency, raw=raw, channel=InboundChannel.UPLOAD)
-    return reverse("preservation:mail_message", args=[message.pk])
+    return reverse("preservation:mail_message", args=[message.public_id])
 
 
 covers("received message proposing the receipt date", opens=_mail_message, role=Role.REQUESTER)(

@@ -30,7 +30,7 @@ def strict_draft(transactional_db):
 
 def test_a_supervisor_approves_a_draft_the_requester_then_sends(page, browser, live_server, strict_draft):
     draft, officer, supervisor = strict_draft
-    detail = "/requests/%d/" % draft.pk
+    detail = "/requests/%s/" % draft.public_id
 
     sign_in(page, officer)
     page.goto(detail)

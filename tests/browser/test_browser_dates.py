@@ -59,7 +59,7 @@ def test_the_timeline_draws_in_every_language_with_every_label_inside(page, tran
     request = preserving_request(user)
     errors = console_errors(page)
     sign_in(page, user)
-    page.goto("/requests/%d/" % request.pk)
+    page.goto("/requests/%s/" % request.public_id)
     page.wait_for_selector("svg.timeline-svg")
     drawn = page.evaluate(LABELS_OUTSIDE)
     assert drawn["count"] >= 6 and drawn["outside"] == []
@@ -72,7 +72,7 @@ def test_correcting_the_receipt_date_moves_the_expiry_the_extension_date_and_the
     user = officer_speaking("en")
     request = preserving_request(user)
     sign_in(page, user)
-    page.goto("/requests/%d/" % request.pk)
+    page.goto("/requests/%s/" % request.public_id)
 
     def shown(code):
         return page.locator("[data-deadline=%s] [data-testid=deadline-date]" % code).inner_text().strip()

@@ -85,6 +85,6 @@ def test_a_ring_request_with_a_mac_under_the_epoc_pr_for_a_german_agency(page, k
     card.get_by_role("button").click()
     page.wait_for_load_state()
     document = GeneratedDocument.objects.get(request=request_obj, kind=DocumentKind.EPOC_PR_CERTIFICATE)
-    page.goto("/requests/%d/" % request_obj.pk)
-    page.wait_for_selector("#document-%d >> text=Download" % document.pk)
+    page.goto("/requests/%s/" % request_obj.public_id)
+    page.wait_for_selector("#document-%s >> text=Download" % document.public_id)
     assert serious_accessibility_violations(page) == []

@@ -53,7 +53,7 @@ def other_page(browser, live_server, viewport=None):
 
 
 def row(page, request_obj):
-    return page.locator("tr[data-request='%d']" % request_obj.pk)
+    return page.locator("tr[data-request='%s']" % request_obj.public_id)
 
 
 def test_an_officer_sees_send_as_the_next_step_and_sends_from_the_dashboard(page, transactional_db):
@@ -81,7 +81,7 @@ def test_a_single_supervisor_agency_gets_its_supervisors_request_approved_by_the
     admin = member(agency, "kersh", Role.AGENCY_ADMIN, first_name="Alvin", last_name="Kersh")
     draft = draft_of(boss)
     sign_in(page, boss)
-    page.goto("/requests/%d/" % draft.pk)
+    page.goto("/requests/%s/" % draft.public_id)
     page.get_by_role("button", name="Ask for approval").click()
     page.wait_for_selector("[data-testid=approval-asked]")
 
@@ -110,7 +110,7 @@ def test_an_emergency_send_lands_in_the_supervisors_review_list(page, browser, l
     boss = member(agency, "skinner", Role.SUPERVISOR, first_name="Walter", last_name="Skinner")
     draft = draft_of(officer)
     sign_in(page, officer)
-    page.goto("/requests/%d/send/" % draft.pk)
+    page.goto("/requests/%s/send/" % draft.public_id)
     assert "in an emergency you may send now" in page.get_by_test_id("send-approval").inner_text()
     page.fill("#id_send-emergency_reason", "The owner deletes the account tonight")
     page.get_by_role("button", name="I have sent it to Blink").click()
@@ -142,7 +142,7 @@ def test_a_paralegal_records_three_receipts_in_one_bulk_action(page, transaction
     sign_in(page, paralegal)
     page.goto("/?group=waiting")
     for request_obj in sent:
-        page.check("#select-%d" % request_obj.pk)
+        page.check("#select-%s" % request_obj.public_id)
     page.get_by_test_id("bulk").locator("summary").click()
     page.select_option("#bulk-operation", "record_receipt")
     page.fill("#bulk-received", timezone.localdate(timezone.now(), agency.zone).isoformat())
@@ -204,10 +204,10 @@ def test_the_busy_pages_fit_and_are_accessible_at_phone_and_tablet_widths(browse
         size=len(pdf), pages=1, generated_at=timezone.now())
     context, page = other_page(browser, live_server, viewport=viewport)
     sign_in(page, officer)
-    for address in ("/", "/?group=yours", "/requests/%d/" % draft.pk, "/requests/%d/send/" % draft.pk,
-                    "/requests/%d/extension/send/" % draft.pk, "/notifications/"):
+    for address in ("/", "/?group=yours", "/requests/%s/" % draft.public_id, "/requests/%s/send/" % draft.public_id,
+                    "/requests/%s/extension/send/" % draft.public_id, "/notifications/"):
         page.goto(address)
         assert_fits_and_accessible(page)
-    download = page.goto("/requests/%d/" % draft.pk) and page.locator("#documents").get_by_role("link", name="Download")
+    download = page.goto("/requests/%s/" % draft.public_id) and page.locator("#documents").get_by_role("link", name="Download")
     assert download.first.bounding_box()["width"] > 60  # "Download" whole, not "Do"
     context.close()

@@ -10,7 +10,6 @@ attached (checked against the request's agency); without it the history says "co
 """
 import hashlib
 import os
-import re
 import sys
 import uuid
 import zoneinfo
@@ -26,9 +25,9 @@ from preservation.documents import pdf
 from preservation.evidence import manifests, usb
 from preservation.management.arguments import instant_argument
 from preservation.models import PreservationRequest
+from preservation.rules import references
 
 FORMATS = ("csv", "json", "pdf")
-_REFERENCE = re.compile(r"(?:PR-)?0*(\d{1,12})", re.IGNORECASE)
 
 
 def _zone(name):
@@ -40,13 +39,13 @@ def _zone(name):
 
 
 def find_request(identifier):
-    """A request by its reference (PR-000123), number or public id, across agencies: the
+    """A request by its reference (PR-7KQ4-M2XD, an old PR-000123 or its number) or public id, across agencies: the
     operator is not an agency member; ownership is checked on --user instead."""
     requests = PreservationRequest.objects.across_agencies().select_related("agency")
-    match = _REFERENCE.fullmatch(identifier.strip())
+    reference = references.canonical(identifier)
     try:
-        if match:
-            return requests.get(pk=int(match.group(1)))
+        if reference:
+            return requests.get(reference=reference)
         return requests.get(public_id=uuid.UUID(identifier.strip()))
     except (ValueError, PreservationRequest.DoesNotExist) as exc:
         raise CommandError(_("No request %(id)s.") % {"id": identifier}) from exc
@@ -100,7 +99,7 @@ class Command(BaseCommand):
         parser.add_argument("--camera", default="", help="only clips of this camera count as in the window")
         parser.add_argument("--format", choices=FORMATS, default="csv")
         parser.add_argument("--output", help="write the manifest here (never inside PATH); default stdout")
-        parser.add_argument("--request", help="attach to this request: PR-000123, its number or public id")
+        parser.add_argument("--request", help="attach to this request: its reference (PR-7KQ4-M2XD) or public id")
         parser.add_argument("--user", help="with --request: the agency member attaching it "
                                            "(default: recorded as \"command line\")")
         parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,

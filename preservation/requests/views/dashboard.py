@@ -42,7 +42,7 @@ FILTERS_SESSION_KEY = "preservation:dashboard_filters"
 # database. People's names come from the agency's people, already read for the filter form: no
 # join in the rows' query. The next step's facts come with the rows (selectors.with_row_facts).
 DASHBOARD_COLUMNS = (
-    "pk", "case_number", "state", "urgency", "next_deadline_on", "next_deadline_kind", "deadlines_provisional",
+    "pk", "public_id", "reference", "case_number", "state", "urgency", "next_deadline_on", "next_deadline_kind", "deadlines_provisional",
     "created_by_id", "assigned_to_id", "first_loss_at", "total_loss_at",
     "sent_at", "extension_sent_at", "extension_send_by", "expires_on", "final_expires_on",
     "approval_requested_at", "emergency_reason", "emergency_reviewed_at", "approved",
@@ -232,7 +232,7 @@ def requests_bulk(request):
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
         return redirect(back)
-    chosen = selectors.requests_for_user(request.user).filter(pk__in=form.cleaned_data["selected"])
+    chosen = selectors.requests_for_user(request.user).filter(public_id__in=form.cleaned_data["selected"])
     operation = form.cleaned_data["operation"]
     if operation == "csv":
         return _csv_response(request, chosen.order_by("urgency_rank", "next_deadline_on", "-created_at", "-pk"),

@@ -102,7 +102,7 @@ def _detail_context(request, preservation_request, bound_forms=None):
         "timeline": presentation.build_timeline(preservation_request, now),
         "history": selectors.request_history(preservation_request),
         "actions": [
-            {**ACTIONS[name], "name": name, "url": reverse(ACTIONS[name]["url"], args=[preservation_request.pk]),
+            {**ACTIONS[name], "name": name, "url": reverse(ACTIONS[name]["url"], args=[preservation_request.public_id]),
              "form": bound_forms.get(name) or ACTION_FORMS[name](preservation_request=preservation_request, prefix=name)}
             for name in actions if name != "send"
         ],
@@ -145,7 +145,7 @@ def _next_step_button(user, preservation_request, step, can_edit):
     if step.action == "await_approval" or not can_edit:
         return None
     if step.action in _STEP_TARGETS:
-        return {"url": reverse(_STEP_TARGETS[step.action], args=[preservation_request.pk])}
+        return {"url": reverse(_STEP_TARGETS[step.action], args=[preservation_request.public_id])}
     if step.action in _STEP_FORMS:
         return {"anchor": "#action-" + _STEP_FORMS[step.action]}
     return None
@@ -162,8 +162,8 @@ def _review_form(user, preservation_request, bound_forms):
 
 @case_data
 @require_GET
-def request_detail(request, pk):
-    preservation_request = request_or_404(request.user, pk)
+def request_detail(request, public_id):
+    preservation_request = request_or_404(request.user, public_id)
     return render(request, "preservation/request_detail.html", _detail_context(request, preservation_request))
 
 
@@ -178,9 +178,9 @@ DONE_MESSAGES = {
 
 @case_data
 @require_POST
-def request_action(request, pk, action):
+def request_action(request, public_id, action):
     """One state change from a button of the request page (or the sending page)."""
-    preservation_request = request_or_404(request.user, pk)
+    preservation_request = request_or_404(request.user, public_id)
     form = ACTION_FORMS[action](request.POST, preservation_request=preservation_request, prefix=action)
     if form.is_valid():
         try:
@@ -190,7 +190,7 @@ def request_action(request, pk, action):
         else:
             done = DONE_MESSAGES.get(action, _("%(ref)s: done, the request is now “%(state)s”."))
             messages.success(request, done % {"ref": changed.reference, "state": changed.get_state_display()})
-            return redirect(back_to_list(request) or reverse("preservation:request_detail", args=[pk]))
+            return redirect(back_to_list(request) or reverse("preservation:request_detail", args=[public_id]))
         if back_to_list(request):
             for error in form.errors.values():
                 messages.error(request, " ".join(error))

@@ -87,7 +87,7 @@ def _intake(request, preservation_request=None):
     if request.POST.get("action") == "send":
         return _ready_to_send_or_errors(request, preservation_request, rows)
     messages.success(request, _("Draft %(ref)s saved.") % {"ref": preservation_request.reference})
-    return redirect("preservation:request_edit", pk=preservation_request.pk)
+    return redirect("preservation:request_edit", public_id=preservation_request.public_id)
 
 
 def _ready_to_send_or_errors(request, preservation_request, rows):
@@ -95,7 +95,7 @@ def _ready_to_send_or_errors(request, preservation_request, rows):
     errors = sending_errors(preservation_request, now=timezone.now())
     serial_problems = errors.pop("serials", []) + unchecked_warnings(rows)
     if not (errors or serial_problems):
-        return redirect("preservation:request_send", pk=preservation_request.pk)
+        return redirect("preservation:request_send", public_id=preservation_request.public_id)
     data = request.POST.copy()
     data["paste"] = ""  # the pasted serials are rows of the list now
     form = RequestForm(data, instance=preservation_request, agency=preservation_request.agency)
@@ -115,14 +115,14 @@ def request_new(request):
 
 
 @case_data
-def request_edit(request, pk):
-    preservation_request = request_or_404(request.user, pk)
+def request_edit(request, public_id):
+    preservation_request = request_or_404(request.user, public_id)
     if preservation_request.state != RequestState.DRAFT:
         messages.info(request, _("Only a draft can be edited; this request has been sent."))
-        return redirect("preservation:request_detail", pk=pk)
+        return redirect("preservation:request_detail", public_id=public_id)
     if not permissions.can_edit_request(request.user, preservation_request):
         messages.info(request, NOT_YOURS)
-        return redirect("preservation:request_detail", pk=pk)
+        return redirect("preservation:request_detail", public_id=public_id)
     return _intake(request, preservation_request)
 
 

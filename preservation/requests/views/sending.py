@@ -22,8 +22,8 @@ from preservation.requests.page_context import NOT_YOURS, letter, send_context
 
 @case_data
 @require_GET
-def request_send(request, pk):
-    preservation_request = request_or_404(request.user, pk)
+def request_send(request, public_id):
+    preservation_request = request_or_404(request.user, public_id)
     form = SendForm(preservation_request=preservation_request, prefix="send")
     return render(request, "preservation/request_send.html", send_context(request, preservation_request, form))
 
@@ -68,7 +68,7 @@ def _extension_context(request, preservation_request, form):
 
 @case_data
 @require_GET
-def request_extension_page(request, pk):
-    preservation_request = request_or_404(request.user, pk)
+def request_extension_page(request, public_id):
+    preservation_request = request_or_404(request.user, public_id)
     form = ACTION_FORMS["send_extension"](preservation_request=preservation_request, prefix="send_extension")
     return render(request, "preservation/request_extension.html", _extension_context(request, preservation_request, form))

@@ -1,0 +1,296 @@
+"""Another agency learns no counts from our identifiers (docs/security.md "Opaque identifiers").
+
+Requests, documents, notifications and API tokens are numbered by global database sequences:
+an officer of agency B who saw the number of B's newest request would learn how many requests
+all agencies together have filed. So no address, page, reference, API field, CSV, calendar or
+email shows such a number; the references and addresses in letters and emails sent before keep
+working (old references still match provider mail, old addresses redirect for those who may
+see the object, and answer the same 404 as before to everyone else).
+"""
+import csv
+import importlib
+import io
+import re
+import uuid
+
+import pytest
+import time_machine
+from django.apps import apps as django_apps
+from django.db import connection
+from django.urls import reverse
+
+from preservation.correspondence import matching
+from preservation.models import AuditRecord, GeneratedDocument, Notification, PreservationRequest, Reminder, ReminderKind, Role
+from preservation.reminders.emails import message_id, reminder_message
+from preservation.reminders.sweep import Recipient
+from preservation.rules import references
+from tests.api_support import token_client
+from tests.conftest import utc
+from tests.factories import AgencyFactory, RequestFactory, UserFactory
+from tests.helpers import login
+
+pytestmark = pytest.mark.django_db
+NOW = utc(2026, 4, 20, 12, 0)
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NEW_REFERENCE = re.compile(r"^PR-[%s]{4}-[%s]{4}$" % (CROCKFORD, CROCKFORD))
+# An address whose path has a segment that is a number ("/requests/42/", "/documents/7/status/").
+NUMBERED_PATH = re.compile(r"^(?:https?://[^/]+)?/(?:[^?#]*/)?\d+(?:[/.?#]|$)")
+ADDRESS = re.compile(r'(?:href|action|src|data-[\w-]*url|value)="(/[^"]*|https?://[^"]*)"')
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def world(client):
+    """Agency A has filed many requests and documents; an officer of agency B files one."""
+    a = AgencyFactory(name="Agency A")
+    a_user = UserFactory(agency=a)
+    for _ in range(4):
+        theirs = RequestFactory(agency=a, created_by=a_user)
+        GeneratedDocument.objects.create(request=theirs, kind="request", language="en", requested_by=a_user,
+                                         requested_at=NOW)
+    b = AgencyFactory(name="Agency B")
+    officer = UserFactory(agency=b, role=Role.SUPERVISOR)
+    ours = RequestFactory(agency=b, created_by=officer, state="preserving", sent_at=NOW, received_on=NOW.date())
+    document = GeneratedDocument.objects.create(request=ours, kind="request", language="en", requested_by=officer,
+                                                requested_at=NOW)
+    reminder = Reminder.objects.create(request=ours, kind=ReminderKind.EXTENSION_DUE, lead_days=13,
+                                       day=NOW.date(), due_at=NOW, deadline_on=NOW.date())
+    notification = Notification.objects.create(user=officer, reminder=reminder, created_at=NOW)
+    return {"a_user": a_user, "officer": officer, "request": ours, "document": document, "reminder": reminder,
+            "notification": notification, "client": login(client, officer)}
+
+
+def numbered_addresses(text):
+    return sorted({address for address in ADDRESS.findall(text) if NUMBERED_PATH.match(address)})
+
+
+def test_a_new_reference_is_random_short_and_unambiguous(world):
+    made = [RequestFactory(agency=world["officer"].agency, created_by=world["officer"]) for _ in range(5)]
+    found = [r.reference for r in made] + [world["request"].reference]
+    assert all(NEW_REFERENCE.match(ref) for ref in found), found
+    assert len(set(found)) == len(found)
+    assert all(any(c.isalpha() for c in ref[3:]) for ref in found), "an all-digit one reads like an old one"
+    stored = PreservationRequest.objects.for_agency(world["officer"].agency).values_list("reference", flat=True)
+    assert set(stored) == set(found)
+
+
+def test_a_request_created_on_the_web_is_addressed_by_no_number(world):
+    from tests.test_web_intake import form_data
+    client = world["client"]
+    response = client.post(reverse("preservation:request_new"), form_data())
+    created = PreservationRequest.objects.for_agency(world["officer"].agency).get(case_number="CR-2026-00042")
+    assert response.status_code == 302
+    assert response.url == reverse("preservation:request_edit", args=[created.public_id])
+    assert NEW_REFERENCE.match(created.reference)
+    assert created.reference in client.get(response.url).content.decode()
+    audited = AuditRecord.objects.for_agency(created.agency).filter(object_type="preservationrequest")
+    assert set(audited.values_list("object_id", flat=True)) == {str(created.public_id)}
+
+
+PAGES = [
+    ("dashboard", lambda w: reverse("preservation:dashboard")),
+    ("detail", lambda w: reverse("preservation:request_detail", args=[w["request"].public_id])),
+    ("extension", lambda w: reverse("preservation:request_extension_page", args=[w["request"].public_id])),
+    ("notifications", lambda w: reverse("preservation:notifications")),
+    ("tokens", lambda w: reverse("preservation:api_tokens")),
+    ("document status", lambda w: reverse("preservation:document_status", args=[w["document"].public_id])),
+]
+
+
+@pytest.mark.parametrize("name, url", PAGES, ids=[p[0] for p in PAGES])
+def test_no_page_links_to_a_numbered_address(world, name, url):
+    token_client(world["officer"])  # the token list shows one token and its revoke button
+    response = world["client"].get(url(world))
+    assert response.status_code == 200, name
+    page = response.content.decode()
+    assert numbered_addresses(page) == []
+    for number in (world["request"].pk, world["document"].pk):
+        for shown in ('data-request="%d"' % number, 'value="%d"' % number, 'id="document-%d"' % number,
+                      'id="select-%d"' % number, "PR-%06d" % number):
+            assert shown not in page, (name, shown)
+
+
+def test_email_links_and_message_ids_carry_no_number(world):
+    officer = world["officer"]
+    message = reminder_message(world["reminder"], Recipient("u%d" % officer.pk, officer.email, officer.language, officer))
+    bodies = [message.body] + [content for content, _type in message.alternatives]
+    urls = [u for body in bodies for u in re.findall(r"https?://[^\s\"<>]+", body)]
+    assert urls and not [u for u in urls if NUMBERED_PATH.match(u)]
+    assert str(world["request"].public_id) in message.body
+    assert not re.search(r"[.]u?%d[.@]" % world["reminder"].pk, message.extra_headers["Message-ID"])
+    assert not re.search(r"[.]u?%d[.@]" % officer.pk, message.extra_headers["Message-ID"])
+    assert message.extra_headers["Message-ID"] == message_id("reminder", world["reminder"].pk, "u%d" % officer.pk)
+
+
+def test_the_calendar_and_the_csv_carry_no_number(world):
+    client, ours = world["client"], world["request"]
+    ics = client.get(reverse("preservation:request_ics", args=[ours.public_id])).content.decode()
+    assert "/requests/%s/" % ours.public_id in ics.replace("\r\n ", "")
+    assert not re.search(r"/requests/\d+/", ics)
+    rows = list(csv.reader(io.StringIO(client.get(reverse("preservation:dashboard_csv")).content.decode())))
+    assert [row[0] for row in rows[1:]] == [ours.reference]
+    assert not [cell for row in rows[1:] for cell in row if cell in (str(ours.pk), "PR-%06d" % ours.pk)]
+
+
+def _integers(data, path=""):
+    """Every (path, key) whose value is an integer id, anywhere in an API answer."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if (key == "id" or key.endswith("_id") or key in ("corrects", "received_message")) \
+                    and isinstance(value, int) and not isinstance(value, bool):
+                yield "%s.%s" % (path, key)
+            yield from _integers(value, "%s.%s" % (path, key))
+    elif isinstance(data, list):
+        for item in data:
+            yield from _integers(item, path + "[]")
+
+
+def test_the_api_gives_an_opaque_id_beside_each_deprecated_integer_one(world):
+    api, ours, document = token_client(world["officer"]), world["request"], world["document"]
+    detail = api.get("/api/v1/requests/%s/" % ours.public_id).json()
+    assert detail["reference"] == ours.reference and list(_integers(detail)) == []
+    listed = api.get("/api/v1/requests/%s/documents/" % ours.public_id).json()
+    assert listed[0]["public_id"] == str(document.public_id)
+    assert set(_integers(listed)) <= {"[].id"}  # deprecated, kept for existing clients
+    one = api.get("/api/v1/documents/%s/" % document.public_id)
+    assert one.status_code == 200 and one.json()["public_id"] == str(document.public_id)
+    assert api.get("/api/v1/documents/%d/" % document.pk).status_code == 200  # the deprecated address
+    stranger = token_client(world["a_user"])
+    assert stranger.get("/api/v1/documents/%s/" % document.public_id).status_code == 404
+    entry = api.post("/api/v1/requests/%s/correspondence/" % ours.public_id, {"kind": "note", "text": "Called."},
+                     format="json").json()
+    assert uuid.UUID(entry["public_id"]) and set(_integers(entry)) <= {".id"}
+
+
+def test_the_schema_marks_the_integer_ids_deprecated():
+    from drf_spectacular.generators import SchemaGenerator
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    document = schema["components"]["schemas"]["Document"]["properties"]
+    assert document["id"].get("deprecated") is True and document["public_id"]["format"] == "uuid"
+    entry = schema["components"]["schemas"]["Entry"]["properties"]
+    assert entry["id"].get("deprecated") is True and entry["public_id"]["format"] == "uuid"
+
+
+LEGACY = [
+    ("request page", lambda w: "/requests/%d/" % w["request"].pk,
+     lambda w: reverse("preservation:request_detail", args=[w["request"].public_id])),
+    ("send page", lambda w: "/requests/%d/extension/send/?from=mail" % w["request"].pk,
+     lambda w: reverse("preservation:request_extension_page", args=[w["request"].public_id]) + "?from=mail"),
+    ("calendar", lambda w: "/requests/%d/calendar.ics" % w["request"].pk,
+     lambda w: reverse("preservation:request_ics", args=[w["request"].public_id])),
+    ("document", lambda w: "/documents/%d/download/" % w["document"].pk,
+     lambda w: reverse("preservation:document_download", args=[w["document"].public_id])),
+]
+
+
+@pytest.mark.parametrize("name, old, new", LEGACY, ids=[row[0] for row in LEGACY])
+def test_an_old_numbered_address_redirects_only_those_who_may_see_it(world, client, name, old, new):
+    response = world["client"].get(old(world))
+    assert response.status_code == 302 and response.url == new(world)
+    client.logout()
+    stranger = login(client, world["a_user"])
+    refused, missing = stranger.get(old(world)), stranger.get(re.sub(r"/\d+/", "/987654/", old(world)))
+    assert refused.status_code == missing.status_code == 404
+    assert refused.content == missing.content and "Location" not in refused
+
+
+def test_an_old_address_asks_a_visitor_to_sign_in_before_anything_else(world, client):
+    client.logout()
+    response = client.get("/requests/%d/" % world["request"].pk)
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert str(world["request"].public_id) not in response.url
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Re: PR-000042", ["PR-000042"]),
+    ("Re: our PR-7KQ4-M2XD and pr-000007", ["PR-7KQ4-M2XD", "PR-000007"]),
+    ("pr-7kq4-m2xd, PR-7KQ4M2XD, PR-7kq4-m2xd again", ["PR-7KQ4-M2XD"]),
+    ("read aloud: PR-7KQ4-M2XO", ["PR-7KQ4-M2X0"]),  # Crockford: O is 0, I and L are 1
+    ("APR-7KQ4-M2XD or PR-7KQ4-M2XDE or PR-42", []),
+])
+def test_mail_quoting_an_old_or_a_new_reference_is_matched(text, found):
+    assert matching.references_in(text) == found
+
+
+def test_a_reply_quoting_either_format_finds_its_request(world):
+    ours = world["request"]
+    old = RequestFactory(agency=ours.agency, created_by=world["officer"], state="preserving", sent_at=NOW)
+    PreservationRequest.objects.across_agencies().filter(pk=old.pk).update(reference="PR-%06d" % old.pk)
+    for quoted, wanted in ((ours.reference.lower(), ours), ("PR-%06d" % old.pk, old)):
+        found, rule = matching.match_message(agency=ours.agency, subject="Re: " + quoted, text="", thread_ids=[])
+        assert (found, rule) == (wanted, "reference")
+    # Another agency's reference never matches.
+    theirs = PreservationRequest.objects.for_agency(world["a_user"].agency).first()
+    assert matching.match_message(agency=ours.agency, subject=theirs.reference, text="", thread_ids=[])[0] is None
+
+
+@pytest.mark.parametrize("typed", ["full", "lower", "no dash", "first half", "second half"])
+def test_the_dashboard_finds_a_request_by_its_new_reference(world, typed):
+    ref = world["request"].reference
+    text = {"full": ref, "lower": ref.lower(), "no dash": ref.replace("-", "")[2:], "first half": ref[3:7],
+            "second half": ref[8:]}[typed]
+    response = world["client"].post(reverse("preservation:dashboard_search"), {"q": text})
+    page = world["client"].get(response.url)
+    assert [r["reference"] for r in page.context["page"].object_list] == [ref]
+
+
+def test_an_old_reference_is_still_found_by_its_number(world):
+    ours = world["request"]
+    PreservationRequest.objects.across_agencies().filter(pk=ours.pk).update(reference="PR-%06d" % ours.pk)
+    for text in ("PR-%06d" % ours.pk, str(ours.pk)):
+        response = world["client"].post(reverse("preservation:dashboard_search"), {"q": text})
+        assert [r["reference"] for r in world["client"].get(response.url).context["page"].object_list] == \
+            ["PR-%06d" % ours.pk], text
+
+
+def test_a_colliding_reference_is_drawn_again(world, monkeypatch):
+    taken = world["request"].reference
+    drawn = iter([taken, taken, "PR-AAAA-BBBB"])
+    monkeypatch.setattr(references, "new_reference", lambda: next(drawn))
+    made = RequestFactory(agency=world["officer"].agency, created_by=world["officer"])
+    assert made.reference == "PR-AAAA-BBBB"
+
+
+def test_the_migration_keeps_the_references_already_sent(world):
+    ours = world["request"]
+    PreservationRequest.objects.across_agencies().filter(pk=ours.pk).update(reference="")
+    migration = importlib.import_module("preservation.migrations.0161_opaque_ids")
+    migration.keep_old_references(django_apps, connection.schema_editor())
+    ours.refresh_from_db()
+    assert ours.reference == "PR-%06d" % ours.pk
+
+
+@pytest.mark.parametrize("typed, canonical", [
+    ("PR-7KQ4-M2XD", "PR-7KQ4-M2XD"), ("pr 7kq4 m2xd", "PR-7KQ4-M2XD"), ("7KQ4M2XD", "PR-7KQ4-M2XD"),
+    ("PR-7KQ4-M2XO", "PR-7KQ4-M2X0"), ("PR-1LI4-M2XD", "PR-1114-M2XD"), ("PR-000123", "PR-000123"),
+    ("pr-123", "PR-000123"), ("123", "PR-000123"), ("PR-7KQ4-M2XU", None), ("PR-7KQ4", None), ("", None),
+])
+def test_a_typed_reference_is_read_as_people_write_it(typed, canonical):
+    assert references.canonical(typed) == canonical
+
+
+def test_mail_and_correspondence_pages_carry_no_number(world):
+    from preservation.correspondence import services as correspondence
+    from preservation.models import InboundChannel
+    from tests.mail_support import provider_reply
+
+    client, ours = world["client"], world["request"]
+    message = correspondence.message_ingest(agency=ours.agency, raw=provider_reply(subject="Hello"),
+                                            channel=InboundChannel.UPLOAD, now=NOW)
+    entry = correspondence.entry_add_attachment(preservation_request=ours, actor=world["officer"], filename="a.txt",
+                                                content=b"a", now=NOW)
+    for url in (reverse("preservation:mail_inbox"), reverse("preservation:mail_message", args=[message.public_id]),
+                reverse("preservation:request_detail", args=[ours.public_id])):
+        response = client.get(url)
+        assert response.status_code == 200 and numbered_addresses(response.content.decode()) == [], url
+    assert 'value="%d"' % entry.pk not in client.get(reverse("preservation:request_detail",
+                                                             args=[ours.public_id])).content.decode()
+    moved = client.get("/mail/%d/message.eml" % message.pk)
+    assert moved.status_code == 302 and moved.url == reverse("preservation:mail_raw", args=[message.public_id])
+    download = client.get(moved.url)
+    assert str(message.pk) not in download["Content-Disposition"].replace(str(message.public_id), "")
