@@ -92,7 +92,8 @@ def test_the_api_gives_each_request_the_next_step_its_dashboard_row_shows(client
 
     ids = dict(PreservationRequest.objects.for_agency(agency).values_list("public_id", "pk"))
     from_api = {ids[uuid.UUID(row["id"])]: row["next_step"]["code"] for row in listed}
-    on_rows = {int(pk): code for pk, code in re.findall(r'data-request="(\d+)"[^>]*data-next-step="(\w+)"', page)}
+    on_rows = {ids[uuid.UUID(public_id)]: code
+               for public_id, code in re.findall(r'data-request="([0-9a-f-]{36})"[^>]*data-next-step="(\w+)"', page)}
     assert from_api == on_rows
     assert from_api[asked.pk] == "await_approval" and from_api[approved.pk] == "send"
     assert from_api[sent.pk] == "chase_receipt" and from_api[incomplete.pk] == "complete"
