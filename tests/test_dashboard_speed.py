@@ -44,7 +44,31 @@ def test_a_new_request_moves_the_version_on_when_it_commits(make_request, agency
     assert callbacks  # one per save of the new request (the factory saves it twice)
     for callback in callbacks:
         callback()
-    assert version(agency) == before + len(callbacks)
+    assert version(agency) == before + 1  # once per transaction, however often it saved
+
+
+@pytest.mark.parametrize("rolled_back", ["first", "second"])
+def test_a_savepoint_rolled_back_never_takes_the_transactions_bump_with_it(
+        rolled_back, make_request, agency, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    made = make_request()
+    before = version(agency)
+
+    def save(note):
+        made.notes = note
+        made.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            for which in ("first", "second"):
+                if which == rolled_back:
+                    with pytest.raises(RuntimeError), transaction.atomic():
+                        save(which)
+                        raise RuntimeError("rolled back")
+                else:
+                    save(which)
+    assert version(agency) == before + 1
 
 
 def test_a_rolled_back_change_leaves_the_version_alone(make_request, agency, django_capture_on_commit_callbacks):
