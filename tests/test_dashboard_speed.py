@@ -376,3 +376,20 @@ def test_the_hourly_refresh_writes_only_requests_whose_deadlines_or_urgency_chan
         with django_capture_on_commit_callbacks(execute=True):
             changed = services.requests_refresh_urgency(now=later, queryset=PreservationRequest.objects.for_agency(agency))
         assert changed == 1 and version(agency) > before[0]
+
+
+def test_a_failed_bump_after_the_commit_is_logged_not_raised(make_request, agency, monkeypatch, caplog,
+                                                             django_capture_on_commit_callbacks):
+    from django.db import DatabaseError
+
+    from preservation.models import core
+
+    def failing(agency_id):
+        raise DatabaseError("the agency row is locked")
+
+    monkeypatch.setattr(core, "bump_requests_version", failing)
+    with caplog.at_level("ERROR"):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            make_request()
+    assert callbacks
+    assert "Error calling bump_requests_version in on_commit()" in caplog.text

@@ -161,10 +161,13 @@ class _VersionBump:
     """One agency's bump after the commit. Every write of the transaction registers its own (so
     that a savepoint rolled back takes only its own away), and the writes of one agency in one
     transaction share ``once``: the first of them to run bumps, the others have nothing left to
-    do. A request created then saved again moves the version on once, not twice."""
+    do. A request created then saved again moves the version on once, not twice. It has a
+    ``__qualname__``, as a function has: Django names a failed robust callback by it (a
+    ``functools.partial`` has none, so its failure raised AttributeError instead of being logged)."""
 
     def __init__(self, agency_id, once):
         self.agency_id, self.once = agency_id, once
+        self.__qualname__ = "bump_requests_version"
 
     def __call__(self):
         if self.once["done"]:
