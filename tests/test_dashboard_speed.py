@@ -45,7 +45,31 @@ def test_a_new_request_moves_the_version_on_when_it_commits(make_request, agency
     assert callbacks  # one per save of the new request (the factory saves it twice)
     for callback in callbacks:
         callback()
-    assert version(agency) == before + len(callbacks)
+    assert version(agency) == before + 1  # once per transaction, however often it saved
+
+
+@pytest.mark.parametrize("rolled_back", ["first", "second"])
+def test_a_savepoint_rolled_back_never_takes_the_transactions_bump_with_it(
+        rolled_back, make_request, agency, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    made = make_request()
+    before = version(agency)
+
+    def save(note):
+        made.notes = note
+        made.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            for which in ("first", "second"):
+                if which == rolled_back:
+                    with pytest.raises(RuntimeError), transaction.atomic():
+                        save(which)
+                        raise RuntimeError("rolled back")
+                else:
+                    save(which)
+    assert version(agency) == before + 1
 
 
 def test_a_rolled_back_change_leaves_the_version_alone(make_request, agency, django_capture_on_commit_callbacks):
@@ -353,3 +377,20 @@ def test_the_hourly_refresh_writes_only_requests_whose_deadlines_or_urgency_chan
         with django_capture_on_commit_callbacks(execute=True):
             changed = services.requests_refresh_urgency(now=later, queryset=PreservationRequest.objects.for_agency(agency))
         assert changed == 1 and version(agency) > before[0]
+
+
+def test_a_failed_bump_after_the_commit_is_logged_not_raised(make_request, agency, monkeypatch, caplog,
+                                                             django_capture_on_commit_callbacks):
+    from django.db import DatabaseError
+
+    from preservation.models import core
+
+    def failing(agency_id):
+        raise DatabaseError("the agency row is locked")
+
+    monkeypatch.setattr(core, "bump_requests_version", failing)
+    with caplog.at_level("ERROR"):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            make_request()
+    assert callbacks
+    assert "Error calling bump_requests_version in on_commit()" in caplog.text

@@ -41,3 +41,21 @@ def test_the_intake_form_uses_it_for_the_time_zone(db):
     assert isinstance(form.fields["window_zone"].widget, PlainOptionsSelect)
     assert '<option value="America/Chicago" selected>America/Chicago</option>' in html
     assert html.count("<option") == len(form.fields["window_zone"].choices)
+
+
+def test_each_intake_form_shares_the_zone_choices_instead_of_copying_them(db):
+    agency = AgencyFactory()
+    first, second = RequestForm(agency=agency), RequestForm(agency=agency)
+    assert first.fields["window_zone"] is not second.fields["window_zone"]  # the fields are each form's own
+    assert first.fields["window_zone"].choices is RequestForm.base_fields["window_zone"].choices
+    assert second.fields["window_zone"].choices is RequestForm.base_fields["window_zone"].choices
+    assert first.fields["window_zone"].widget is not RequestForm.base_fields["window_zone"].widget
+    first.fields["window_zone"].choices = [("UTC", "UTC")]  # a form that needs others still may
+    assert len(second.fields["window_zone"].choices) > 400
+    assert str(second["window_zone"]).count("<option") == len(second.fields["window_zone"].choices)
+
+
+def test_a_bound_intake_form_still_checks_the_zone_against_the_choices(db):
+    form = RequestForm({"window_zone": "Mars/Olympus_Mons"}, agency=AgencyFactory())
+    assert not form.is_valid()
+    assert "window_zone" in form.errors

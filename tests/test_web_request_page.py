@@ -247,3 +247,19 @@ def test_a_request_whose_basis_changes_reads_the_new_basis(draft):
     assert selectors.request_policies(draft)[1].code == draft.legal_basis == "us_2703f"
     draft.legal_basis = "voluntary"
     assert selectors.request_policies(draft)[1].code == "voluntary"
+
+
+def test_a_drafts_page_does_not_ask_the_database_whether_its_assignee_exists(signed_in, draft, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from preservation.rules.validation import sending_errors
+
+    assert draft.assigned_to_id == user.pk
+    with CaptureQueriesContext(connection) as queries:
+        assert detail(signed_in, draft).status_code == 200  # its letter's check: sending_errors
+    assert not [q["sql"] for q in queries if q["sql"].startswith('SELECT 1 AS "a" FROM "preservation_user"')]
+    with CaptureQueriesContext(connection) as queries:
+        problems = sending_errors(draft, now=NOW, raw_serials=["G8T1-SJ02-3294-01VR"], other_identifiers=[])
+    assert len(queries) == 0
+    assert "assigned_to" not in problems

@@ -109,7 +109,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return self.get_paginated_response(rows.data)
 
     def _represent(self, obj, status_code=status.HTTP_200_OK):
-        fresh = self.get_queryset().get(pk=obj.pk)
+        fresh = selectors.keep_policies(obj, self.get_queryset().get(pk=obj.pk))
         return Response(self.get_serializer(fresh).data, status=status_code)
 
     def list(self, request, *args, **kwargs):

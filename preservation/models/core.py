@@ -6,7 +6,6 @@ sweeps read them instead of recomputing; ``services.request_recompute`` is the o
 import unicodedata
 import uuid
 import zoneinfo
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -158,13 +157,38 @@ def bump_requests_version(agency_id):
     Agency.objects.filter(pk=agency_id).update(requests_version=models.F("requests_version") + 1)
 
 
+class _VersionBump:
+    """One agency's bump after the commit. Every write of the transaction registers its own (so
+    that a savepoint rolled back takes only its own away), and the writes of one agency in one
+    transaction share ``once``: the first of them to run bumps, the others have nothing left to
+    do. A request created then saved again moves the version on once, not twice. It has a
+    ``__qualname__``, as a function has: Django names a failed robust callback by it (a
+    ``functools.partial`` has none, so its failure raised AttributeError instead of being logged)."""
+
+    def __init__(self, agency_id, once):
+        self.agency_id, self.once = agency_id, once
+        self.__qualname__ = "bump_requests_version"
+
+    def __call__(self):
+        if self.once["done"]:
+            return
+        self.once["done"] = True
+        bump_requests_version(self.agency_id)
+
+
 def bump_requests_versions_after_commit(agency_ids):
     """After the commit, not inside the transaction: holding the agencies' rows until then
     would queue every writer of the agency behind it (and could deadlock with the audit chain's
     lock). Until then readers see the previous version, as they see the previous data. robust: a
     failed bump is logged; the change itself is already committed."""
-    for agency_id in sorted(set(agency_ids)):
-        transaction.on_commit(partial(bump_requests_version, agency_id), robust=True)
+    agency_ids = sorted(set(agency_ids))
+    connection = transaction.get_connection()
+    pending = {}
+    if connection.in_atomic_block:
+        pending = {callback.agency_id: callback.once for _sids, callback, _robust in connection.run_on_commit
+                   if isinstance(callback, _VersionBump) and not callback.once["done"]}
+    for agency_id in agency_ids:
+        transaction.on_commit(_VersionBump(agency_id, pending.get(agency_id) or {"done": False}), robust=True)
 
 
 class User(AbstractUser):

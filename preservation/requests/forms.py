@@ -36,7 +36,19 @@ MAX_SERIALS = 100
 MAX_PASTE_LENGTH = 20_000
 LOCAL_DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 ZONES = KNOWN_TIME_ZONES
-_ZONE_CHOICES = [(zone, zone) for zone in sorted(ZONES)]
+_ZONE_CHOICES = tuple((zone, zone) for zone in sorted(ZONES))
+
+
+class FixedChoiceField(forms.ChoiceField):
+    """A choice field whose choices are the same for every form (the ~600 time zones): each new
+    form shares them instead of deep-copying them, as Django does for any field of the class
+    (about 4 ms per form, each of the 1,800 strings and tuples copied one by one). Nothing
+    changes these choices in place; a form that needs others assigns new ones, as with any field."""
+
+    def __deepcopy__(self, memo):
+        result = forms.Field.__deepcopy__(self, memo)  # the widget, messages and validators copied
+        result._choices = self._choices
+        return result
 
 
 class PlainOptionsSelect(forms.Select):
@@ -116,7 +128,7 @@ class RequestForm(forms.ModelForm):
 
     window_start = LocalDateTimeField(label=_("Window starts"), required=False)
     window_end = LocalDateTimeField(label=_("Window ends"), required=False)
-    window_zone = forms.ChoiceField(
+    window_zone = FixedChoiceField(
         label=_("Time zone of these times"), choices=_ZONE_CHOICES, widget=PlainOptionsSelect,
         help_text=_("Times are typed in this zone; Blink receives them in UTC."),
     )

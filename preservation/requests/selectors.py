@@ -344,6 +344,16 @@ def request_policies(preservation_request):
     return memo[1], memo[2]
 
 
+def keep_policies(source, preservation_request):
+    """The request read again within the same HTTP request (the API answers a change with the
+    request as stored): the catalogue ``source``, the copy just saved, read for it, instead of
+    two queries more. ``request_policies`` still reads afresh if the provider or basis differ."""
+    memo = source.__dict__.get("_catalogue_policies")
+    if memo is not None and source.pk == preservation_request.pk:
+        preservation_request.__dict__.setdefault("_catalogue_policies", memo)
+    return preservation_request
+
+
 def request_clock(preservation_request, *, extensions_received=None):
     """The preservation clock of the request's recorded receipt under its own legal basis and
     provider (None before receipt); ``extensions_received`` asks "what if" (the extension page

@@ -4,12 +4,14 @@ Each service locks the row, checks the transition is allowed, writes the history
 recomputes the stored deadlines, all in one transaction. ``now`` is passed in so tests and
 operators control the clock.
 """
+from contextlib import contextmanager
 from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,6 +143,30 @@ def request_recompute(*, preservation_request, now):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
     Nothing is written when nothing changed: the hourly refresh of every open request then
     leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone."""
+    with _serials_read_once(preservation_request):
+        return _recompute(preservation_request, now)
+
+
+@contextmanager
+def _serials_read_once(preservation_request):
+    """A draft with a whole window asks for its serials twice here (its deadlines and its
+    reminders each ask whether a device is legacy): read them once, and forget them afterwards,
+    so that serials changed later on the same object are read afresh. A request that already
+    holds its serials (a page of them prefetched) is left as it is."""
+    cache = preservation_request.__dict__.setdefault("_prefetched_objects_cache", {})
+    asks_twice = (preservation_request.state == S.DRAFT and preservation_request.window_start is not None
+                  and preservation_request.window_end is not None)
+    if "serials" in cache or not asks_twice:
+        yield
+        return
+    prefetch_related_objects([preservation_request], "serials")
+    try:
+        yield
+    finally:
+        cache.pop("serials", None)
+
+
+def _recompute(preservation_request, now):
     stored = [getattr(preservation_request, name) for name in COMPUTED_FIELDS]
     report = request_report(preservation_request, now=now)
     retention = report.retention if report else None
