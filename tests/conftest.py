@@ -116,10 +116,14 @@ DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "client", "adm
 SLOW_MODULES = {"test_translations", "test_deploy_bench", "test_api_schema"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Markers by place, so `make test-fast` (rules and unit tests) needs no list of files:
     tests/browser are `browser`, tests/reliability are `reliability` and `slow`, and a test that
-    touches the database is `database`."""
+    touches the database is `database`.
+
+    First of all hooks: xdist's worker reads the `xdist_group` marker in its own hook of this
+    name, and a marker added after it would never group anything."""
     for item in items:
         parts = item.path.parts
         if "browser" in parts:
