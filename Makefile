@@ -15,6 +15,14 @@ run: setup
 	trap 'kill $$reminders 2>/dev/null; wait $$reminders 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Test runs keep Python's compiled bytecode (and pytest's rewritten test modules) between runs,
+# in .pycache/ rather than beside the sources or in the shared .venv: with PYTHONDONTWRITEBYTECODE
+# set, every xdist worker and every worker process the reliability tests start compiles the whole
+# project (and pytest rewrites the test modules and plugins) again, over a minute before the first
+# test on a two-core machine.
+test test-fast: export PYTHONDONTWRITEBYTECODE =
+test test-fast: export PYTHONPYCACHEPREFIX ?= $(CURDIR)/.pycache
+
 # The whole suite, on two workers (pytest-xdist; each has its own test database).
 test: setup-test
 	.venv/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -114,12 +114,52 @@ def _flush_past_the_audit_truncate_trigger():
 _flush_past_the_audit_truncate_trigger()
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "client", "admin_client", "live_server"}
 SLOW_MODULES = {"test_translations", "test_deploy_bench", "test_api_schema"}
+# The modules whose tests take longest (`pytest --durations`), longest first. They run first among
+# their kind (pytest-django then puts database tests before transactional ones before the rest),
+# so under xdist the last minutes are not one worker finishing a long test while the other idles.
+# ("browser": every module of tests/browser, 5-20 s a test.)
+LONG_FIRST = ["test_simulate_year", "reliability", "test_tenancy", "browser", "test_date_oracle",
+              "test_api_contract", "test_documents_injection", "test_mail_hostile", "test_pdf_server", "test_pdf"]
 
 
+# Tests that must share one xdist worker, by path: the reliability tests hold the real Celery
+# workers and the broker's Redis database, which each of them empties.
+XDIST_GROUPS = {"tests/reliability/": "reliability"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup`, with the groups read from XDIST_GROUPS. (xdist groups by a suffix it
+    appends to the test's id, which pytest 9 no longer lets it change: its `xdist_group` marker
+    groups nothing, and two reliability tests ran at once on one broker.)
+
+    Work goes out in the order pytest-django sorts it (database tests, transactional tests, the
+    rest), never largest group first: the reliability tests are transactional, and the flush at the
+    end of each would empty the provider catalogue (a data migration) before that worker's
+    ordinary database tests."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class PathGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid):
+            for prefix, group in XDIST_GROUPS.items():
+                if nodeid.startswith(prefix):
+                    return group
+            return super()._split_scope(nodeid)
+
+    config.option.loadscopereorder = False
+    return PathGroupScheduling(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Markers by place, so `make test-fast` (rules and unit tests) needs no list of files:
     tests/browser are `browser`, tests/reliability are `reliability` and `slow`, and a test that
-    touches the database is `database`."""
+    touches the database is `database`.
+
+    First of all hooks: before pytest-django's sort (stable) and xdist's worker reading
+    `xdist_group` in their own hooks of this name."""
     for item in items:
         parts = item.path.parts
         if "browser" in parts:
@@ -127,9 +167,18 @@ def pytest_collection_modifyitems(config, items):
         if "reliability" in parts:
             item.add_marker(pytest.mark.reliability)
             item.add_marker(pytest.mark.slow)
-            # One worker holds the real Celery workers and their broker database at a time.
+            # One worker holds the real Celery workers and their broker database at a time
+            # (XDIST_GROUPS does the grouping under pytest 9; the marker says it where xdist looks).
             item.add_marker(pytest.mark.xdist_group("reliability"))
         if item.path.stem in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.database)
+    first = {name: n for n, name in enumerate(LONG_FIRST)}
+
+    def rank(item):
+        parts = item.path.parts
+        name = "browser" if "browser" in parts else "reliability" if "reliability" in parts else item.path.stem
+        return first.get(name, len(first))
+
+    items.sort(key=rank)  # stable: within a rank, and for the rest, the order stays as collected

@@ -136,8 +136,10 @@ def client_app(redis_url):
     app.close()
 
 
-def enqueue_sweep(app):
-    app.send_task("preservation.jobs.tasks.send_due_reminders")
+def enqueue_sweep(app, queue=None):
+    """The sweep on the usual queue, or on ``queue`` (declared by the sending, so it waits there
+    for a worker that listens to it)."""
+    app.send_task("preservation.jobs.tasks.send_due_reminders", **({"queue": queue} if queue else {}))
 
 
 def make_due_reminders(count=200):

@@ -29,12 +29,16 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_doubles_at_most_the_message
     processes, client_app, smtp_sink, point, run
 ):
     event, occurrences, allowed = KILL_POINTS[point]
+    # Both workers start (seconds each) while the reminders are made. The doomed one alone takes
+    # the first sweep, from a queue of its own; the fresh one waits on the usual queue, which
+    # nothing reaches until the doomed worker is dead.
+    doomed = processes.worker("--pool=solo", "--queues=doomed",
+                              RELIABILITY_KILL_AT=event, RELIABILITY_KILL_COUNT=str(occurrences[run]))
+    processes.worker()
     make_due_reminders(COUNT)
-    doomed = processes.worker(RELIABILITY_KILL_AT=event, RELIABILITY_KILL_COUNT=str(occurrences[run]))
-    enqueue_sweep(client_app)
+    enqueue_sweep(client_app, queue="doomed")
     assert doomed.wait(timeout=60) == -signal.SIGKILL
 
-    processes.worker()
     assert wait_until(lambda: finished(COUNT), timeout=60, tick=lambda: enqueue_sweep(client_app))
 
     counts = smtp_sink.counts()
