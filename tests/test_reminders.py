@@ -329,6 +329,22 @@ def test_the_digest_goes_to_paralegals_and_supervisors_once_each_morning(sent, f
     assert all(m.alternatives[0].mimetype == "text/html" for m in mail.outbox)
 
 
+@pytest.mark.parametrize("extra_staff", [0, 6])
+def test_the_quarter_hourly_digest_check_costs_the_same_queries_however_many_staff(
+        sent, frozen, staff, agency, extra_staff, django_assert_max_num_queries):
+    # It runs every 15 minutes all day: once today's rows exist, a check reads them in one
+    # query, never one query (and savepoint) per paralegal or supervisor.
+    for _n in range(extra_staff):
+        UserFactory(agency=agency, role=Role.PARALEGAL)
+    receive(sent)
+    frozen.move_to(utc(2026, 3, 20, 12))
+    reminder_sweep.digest_send(now=utc(2026, 3, 20, 12))
+    assert DigestDelivery.objects.filter(day=dt.date(2026, 3, 20)).count() == 2 + extra_staff
+    with django_assert_max_num_queries(6):
+        assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
+    assert DigestDelivery.objects.filter(day=dt.date(2026, 3, 20)).count() == 2 + extra_staff
+
+
 def test_no_digest_when_nothing_is_due_or_when_it_is_turned_off(sent, frozen, staff):
     ReminderPreference.objects.create(user=staff["supervisor"], digest_enabled=False)
     receive(sent)

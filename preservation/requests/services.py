@@ -33,7 +33,13 @@ from preservation.models import (
     User,
 )
 from preservation.reminders import scheduling
-from preservation.requests.selectors import basis_policy, provider_policy, request_clock, request_clock_terms
+from preservation.requests.selectors import (
+    all_policies,
+    basis_policy,
+    provider_policy,
+    request_clock,
+    request_clock_terms,
+)
 from preservation.rules import catalogue, deadlines, identifiers, serials
 from preservation.rules.validation import sending_errors
 
@@ -131,12 +137,13 @@ def _urgency(preservation_request, report, next_on, now):
     return deadlines.clock_urgency(deadline=next_on, today=today, thresholds=thresholds())
 
 
-def request_recompute(*, preservation_request, now):
+def request_recompute(*, preservation_request, now, policies=None):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
     Nothing is written when nothing changed: the hourly refresh of every open request then
-    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone."""
+    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone.
+    ``policies``: the catalogue already read for many requests (``selectors.all_policies``)."""
     stored = [getattr(preservation_request, name) for name in COMPUTED_FIELDS]
-    report = request_report(preservation_request, now=now)
+    report = request_report(preservation_request, now=now, policies=policies)
     retention = report.retention if report else None
     clock = report.clock if report else None
     preservation_request.retention_days = retention.retention_days if retention else None
@@ -169,10 +176,11 @@ def requests_refresh_urgency(*, now, queryset=None):
     """Recompute every open request: urgency grows as time passes. Returns how many changed."""
     changed = 0
     queryset = queryset if queryset is not None else PreservationRequest.objects.across_agencies().open()
+    policies = all_policies()
     for request in queryset.select_related("agency").prefetch_related("serials").iterator(chunk_size=500):
         before = (request.urgency, request.next_deadline_on)
         with transaction.atomic():
-            request_recompute(preservation_request=request, now=now)
+            request_recompute(preservation_request=request, now=now, policies=policies)
         changed += before != (request.urgency, request.next_deadline_on)
     return changed
 
