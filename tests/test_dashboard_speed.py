@@ -287,7 +287,8 @@ def test_the_cached_menus_follow_the_language(signed_in, user):
 
 def test_the_hourly_refresh_reads_the_catalogue_once_not_twice_a_request(make_request, agency):
     # Every open request, every hour: the provider and legal basis of each come from one read
-    # of the catalogue, so a request costs the refresh only its reminder rows (and savepoint).
+    # of the catalogue and the reminder rows with the chunk, so an unchanged request costs the
+    # refresh no query of its own.
     def refresh_queries(count):
         PreservationRequest.objects.for_agency(agency).delete()
         for _n in range(count):
@@ -301,7 +302,7 @@ def test_the_hourly_refresh_reads_the_catalogue_once_not_twice_a_request(make_re
     with time_machine.travel(NOON, tick=False):
         one, five = refresh_queries(1), refresh_queries(5)
     per_request = (len(five) - len(one)) / 4
-    assert per_request <= 3, five
+    assert per_request <= 2, five  # the savepoint of its transaction in a test, nothing else
     assert not [sql for sql in five if '"preservation_legalbasis"' in sql and "WHERE" in sql], five
 
 

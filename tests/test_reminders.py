@@ -95,6 +95,24 @@ def test_recording_receipt_moves_the_reminders_and_cancels_the_acknowledgement_o
     assert deadline_rows.count() == 7  # moved, never duplicated
 
 
+def test_rows_read_before_a_sweep_sent_one_neither_move_it_back_nor_make_it_twice(sent):
+    # The hourly refresh reads a chunk of requests with their reminder rows; meanwhile a sweep
+    # sends one (and a service makes another): what it then writes must not undo either.
+    from preservation.models import PreservationRequest
+    from preservation.reminders import scheduling
+
+    request = PreservationRequest.objects.across_agencies().select_related("agency").prefetch_related(
+        "reminders").get(pk=sent.pk)
+    cached = {(r.kind, r.lead_days): r for r in request.reminders.all()}
+    Reminder.objects.filter(request=sent, pk=cached[(K.ACK_MISSING, 3)].pk).update(state=D.SENT)
+    cached[(K.ACK_MISSING, 3)].due_at -= dt.timedelta(hours=1)  # as if read before a move
+    gone = cached[(K.ESCALATION, 7)]
+    request._prefetched_objects_cache["reminders"] = [r for r in request.reminders.all() if r.pk != gone.pk]
+    scheduling.reminders_schedule_for_request(preservation_request=request, now=SENT_AT)
+    assert rows(sent)[(K.ACK_MISSING, 3)].state == D.SENT
+    assert Reminder.objects.filter(request=sent, kind=K.ESCALATION, lead_days=7).count() == 1
+
+
 def test_sending_the_extension_stops_extension_and_escalation_reminders(sent):
     request = receive(sent)
     services.request_send_extension(preservation_request=request, actor=request.created_by, now=RECEIVED_AT)

@@ -177,7 +177,9 @@ def requests_refresh_urgency(*, now, queryset=None):
     changed = 0
     queryset = queryset if queryset is not None else PreservationRequest.objects.across_agencies().open()
     policies = all_policies()
-    for request in queryset.select_related("agency").prefetch_related("serials").iterator(chunk_size=500):
+    # Each chunk's serials and reminder rows in one query each: an unchanged request costs no
+    # query (reminders_schedule_for_request writes only what changed, and guards each write).
+    for request in queryset.select_related("agency").prefetch_related("serials", "reminders").iterator(chunk_size=500):
         before = (request.urgency, request.next_deadline_on)
         with transaction.atomic():
             request_recompute(preservation_request=request, now=now, policies=policies)
