@@ -225,13 +225,13 @@ def fault_schedule():
         # until the first sweep that mails ``after`` reminders (a few days at most), which
         # then dies after mailing the last of them and before marking it sent.
         Fault("kill", at(2, 16, 12, 59), at(2, 23), after=1),
-        Fault("kill", at(4, 20, 5, 59), at(4, 27), after=2),
+        Fault("kill", at(4, 20, 5, 59), at(5, 4), after=2),
         Fault("kill", at(7, 21, 11, 59), at(7, 28), after=1),
-        Fault("kill", at(9, 8, 19, 59), at(9, 15), after=2),
+        Fault("kill", at(9, 8, 19, 59), at(9, 15), after=1),
         Fault("kill", at(11, 10, 12, 59), at(11, 17), after=1),
         # The database server drops the sweep's connection (pg_terminate_backend) the same way.
         Fault("db_drop", at(3, 10, 12, 59), at(3, 17), after=1),
-        Fault("db_drop", at(8, 25, 5, 59), at(9, 1), after=2),
+        Fault("db_drop", at(8, 25, 5, 59), at(9, 1), after=1),
         # Two hours of 451 from the mail server across New York's morning.
         Fault("mail_refused", at(5, 5, 11, 30), at(5, 5, 13, 30)),
         # Two runners for a whole day (and across Auckland's spring clock change).
@@ -295,8 +295,9 @@ class Applied:
 
 
 class Simulation:
-    def __init__(self, *, requests, seed, agencies=4, refresh_hours=24, faults=None, progress=False):
+    def __init__(self, *, requests, seed, agencies=4, refresh_hours=24, faults=None, progress=False, digests=True):
         self.requests, self.seed, self.agencies = requests, seed, agencies
+        self.digests = digests
         self.refresh_hours = refresh_hours
         self.faults = fault_schedule() if faults is None else faults
         self.progress = progress
@@ -310,7 +311,7 @@ class Simulation:
     # Setup -------------------------------------------------------------------------------------
 
     def build_agencies(self):
-        from preservation.models import Agency, Role, User
+        from preservation.models import Agency, ReminderPreference, Role, User
         from preservation.rules import catalogue
 
         self.officers, self.agency_rows = [], []
@@ -329,6 +330,9 @@ class Simulation:
                 )
                 if role == Role.REQUESTER:
                     officers.append(user)
+                elif not self.digests:
+                    # The morning digest is not what the oracle checks (the sweep still runs).
+                    ReminderPreference.objects.create(user=user, digest_enabled=False)
             self.officers.append(officers)
 
     # The clock ---------------------------------------------------------------------------------
@@ -895,13 +899,14 @@ def _state_at(timeline, at):
 # --- Entry points -----------------------------------------------------------------------------
 
 
-def simulate(*, requests, seed, refresh_hours=24, progress=False, faults=None):
+def simulate(*, requests, seed, refresh_hours=24, progress=False, faults=None, digests=True):
     """Run the year on the configured database; returns (simulation, figures). The caller
     points Django's email at the sink: ``simulate`` does it through ``override_settings``."""
     from django.conf import settings
     from django.test.utils import override_settings
 
-    sim = Simulation(requests=requests, seed=seed, refresh_hours=refresh_hours, progress=progress, faults=faults)
+    sim = Simulation(requests=requests, seed=seed, refresh_hours=refresh_hours, progress=progress, faults=faults,
+                     digests=digests)
     sim.misses, sim.unexplained, sim.unexpected = [], [], []
     sim.sink = Sink(lambda: sim.now)
     port = sim.sink.start()
