@@ -6,9 +6,11 @@
 Method and figures: docs/simulation.md. On its own database (dropped and re-created), a seeded
 population of agencies in four zones files requests over 365 days; each request lives through
 events drawn from fixed distributions (drafting, sending, receipt 0-10 days later or never,
-extension on time, late or never, legal process, withdrawal, closing). Frozen time advances to
-every moment something is due (minute by minute while anything is due, day by day otherwise)
-and the embedded runner (``preservation.jobs.runner.Runner``) calls the real jobs of
+extension on time, late or never, corrections of receipt dates, legal process, withdrawal,
+closing), under four legal bases. Frozen time goes straight to every whole minute at which a tick
+has something to do (a reminder or a reclaim due, a zone's reminder hour, a fault, a moment an
+event made due; at least once a day): a tick in between would send nothing. There the embedded
+runner (``preservation.jobs.runner.Runner``) calls the real jobs of
 ``preservation.jobs.definitions`` on the production schedule, delivering mail over SMTP to a
 local sink. Faults come on a fixed schedule: the runner stopped over a weekend, killed in the
 middle of a sweep, the database connection dropped during a sweep, the mail server refusing for
@@ -995,13 +997,16 @@ def main():
                         help="its own database, dropped and re-created (PostgreSQL or sqlite:////path)")
     parser.add_argument("--refresh-hours", type=float, default=24,
                         help="interval of the urgency refresh in simulated hours (production: 1)")
+    parser.add_argument("--no-digests", action="store_true",
+                        help="turn the morning digest off for every user (the suite's small year)")
     add_markdown_argument(parser)
     args = parser.parse_args()
     prepare_database(args.database)
     import logging
 
     logging.disable(logging.CRITICAL)
-    sim, figures = simulate(requests=args.requests, seed=args.seed, refresh_hours=args.refresh_hours, progress=True)
+    sim, figures = simulate(requests=args.requests, seed=args.seed, refresh_hours=args.refresh_hours, progress=True,
+                            digests=not args.no_digests)
     for line in report_lines(sim, figures):
         print(line)
     for item in sim.misses[:10]:
