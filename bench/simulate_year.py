@@ -355,9 +355,8 @@ class Simulation:
         schedule = tuple(Periodic(p.name, self.refresh_hours * 3600.0) if p.name == "refresh_urgency" else p
                          for p in SCHEDULE)
         self.stuck = timedelta(seconds=settings.PRESERVE["REMINDER_STUCK_SECONDS"])
-        from django.db.backends.signals import connection_created
-
         from django.db import connections
+        from django.db.backends.signals import connection_created
 
         connection_created.connect(_fast_commits)
         # Production's connection age (settings/production.py): the runner's loop keeps its
