@@ -6,9 +6,11 @@
 Method and figures: docs/simulation.md. On its own database (dropped and re-created), a seeded
 population of agencies in four zones files requests over 365 days; each request lives through
 events drawn from fixed distributions (drafting, sending, receipt 0-10 days later or never,
-extension on time, late or never, legal process, withdrawal, closing). Frozen time advances to
-every moment something is due (minute by minute while anything is due, day by day otherwise)
-and the embedded runner (``preservation.jobs.runner.Runner``) calls the real jobs of
+extension on time, late or never, corrections of receipt dates, legal process, withdrawal,
+closing), under four legal bases. Frozen time goes straight to every whole minute at which a tick
+has something to do (a reminder or a reclaim due, a zone's reminder hour, a fault, a moment an
+event made due; at least once a day): a tick in between would send nothing. There the embedded
+runner (``preservation.jobs.runner.Runner``) calls the real jobs of
 ``preservation.jobs.definitions`` on the production schedule, delivering mail over SMTP to a
 local sink. Faults come on a fixed schedule: the runner stopped over a weekend, killed in the
 middle of a sweep, the database connection dropped during a sweep, the mail server refusing for
@@ -24,6 +26,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -53,6 +56,25 @@ ZONES = (
     ("Pacific/Auckland", "NZ", "en"),
     ("Asia/Kolkata", "IN", "en"),
 )
+# The legal basis each agency acts under (docs/providers.md), by its place in ZONES: New York
+# under § 2703(f) (90 days, one extension of 90), Berlin under the EU preservation order (60,
+# one of 30), Auckland under a national order of its own (45, one renewal of 45), Kolkata by a
+# voluntary request under Blink's policy (90, one of 90). (days, renewals) of a national order.
+BASES = ("us_2703f", "eu_epoc_pr", "national_order", "voluntary")
+NATIONAL_ORDER = (45, 1)
+
+
+def clock_terms(agency):
+    """(days, extensions, extension days) of the agency's basis, from the rules."""
+    from preservation.rules import catalogue, deadlines
+
+    terms = deadlines.clock_terms(catalogue.legal_basis(BASES[agency % len(BASES)]), catalogue.BLINK,
+                                  deadlines.NationalOrder(*NATIONAL_ORDER))
+    return terms.days, terms.extensions, terms.extension_days
+
+
+FAULT_KINDS = ("runner_stopped", "kill", "db_drop", "mail_refused", "two_runners")
+ARMED = ("kill", "db_drop")  # armed from their start until a sweep fires them
 
 
 class Killed(BaseException):
@@ -99,6 +121,7 @@ def population(requests, seed, agencies):
     for index in range(requests):
         agency = rng.randrange(agencies)
         zone = ZONES[agency % len(ZONES)][0]
+        days, extensions, extension_days = clock_terms(agency)
         created_day = (START + timedelta(days=rng.randrange(0, DAYS - 20))).date()
         created = business_moment(rng, created_day, zone)
         # The clips: from an hour to eight weeks old when the draft is written; some are near
@@ -120,31 +143,32 @@ def population(requests, seed, agencies):
         sent_day = local_day(sent, zone)
         # Blink's receipt: 0-10 days after sending (most within 3), or never recorded.
         if rng.random() < 0.12:
-            expiry = sent_day + timedelta(days=90)
+            expiry = sent_day + timedelta(days=days)
             _end_of_clock(rng, add, index, zone, sent_day, expiry, served=0.3)
             continue
         received = sent_day + timedelta(days=min(rng.choices(range(11), weights=[5, 20, 20, 15, 10, 8, 6, 5, 4, 4, 3])[0], 10))
         recorded = business_moment(rng, received + timedelta(days=rng.choice([0, 0, 0, 1, 1, 2, 4])), zone)
         add(max(recorded, sent + MINUTE), index, "receipt", received_on=received)
-        expiry = received + timedelta(days=90)
-        if rng.random() < 0.06:
-            # The receipt date typed wrong, corrected some days later (when the service exists).
-            fix = received + timedelta(days=rng.choice([-2, -1, 1, 2]))
+        expiry = received + timedelta(days=days)
+        if rng.random() < 0.08:
+            # The receipt date was typed wrong and is corrected some days later (docs/corrections.md):
+            # the clock moves by the difference.
+            fix = received + timedelta(days=rng.choice([-3, -2, -1, 1, 2, 3]))
             add(business_moment(rng, received + timedelta(days=rng.randint(2, 20)), zone), index,
-                "correct_receipt", received_on=max(fix, sent_day))
+                "correct", field="received_on", value=max(fix, sent_day))
         fate = rng.random()
         if fate < 0.10:
             add(business_moment(rng, received + timedelta(days=rng.randint(5, 80)), zone), index,
                 "withdraw")
             continue
         if fate < 0.35:
-            served = received + timedelta(days=rng.randint(10, 85))
+            served = received + timedelta(days=rng.randint(min(10, days - 5), days - 5))
             add(business_moment(rng, served, zone), index, "legal_process", served_on=served)
             add(business_moment(rng, served + timedelta(days=rng.randint(5, 40)), zone), index,
                 "close", outcome="produced")
             continue
-        if fate < 0.45:
-            _end_of_clock(rng, add, index, zone, received, expiry, served=0)
+        if fate < 0.45 or not extensions:
+            _end_of_clock(rng, add, index, zone, received, expiry, served=0 if fate < 0.45 else 0.5)
             continue
         send_by = expiry - timedelta(days=7)
         # The extension: mostly on time, some after the "send by" date but before expiry.
@@ -156,9 +180,13 @@ def population(requests, seed, agencies):
             _end_of_clock(rng, add, index, zone, ext_day, expiry, served=0)
             continue
         ext_received = ext_day + timedelta(days=rng.choices(range(11), weights=[5, 20, 20, 15, 10, 8, 6, 5, 4, 4, 3])[0])
-        add(business_moment(rng, ext_received + timedelta(days=rng.choice([0, 0, 1, 3])), zone),
-            index, "extension_receipt", received_on=ext_received)
-        final = expiry + timedelta(days=90)
+        recorded = ext_received + timedelta(days=rng.choice([0, 0, 1, 3]))
+        add(business_moment(rng, recorded, zone), index, "extension_receipt", received_on=ext_received)
+        if rng.random() < 0.08:
+            fix = ext_received + timedelta(days=rng.choice([-2, -1, 1, 2]))
+            add(business_moment(rng, recorded + timedelta(days=rng.randint(1, 15)), zone), index,
+                "correct", field="extension_received_on", value=max(fix, ext_day))
+        final = expiry + timedelta(days=extension_days)
         _end_of_clock(rng, add, index, zone, ext_received, final, served=0.6)
     events.sort()
     return specs, events
@@ -194,15 +222,18 @@ def fault_schedule():
     return [
         # A weekend: Friday 18:00 UTC to Monday 06:00 UTC.
         Fault("runner_stopped", at(6, 11, 18), at(6, 14, 6)),
-        # Killed in the middle of a sweep: the morning sweeps of New York (13:00 UTC in
-        # winter, 12:00 in summer), Berlin (07:00 / 06:00 UTC) and Auckland (19:00 / 20:00 UTC).
-        Fault("kill", at(2, 16, 12, 59), at(2, 16, 13, 1), after=1),
-        Fault("kill", at(4, 20, 5, 59), at(4, 20, 6, 1), after=2),
-        Fault("kill", at(7, 21, 11, 59), at(7, 21, 12, 1), after=1),
-        Fault("kill", at(9, 8, 19, 59), at(9, 8, 20, 1), after=3),
-        Fault("kill", at(11, 10, 12, 59), at(11, 10, 13, 1), after=1),
-        Fault("db_drop", at(3, 10, 12, 59), at(3, 10, 13, 1), after=1),
-        Fault("db_drop", at(8, 25, 5, 59), at(8, 25, 6, 1), after=2),
+        # Killed in the middle of a sweep: armed from a morning sweep of New York (13:00 UTC in
+        # winter, 12:00 in summer), Berlin (07:00 / 06:00 UTC) or Auckland (19:00 / 20:00 UTC)
+        # until the first sweep that mails ``after`` reminders (a few days at most), which
+        # then dies after mailing the last of them and before marking it sent.
+        Fault("kill", at(2, 16, 12, 59), at(2, 23), after=1),
+        Fault("kill", at(4, 20, 5, 59), at(5, 4), after=2),
+        Fault("kill", at(7, 21, 11, 59), at(7, 28), after=1),
+        Fault("kill", at(9, 8, 19, 59), at(9, 15), after=1),
+        Fault("kill", at(11, 10, 12, 59), at(11, 17), after=1),
+        # The database server drops the sweep's connection (pg_terminate_backend) the same way.
+        Fault("db_drop", at(3, 10, 12, 59), at(3, 17), after=1),
+        Fault("db_drop", at(8, 25, 5, 59), at(9, 1), after=1),
         # Two hours of 451 from the mail server across New York's morning.
         Fault("mail_refused", at(5, 5, 11, 30), at(5, 5, 13, 30)),
         # Two runners for a whole day (and across Auckland's spring clock change).
@@ -260,33 +291,38 @@ class Applied:
 
     pk: int = 0
     zone: str = ""
-    timeline: list = field(default_factory=list)  # (at, state, facts dict)
+    basis: str = ""
+    corrections: int = 0
+    timeline: list = field(default_factory=list)  # (at, facts dict)
 
 
 class Simulation:
-    def __init__(self, *, requests, seed, agencies=4, refresh_hours=24, faults=None, progress=False):
+    def __init__(self, *, requests, seed, agencies=4, refresh_hours=24, faults=None, progress=False, digests=True):
         self.requests, self.seed, self.agencies = requests, seed, agencies
+        self.digests = digests
         self.refresh_hours = refresh_hours
         self.faults = fault_schedule() if faults is None else faults
         self.progress = progress
         self.now = START
         self.counts = Counter()
         self.window_pks = set()  # reminders mailed, then the worker died before marking them
-        self.fault_log = []
+        self.fired = []  # (fault, the minute it fired): what explains a delay
+        self.fault_counts = Counter()  # kind: faults that fired
+        self.two_runner_ticks = 0
 
     # Setup -------------------------------------------------------------------------------------
 
     def build_agencies(self):
-        from preservation.models import Agency, Role, User
+        from preservation.models import Agency, ReminderPreference, Role, User
         from preservation.rules import catalogue
 
         self.officers, self.agency_rows = [], []
         for n in range(self.agencies):
             zone, country, language = ZONES[n % len(ZONES)]
-            # Every agency acts under § 2703(f) here: the oracle follows Blink's 90 + 90-day clock
-            # (other legal bases are not simulated yet, docs/simulation.md).
-            agency = Agency.objects.create(name="Sim agency %d" % n, country=country, time_zone=zone,
-                                           default_legal_basis=catalogue.US_2703F)
+            agency = Agency.objects.create(
+                name="Sim agency %d" % n, country=country, time_zone=zone,
+                default_legal_basis=catalogue.legal_basis(BASES[n % len(BASES)]).code,
+                national_order_days=NATIONAL_ORDER[0], national_order_renewals=NATIONAL_ORDER[1])
             self.agency_rows.append(agency)
             officers = []
             for k, role in enumerate([Role.REQUESTER, Role.REQUESTER, Role.PARALEGAL, Role.SUPERVISOR]):
@@ -296,6 +332,9 @@ class Simulation:
                 )
                 if role == Role.REQUESTER:
                     officers.append(user)
+                elif not self.digests:
+                    # The morning digest is not what the oracle checks (the sweep still runs).
+                    ReminderPreference.objects.create(user=user, digest_enabled=False)
             self.officers.append(officers)
 
     # The clock ---------------------------------------------------------------------------------
@@ -312,14 +351,20 @@ class Simulation:
         from preservation.jobs.schedule import SCHEDULE, Periodic
 
         self.specs, events = population(self.requests, self.seed, self.agencies)
-        self.applied = [Applied(zone=spec["zone"]) for spec in self.specs]
+        self.applied = [Applied(zone=spec["zone"], basis=BASES[spec["agency"] % len(BASES)]) for spec in self.specs]
         schedule = tuple(Periodic(p.name, self.refresh_hours * 3600.0) if p.name == "refresh_urgency" else p
                          for p in SCHEDULE)
         self.stuck = timedelta(seconds=settings.PRESERVE["REMINDER_STUCK_SECONDS"])
+        from django.db import connections
         from django.db.backends.signals import connection_created
 
         connection_created.connect(_fast_commits)
-        started = time.perf_counter()
+        # Production's connection age (settings/production.py): the runner's loop keeps its
+        # connection across ticks for a minute of wall time, instead of one per tick.
+        database = connections["default"].settings_dict
+        conn_max_age = database.get("CONN_MAX_AGE", 0)
+        database["CONN_MAX_AGE"] = 60
+        self.started = started = time.perf_counter()
         travel = time_machine.travel(START - timedelta(days=1), tick=False)
         self.traveller = travel.start()
         try:
@@ -331,6 +376,7 @@ class Simulation:
         finally:
             travel.stop()
             connection_created.disconnect(_fast_commits)
+            database["CONN_MAX_AGE"] = conn_max_age
         self.elapsed = time.perf_counter() - started
 
     def _landmarks(self, day):
@@ -366,38 +412,41 @@ class Simulation:
         t = START
         last_day = None
         while t < END:
-            # Everything people did before this minute, each at its own moment.
-            while heap and heap[0].at <= t:
-                event = heapq.heappop(heap)
-                self.move_to(event.at)
-                self.apply(event)
             self.move_to(t)
             self.counts["landings"] += 1
             self.tick(t)
-            close_old_connections()
+            close_old_connections()  # as the runner's loop does after each tick
             if self.progress and t.date() != last_day and t.day == 1:
                 last_day = t.date()
-                print("  %s: %d events, %d messages" % (t.date(), self.counts["events"], len(self.sink.received)),
-                      flush=True)
+                print("  %s: %d events, %d messages, %.0f s" % (
+                    t.date(), self.counts["events"], len(self.sink.received), time.perf_counter() - self.started),
+                    flush=True)
             t = self._next_landing(t, heap, marks)
 
     def _next_landing(self, t, heap, marks):
-        # While the runner is stopped nothing is sent: go straight to the next mark or event.
-        due, stuck = (None, None) if self.active("runner_stopped", t) else self._next_due()
+        """The next whole minute at which a tick has something to do, applying on the way every
+        event before it, each at its own moment. A tick where nothing is due does nothing, so
+        the clock goes straight to the next moment one is: a reminder's (from the table), a
+        "sending" row becoming reclaimable, a zone's reminder hour (lapses and digests), a
+        fault's start or end, a moment an event made due, and at least once a day."""
+        stopped = bool(self.active("runner_stopped", t))
+        due, stuck = (None, None) if stopped else self._next_due()
         candidates = [t + timedelta(days=1)]
-        if heap:
-            candidates.append(heap[0].at)
         for moment in (due, stuck):
             if moment is not None:
                 candidates.append(moment)
         index = _bisect(marks, t)
         if index < len(marks):
             candidates.append(marks[index])
-        nxt = min(candidates)
-        # Runners tick on whole minutes, one minute apart at least.
-        nxt = max(nxt, t + MINUTE)
-        if nxt.second or nxt.microsecond:
-            nxt = nxt.replace(second=0, microsecond=0) + MINUTE
+        nxt = _landing(t, min(candidates))
+        while heap and heap[0].at <= nxt:
+            event = heapq.heappop(heap)
+            self.move_to(event.at)
+            made_due = self.apply(event)
+            if made_due is not None and not self.active("runner_stopped", event.at):
+                # Due now (a catch-up, a moved deadline's notice) or before the next landing:
+                # the runner ticking every minute would send it at the next minute.
+                nxt = min(nxt, _landing(t, max(made_due, event.at)))
         return nxt
 
     def active(self, kind, t):
@@ -407,13 +456,15 @@ class Simulation:
         from django.db import connections
 
         self.sink.refusing = bool(self.active("mail_refused", t))
-        if self.active("runner_stopped", t):
+        stopped = self.active("runner_stopped", t)
+        if stopped:
             self.counts["ticks skipped (runner stopped)"] += 1
+            self._fired(stopped[0], t)
             return
-        faults = self.active("kill", t) + self.active("db_drop", t)
-        for fault in faults:
-            if (fault, "done") not in self.fault_log:
+        for fault in self.active("kill", t) + self.active("db_drop", t):
+            if fault not in self.fault_counts:
                 self._arm(fault)
+        refused = self.sink.refused
         if self.active("two_runners", t):
             errors = []
 
@@ -429,10 +480,26 @@ class Simulation:
             thread.start()
             self._tick_one(self.runner)
             thread.join()
+            self.two_runner_ticks += 1
+            self._fired(self.active("two_runners", t)[0], t)
             if errors:
                 raise errors[0]
         else:
             self._tick_one(self.runner)
+        if self.sink.refused > refused:
+            self._fired(self.active("mail_refused", t)[0], t)
+
+    def explaining(self):
+        """The faults a delay may be blamed on: those with a fixed window as scheduled, a kill
+        or dropped connection only at the minute it actually fired."""
+        return ([f for f in self.faults if f.kind not in ARMED]
+                + [replace(f, start=t, end=t + MINUTE) for f, t in self.fired if f.kind in ARMED])
+
+    def _fired(self, fault, t):
+        if fault not in self.fault_counts:
+            self.fault_counts[fault] = 1
+            self.fired.append((fault, t))
+            self.counts["faults fired: %s" % fault.kind] += 1
 
     def _tick_one(self, runner):
         from django.db import connection
@@ -449,9 +516,8 @@ class Simulation:
             self._disarm()
 
     def _arm(self, fault):
-        """Make the next sweep fail after ``fault.after`` reminders were mailed."""
-        from django.db import connection as database
-
+        """Make this sweep fail after ``fault.after`` reminders were mailed (a sweep that mails
+        fewer leaves it armed for the next)."""
         from preservation.reminders import emails
 
         original = emails.send_reminder
@@ -463,12 +529,11 @@ class Simulation:
             if len(mailed) < fault.after:
                 return
             self.window_pks.add(reminder.pk)
-            self.fault_log.append((fault, "done"))
-            self.counts["faults: %s" % fault.kind] += 1
+            self._fired(fault, self.now)
             emails.send_reminder = original
             if fault.kind == "kill":
                 raise Killed()
-            database.connection.close()  # the server went away under the open connection
+            _drop_connection()  # the server went away under the open connection
 
         emails.send_reminder = send_reminder
         self._original_send = original
@@ -505,12 +570,27 @@ class Simulation:
                     request = PreservationRequest.objects.select_related("agency").get(pk=record.pk)
                     request = self._transition(services, request, event, officer, now)
                     if request is None:
-                        return
+                        return None
         except ValidationError:
             self.counts["events refused (state moved on)"] += 1
-            return
+            return None
         self.counts["event: %s" % event.action] += 1
-        record.timeline.append((now, _facts_of(request)))
+        facts = _facts_of(request)
+        if event.action == "correct":
+            record.corrections += 1
+            facts["corrected"] = record.corrections  # the how-manyth correction of the request
+        record.timeline.append((now, facts))
+        return self._request_next_due(record.pk)
+
+    def _request_next_due(self, pk):
+        from django.db.models import Min
+
+        from preservation.core import scoping
+        from preservation.models import DeliveryState as D
+        from preservation.models import Reminder
+
+        with scoping.all_agencies():
+            return Reminder.objects.filter(request_id=pk, state=D.SCHEDULED).aggregate(m=Min("due_at"))["m"]
 
     def _transition(self, services, request, event, officer, now):
         data = event.data
@@ -518,13 +598,10 @@ class Simulation:
             return services.request_send(preservation_request=request, actor=officer, now=now)
         if event.action == "receipt":
             return services.request_record_receipt(preservation_request=request, actor=officer, received_on=data["received_on"], now=now)
-        if event.action == "correct_receipt":
-            correct = getattr(services, "request_correct_receipt", None)
-            if correct is None:
-                self.counts["corrections skipped (no correction service)"] += 1
-                return None
-            return correct(request=request, actor=officer, received_on=data["received_on"], now=now,
-                           reason="Typed the wrong day")
+        if event.action == "correct":
+            return services.request_correct(preservation_request=request, actor=officer,
+                                            changes={data["field"]: data["value"]}, reason="Typed the wrong day",
+                                            now=now)
         if event.action == "send_extension":
             return services.request_send_extension(preservation_request=request, actor=officer, now=now)
         if event.action == "extension_receipt":
@@ -538,6 +615,23 @@ class Simulation:
         raise ValueError(event.action)
 
 
+def _drop_connection():
+    """The database server ends this process's connection, as a restart does: on PostgreSQL
+    ``pg_terminate_backend`` from another connection, elsewhere the socket closed under it."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        connection.connection.close()
+        return
+    pid = connection.connection.info.backend_pid
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+
+
 def _fast_commits(sender, connection, **kwargs):
     """A commit need not wait for the disk: the simulation's database is thrown away, and the
     server crashing is not among the faults simulated (a dropped connection is)."""
@@ -546,6 +640,13 @@ def _fast_commits(sender, connection, **kwargs):
             cursor.execute("SET synchronous_commit TO off")
         elif connection.vendor == "sqlite":
             cursor.execute("PRAGMA synchronous = OFF")
+
+
+def _landing(t, moment):
+    """The whole minute a runner ticking every minute first sees ``moment`` (after ``t``)."""
+    if moment.second or moment.microsecond:
+        moment = moment.replace(second=0, microsecond=0) + MINUTE
+    return max(moment, t + MINUTE)
 
 
 def _bisect(marks, t):
@@ -589,19 +690,20 @@ class Expected:
     until: datetime = END  # the facts it follows from held until then
 
 
-def rule_facts(facts, zone, settings):
-    """rules.Facts from the applied facts, every date computed by the rules module."""
+def rule_facts(facts, zone, settings, basis=BASES[0]):
+    """rules.Facts from the applied facts, every date computed by the rules module under the
+    agency's legal basis."""
     from preservation.reminders.rules import Facts
-    from preservation.rules import deadlines
+    from preservation.rules import catalogue, deadlines
 
     sent_on = local_day(facts["sent_at"], zone) if facts["sent_at"] else None
     content = "video_clips" in facts["data_types"] or not facts["data_types"]
-    clock = deadlines.preservation_clock(
-        received_on=facts["received_on"], sent_on=sent_on, extended=bool(facts["extension_received_on"]),
-        lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"])
     report = deadlines.compute_report(
         start=facts["window_start"], end=facts["window_end"], now=START, country=facts["country"],
-        content=content, received_on=facts["received_on"], zone=zone)
+        content=content, received_on=facts["received_on"], sent_on=sent_on, zone=zone,
+        extended=bool(facts["extension_received_on"]), lead_days=settings.PRESERVE["EXTENSION_LEAD_DAYS"],
+        provider=catalogue.BLINK, basis=catalogue.legal_basis(basis), national=deadlines.NationalOrder(*NATIONAL_ORDER))
+    clock = report.clock
     return Facts(
         state=facts["state"], zone=zone, sent_on=sent_on,
         extension_sent_on=local_day(facts["extension_sent_at"], zone) if facts["extension_sent_at"] else None,
@@ -613,18 +715,30 @@ def rule_facts(facts, zone, settings):
     )
 
 
+def _moving(facts):
+    """The dates a correction can move (a notice goes out when one of them does)."""
+    return (facts.first_loss_at, facts.total_loss_at, facts.extension_send_by, facts.expires_on,
+            facts.final_expires_on)
+
+
 def expected_reminders(applied, settings):
     """Every reminder each request should have had, and when, from the rules alone."""
-    from preservation.models import CLOCK_STATES, RequestState
+    from preservation.models import CLOCK_STATES, ReminderKind, RequestState
     from preservation.reminders.rules import Rules, plan
 
     p = settings.PRESERVE
     rules = Rules(hour=p["REMINDER_HOUR"], lead_days=tuple(p["REMINDER_LEAD_DAYS"]),
                   ack_missing_days=p["ACK_MISSING_DAYS"], extension_ack_missing_days=p["EXTENSION_ACK_MISSING_DAYS"],
                   escalation_days=p["ESCALATION_DAYS"], high_days=p["URGENCY_HIGH_DAYS"])
+    DEADLINE_MOVED = ReminderKind.DEADLINE_MOVED
     expected, states = [], {}
     for index, record in enumerate(applied):
-        segments = [(at, rule_facts(f, record.zone, settings)) for at, f in record.timeline]
+        segments = [(at, rule_facts(f, record.zone, settings, record.basis)) for at, f in record.timeline]
+        # A correction that moved a deadline is announced to everyone on the request at once
+        # (docs/corrections.md), numbered by the corrections made so far.
+        for i, (at, f) in enumerate(record.timeline):
+            if f.get("corrected") and i and _moving(segments[i][1]) != _moving(segments[i - 1][1]):
+                expected.append(Expected(index, (DEADLINE_MOVED, f["corrected"]), at, at, record.zone))
         segments = _with_lapse(segments, record.zone, CLOCK_STATES, RequestState.LAPSED)
         states[index] = [(at, facts.state) for at, facts in segments]
         done, pending = set(), set()
@@ -734,16 +848,16 @@ def compare(sim, expected, states, settings):
         if delay > MINUTE:
             late.append(delay)
             longest = max(longest, delay)
-            if not _explained(sim.faults, item.at, at, sim.stuck):
+            if not _explained(sim.explaining(), item.at, at, sim.stuck):
                 unexplained += 1
                 sim.unexplained.append((item, at))
             if at - item.due_at > late_after and row.state != "late":
                 unmarked += 1
-        elif item.at == item.due_at:
+        elif item.at == item.due_at and item.key[0] != "deadline_moved":  # that one goes at once
             wall = at.astimezone(ZoneInfo(item.zone))
             if (wall.hour, wall.minute) != (hour, 0) or wall.date() != item.due_at.astimezone(ZoneInfo(item.zone)).date():
                 wrong_hour += 1
-        if item.at == item.due_at and _clock_change_day(item.due_at, item.zone):
+        if item.at == item.due_at and item.key[0] != "deadline_moved" and _clock_change_day(item.due_at, item.zone):
             fig["on clock-change days"] += 1
     unexpected = after_over = 0
     over = {S.EXTENDED: {"extension_due", "escalation", "ack_missing", "extension_ack_missing"},
@@ -765,6 +879,8 @@ def compare(sim, expected, states, settings):
         "unmarked": unmarked, "wrong_hour": wrong_hour, "after_over": after_over,
         "unexpected": unexpected, "clock_change": fig["on clock-change days"],
         "messages": len(sim.sink.received), "refused": sim.sink.refused,
+        "faults_scheduled": Counter(f.kind for f in sim.faults),
+        "faults_fired": Counter(f.kind for f in sim.fault_counts),
     }
 
 
@@ -803,20 +919,24 @@ def _state_at(timeline, at):
 # --- Entry points -----------------------------------------------------------------------------
 
 
-def simulate(*, requests, seed, refresh_hours=24, progress=False, faults=None):
+def simulate(*, requests, seed, refresh_hours=24, progress=False, faults=None, digests=True):
     """Run the year on the configured database; returns (simulation, figures). The caller
     points Django's email at the sink: ``simulate`` does it through ``override_settings``."""
     from django.conf import settings
     from django.test.utils import override_settings
 
-    sim = Simulation(requests=requests, seed=seed, refresh_hours=refresh_hours, progress=progress, faults=faults)
+    sim = Simulation(requests=requests, seed=seed, refresh_hours=refresh_hours, progress=progress, faults=faults,
+                     digests=digests)
     sim.misses, sim.unexplained, sim.unexpected = [], [], []
     sim.sink = Sink(lambda: sim.now)
     port = sim.sink.start()
     try:
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                               EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_USE_TLS=False,
-                               EMAIL_USE_SSL=False, EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD="", EMAIL_TIMEOUT=10):
+        # The audit checkpoints of the simulated year go to a file of their own, thrown away.
+        with tempfile.TemporaryDirectory(prefix="simulate-year-") as scratch, override_settings(
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_USE_TLS=False, EMAIL_USE_SSL=False,
+                EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD="", EMAIL_TIMEOUT=10,
+                AUDIT_CHECKPOINT_PATH=str(Path(scratch) / "audit-checkpoints.jsonl")):
             sim.run()
     finally:
         sim.sink.stop()
@@ -846,10 +966,16 @@ def report_lines(sim, f):
         "after extended/served/closed %d" % f["after_over"],
         "unexpected %d" % f["unexpected"],
         "messages delivered %d (refused by the mail server %d)" % (f["messages"], f["refused"]),
+        *["fault %s fired %d of %d%s" % (kind, f["faults_fired"][kind], f["faults_scheduled"][kind], {
+            "runner_stopped": " (ticks skipped %d)" % sim.counts["ticks skipped (runner stopped)"],
+            "mail_refused": " (deliveries refused %d)" % f["refused"],
+            "two_runners": " (ticks with two runners %d)" % sim.two_runner_ticks,
+        }.get(kind, "")) for kind in FAULT_KINDS],
         "elapsed %.1f s" % f["elapsed"],
         "reminders per second %.1f" % per_second,
     ]
-    lines += ["%s %d" % (name, n) for name, n in sorted(sim.counts.items()) if name != "events"]
+    lines += ["%s %d" % (name, n) for name, n in sorted(sim.counts.items())
+              if name != "events" and not name.startswith(("faults fired", "ticks skipped"))]
     return lines
 
 
@@ -889,13 +1015,16 @@ def main():
                         help="its own database, dropped and re-created (PostgreSQL or sqlite:////path)")
     parser.add_argument("--refresh-hours", type=float, default=24,
                         help="interval of the urgency refresh in simulated hours (production: 1)")
+    parser.add_argument("--no-digests", action="store_true",
+                        help="turn the morning digest off for every user (the suite's small year)")
     add_markdown_argument(parser)
     args = parser.parse_args()
     prepare_database(args.database)
     import logging
 
     logging.disable(logging.CRITICAL)
-    sim, figures = simulate(requests=args.requests, seed=args.seed, refresh_hours=args.refresh_hours, progress=True)
+    sim, figures = simulate(requests=args.requests, seed=args.seed, refresh_hours=args.refresh_hours, progress=True,
+                            digests=not args.no_digests)
     for line in report_lines(sim, figures):
         print(line)
     for item in sim.misses[:10]:

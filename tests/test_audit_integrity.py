@@ -173,3 +173,31 @@ def test_platform_admins_see_the_newest_checkpoint(client, user):
     login(client, UserFactory(agency=user.agency, is_staff=True, is_superuser=True))
     page = client.get("/admin/preservation/auditrecord/").content.decode()
     assert "Newest checkpoint" in page and record.hash in page
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "\n\n",
+    '{"id": 1}\n',
+    '{"id": 1}',
+    '{"id": 1}\n{"id": 2}\n\n\n',
+    '{"id": 1}\nnot json at all\n',
+    "".join('{"id": %d, "hash": "%s"}\n' % (n, "ab" * 30) for n in range(5000)),  # many blocks
+    '{"id": 1}\n{"id": 2, "pad": "%s"}\n' % ("x" * 20000),  # one line longer than a block
+    '{"id": 1, "pad": "%s"}\n' % ("x" * 20000),
+])
+def test_the_newest_checkpoint_is_the_last_line_read_from_the_end(settings, tmp_path, monkeypatch, text):
+    settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "audit-checkpoints.jsonl")
+    (tmp_path / "audit-checkpoints.jsonl").write_text(text)
+    expected = (audit.read_checkpoints() or [None])[-1]
+
+    def whole_file():
+        raise AssertionError("the minutely checkpoint must not read every line of a growing file")
+
+    monkeypatch.setattr(audit, "read_checkpoints", whole_file)
+    assert audit.newest_checkpoint() == expected
+
+
+def test_no_checkpoint_file_yet(settings, tmp_path):
+    settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "none.jsonl")
+    assert audit.newest_checkpoint() is None

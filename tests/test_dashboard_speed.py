@@ -361,6 +361,27 @@ def test_the_cached_menus_follow_the_language(signed_in, user):
     assert '<option value="en" lang="en" selected>' not in german
 
 
+def test_the_hourly_refresh_reads_the_catalogue_once_not_twice_a_request(make_request, agency):
+    # Every open request, every hour: the provider and legal basis of each come from one read
+    # of the catalogue and the reminder rows with the chunk, so an unchanged request costs the
+    # refresh no query of its own.
+    def refresh_queries(count):
+        PreservationRequest.objects.for_agency(agency).delete()
+        for _n in range(count):
+            make_request(state=RequestState.SUBMITTED, sent_at=NOON - dt.timedelta(days=2))
+        queryset = PreservationRequest.objects.for_agency(agency)
+        services.requests_refresh_urgency(now=NOON, queryset=queryset)
+        with CaptureQueriesContext(connection) as queries:
+            services.requests_refresh_urgency(now=NOON, queryset=queryset)
+        return [q["sql"] for q in queries.captured_queries]
+
+    with time_machine.travel(NOON, tick=False):
+        one, five = refresh_queries(1), refresh_queries(5)
+    per_request = (len(five) - len(one)) / 4
+    assert per_request <= 2, five  # the savepoint of its transaction in a test, nothing else
+    assert not [sql for sql in five if '"preservation_legalbasis"' in sql and "WHERE" in sql], five
+
+
 def test_the_hourly_refresh_writes_only_requests_whose_deadlines_or_urgency_changed(
     make_request, agency, django_capture_on_commit_callbacks
 ):

@@ -98,6 +98,24 @@ def test_recording_receipt_moves_the_reminders_and_cancels_the_acknowledgement_o
     assert deadline_rows.count() == 7  # moved, never duplicated
 
 
+def test_rows_read_before_a_sweep_sent_one_neither_move_it_back_nor_make_it_twice(sent):
+    # The hourly refresh reads a chunk of requests with their reminder rows; meanwhile a sweep
+    # sends one (and a service makes another): what it then writes must not undo either.
+    from preservation.models import PreservationRequest
+    from preservation.reminders import scheduling
+
+    request = PreservationRequest.objects.across_agencies().select_related("agency").prefetch_related(
+        "reminders").get(pk=sent.pk)
+    cached = {(r.kind, r.lead_days): r for r in request.reminders.all()}
+    Reminder.objects.filter(request=sent, pk=cached[(K.ACK_MISSING, 3)].pk).update(state=D.SENT)
+    cached[(K.ACK_MISSING, 3)].due_at -= dt.timedelta(hours=1)  # as if read before a move
+    gone = cached[(K.ESCALATION, 7)]
+    request._prefetched_objects_cache["reminders"] = [r for r in request.reminders.all() if r.pk != gone.pk]
+    scheduling.reminders_schedule_for_request(preservation_request=request, now=SENT_AT)
+    assert rows(sent)[(K.ACK_MISSING, 3)].state == D.SENT
+    assert Reminder.objects.filter(request=sent, kind=K.ESCALATION, lead_days=7).count() == 1
+
+
 def test_sending_the_extension_stops_extension_and_escalation_reminders(sent):
     request = receive(sent)
     services.request_send_extension(preservation_request=request, actor=request.created_by, now=RECEIVED_AT)
@@ -330,6 +348,22 @@ def test_the_digest_goes_to_paralegals_and_supervisors_once_each_morning(sent, f
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in staff.values())
     assert all(sent.reference in m.body for m in mail.outbox)
     assert all(m.alternatives[0].mimetype == "text/html" for m in mail.outbox)
+
+
+@pytest.mark.parametrize("extra_staff", [0, 6])
+def test_the_quarter_hourly_digest_check_costs_the_same_queries_however_many_staff(
+        sent, frozen, staff, agency, extra_staff, django_assert_max_num_queries):
+    # It runs every 15 minutes all day: once today's rows exist, a check reads them in one
+    # query, never one query (and savepoint) per paralegal or supervisor.
+    for _n in range(extra_staff):
+        UserFactory(agency=agency, role=Role.PARALEGAL)
+    receive(sent)
+    frozen.move_to(utc(2026, 3, 20, 12))
+    reminder_sweep.digest_send(now=utc(2026, 3, 20, 12))
+    assert DigestDelivery.objects.filter(day=dt.date(2026, 3, 20)).count() == 2 + extra_staff
+    with django_assert_max_num_queries(6):
+        assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
+    assert DigestDelivery.objects.filter(day=dt.date(2026, 3, 20)).count() == 2 + extra_staff
 
 
 def test_no_digest_when_nothing_is_due_or_when_it_is_turned_off(sent, frozen, staff):

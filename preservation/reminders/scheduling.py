@@ -56,15 +56,18 @@ def reminders_schedule_for_request(*, preservation_request, now):
     rows = {(r.kind, r.lead_days): r for r in preservation_request.reminders.all() if r.kind != ReminderKind.DEADLINE_MOVED}
     existing = {key: (row.state, row.due_at) for key, row in rows.items()}
     todo = reconcile(plan(request_facts(preservation_request), now=now, rules=rules()), existing, now=now)
+    # The rows may have been read a moment ago with many requests' (the hourly refresh): a row
+    # made since is not made twice, and one a sweep claimed or sent since is history, not moved.
     Reminder.objects.bulk_create([
         Reminder(request=preservation_request, kind=p.kind, lead_days=p.lead_days, day=p.day,
                  due_at=p.due_at, deadline_on=p.deadline_on)
         for p in todo.create
-    ])
+    ], ignore_conflicts=True)
     for item in todo.move:
         row = rows[item.key]
         row.state, row.day, row.due_at, row.deadline_on = D.SCHEDULED, item.day, item.due_at, item.deadline_on
-        row.save(update_fields=["state", "day", "due_at", "deadline_on"])
+        Reminder.objects.filter(request=preservation_request, pk=row.pk, state__in=[D.SCHEDULED, D.CANCELLED]).update(
+            state=D.SCHEDULED, day=item.day, due_at=item.due_at, deadline_on=item.deadline_on)
     if todo.cancel:
         Reminder.objects.filter(
             request=preservation_request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED

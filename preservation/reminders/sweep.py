@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.mail import get_connection
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -259,10 +259,12 @@ def digest_send(*, now=None):
     """Each paralegal and supervisor gets one digest per local morning (after REMINDER_HOUR in
     the agency's zone), never two. Returns how many digests were emailed."""
     now = now or timezone.now()
+    mornings = []
     for user in digest_recipients():
         local = now.astimezone(user.agency.zone)
         if local.hour >= _setting("REMINDER_HOUR"):
-            _digest_row(user, local.date())
+            mornings.append((user, local.date()))
+    _digest_rows(mornings)
     sent = 0
     while True:
         ids, lease = _claim(DigestDelivery, {}, _setting("REMINDER_BATCH"))
@@ -272,12 +274,18 @@ def digest_send(*, now=None):
         sent += _send_digests(ids, lease)
 
 
-def _digest_row(user, day):
-    try:
-        with transaction.atomic():
-            DigestDelivery.objects.get_or_create(user=user, day=day)
-    except IntegrityError:
-        pass  # another sweep created it a moment ago
+def _digest_rows(mornings):
+    """The row of each (user, local day) not made yet, in two queries whatever the number of
+    users (the check runs every quarter hour): which exist, then the others; a row another
+    sweep made a moment ago is left to the unique constraint."""
+    if not mornings:
+        return
+    existing = set(DigestDelivery.objects.filter(
+        user__in=[user for user, _day in mornings], day__in={day for _user, day in mornings},
+    ).values_list("user_id", "day"))
+    missing = [DigestDelivery(user=user, day=day) for user, day in mornings if (user.pk, day) not in existing]
+    if missing:
+        DigestDelivery.objects.bulk_create(missing, ignore_conflicts=True)
 
 
 def _send_digests(ids, lease):

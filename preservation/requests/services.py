@@ -36,6 +36,7 @@ from preservation.models import (
 )
 from preservation.reminders import scheduling
 from preservation.requests.selectors import (
+    all_policies,
     basis_policy,
     request_clock,
     request_clock_terms,
@@ -139,12 +140,13 @@ def _urgency(preservation_request, report, next_on, now):
     return deadlines.clock_urgency(deadline=next_on, today=today, thresholds=thresholds())
 
 
-def request_recompute(*, preservation_request, now):
+def request_recompute(*, preservation_request, now, policies=None):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
     Nothing is written when nothing changed: the hourly refresh of every open request then
-    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone."""
+    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone.
+    ``policies``: the catalogue already read for many requests (``selectors.all_policies``)."""
     with _serials_read_once(preservation_request):
-        return _recompute(preservation_request, now)
+        return _recompute(preservation_request, now, policies)
 
 
 @contextmanager
@@ -166,9 +168,9 @@ def _serials_read_once(preservation_request):
         cache.pop("serials", None)
 
 
-def _recompute(preservation_request, now):
+def _recompute(preservation_request, now, policies=None):
     stored = [getattr(preservation_request, name) for name in COMPUTED_FIELDS]
-    report = request_report(preservation_request, now=now)
+    report = request_report(preservation_request, now=now, policies=policies)
     retention = report.retention if report else None
     clock = report.clock if report else None
     preservation_request.retention_days = retention.retention_days if retention else None
@@ -201,11 +203,15 @@ def requests_refresh_urgency(*, now, queryset=None):
     """Recompute every open request: urgency grows as time passes. Returns how many changed."""
     changed = 0
     queryset = queryset if queryset is not None else PreservationRequest.objects.across_agencies().open()
-    for request in queryset.select_related("agency").prefetch_related("serials").iterator(chunk_size=500):
-        before = (request.urgency, request.next_deadline_on)
+    policies = all_policies()
+    # Each chunk's serials and reminder rows in one query each: an unchanged request costs no
+    # query (reminders_schedule_for_request writes only what changed, and guards each write).
+    rows = queryset.select_related("agency").prefetch_related("serials", "reminders").iterator(chunk_size=500)
+    for preservation_request in rows:
+        before = (preservation_request.urgency, preservation_request.next_deadline_on)
         with transaction.atomic():
-            request_recompute(preservation_request=request, now=now)
-        changed += before != (request.urgency, request.next_deadline_on)
+            request_recompute(preservation_request=preservation_request, now=now, policies=policies)
+        changed += before != (preservation_request.urgency, preservation_request.next_deadline_on)
     return changed
 
 
