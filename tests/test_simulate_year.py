@@ -79,12 +79,14 @@ def _on_time_messages(simulate_year, sim, expected, received):
 
     due = {(item.request, item.key): item.at for item in expected}
     by_pk = {record.pk: index for index, record in enumerate(sim.applied)}
+    rows = {row.pk: row for row in Reminder.objects.across_agencies()}
+    known = simulate_year.reminder_pks_by_message_id(rows)
     out = []
     for message in received:
-        match = simulate_year.MESSAGE_ID.match(message[0] or "")
-        if not match:
-            continue
-        row = Reminder.objects.across_agencies().get(pk=int(match.group(1)))
+        pk = simulate_year._reminder_pk(message[0], known)
+        if pk is None:
+            continue  # a digest
+        row = rows[pk]
         at = due.get((by_pk[row.request_id], (row.kind, row.lead_days)))
         far = all(abs(message[2] - moment) > simulate_year.timedelta(days=4)
                   for fault in sim.explaining() for moment in (fault.start, fault.end))
