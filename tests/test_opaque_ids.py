@@ -378,3 +378,30 @@ def test_audit_records_about_a_person_and_the_audit_csv_carry_no_number(admin_wo
     assert rows and "id" in rows[0]
     for row in rows:
         assert not row["id"].isdigit() and row["hash"].startswith(row["id"]) and len(row["id"]) == 12
+
+
+def test_the_assign_form_takes_a_public_id(admin_world):
+    w = admin_world
+    address = reverse("preservation:request_assign", args=[w["theirs"].public_id])
+    assert w["client"].post(address, {"assign-assignee": str(w["officer"].public_id)}).status_code == 302
+    w["theirs"].refresh_from_db()
+    assert w["theirs"].assigned_to_id == w["officer"].pk
+    w["client"].post(address, {"assign-assignee": str(w["colleague"].pk)})
+    w["theirs"].refresh_from_db()
+    assert w["theirs"].assigned_to_id == w["officer"].pk, "a number is no choice"
+
+
+def test_a_pending_invitation_is_revoked_by_no_number(admin_world, client):
+    from preservation.accounts import services as accounts
+    w = admin_world
+    invitation = accounts.invitation_create(agency=w["admin"].agency, email="new@agency.example", role=Role.PARALEGAL,
+                                            invited_by=w["admin"])
+    admin = login(client, w["admin"])
+    page = admin.get(reverse("accounts:users")).content.decode()
+    assert numbered_addresses(page) == []
+    assert reverse("accounts:invitation_revoke", args=[invitation.public_id]) in page
+    moved = admin.post("/agency/invitations/%d/revoke/" % invitation.pk)
+    assert moved.status_code == 307 and moved.url == reverse("accounts:invitation_revoke", args=[invitation.public_id])
+    other = accounts.invitation_create(agency=w["a_user"].agency, email="x@a.example", role=Role.PARALEGAL,
+                                       invited_by=UserFactory(agency=w["a_user"].agency, role=Role.AGENCY_ADMIN))
+    assert admin.post("/agency/invitations/%d/revoke/" % other.pk).status_code == 404
