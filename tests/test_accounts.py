@@ -83,7 +83,8 @@ def test_a_tampered_or_revoked_invitation_link_does_not_work(admin_client, mailo
     _invite(admin_client)
     link = _link(mailoutbox)
     assert Client().get(link[:-3] + "xx/").status_code == 404
-    admin_client.post(reverse("accounts:invitation_revoke", args=[Invitation.objects.across_agencies().get().pk]))
+    invitation = Invitation.objects.across_agencies().get()
+    admin_client.post(reverse("accounts:invitation_revoke", args=[invitation.public_id]))
     assert Client().get(link).status_code == 404
 
 

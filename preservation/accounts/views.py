@@ -359,8 +359,8 @@ def user_unlock(request, public_id):
 
 @require_POST
 @agency_admin_required
-def invitation_revoke(request, pk):
-    invitation = get_object_or_404(Invitation, pk=pk, agency_id=request.user.agency_id)
+def invitation_revoke(request, public_id):
+    invitation = get_object_or_404(Invitation, public_id=public_id, agency_id=request.user.agency_id)
     return _apply(request, lambda: accounts.invitation_revoke(invitation=invitation, actor=request.user,
                                                               request=request),
                   _("Invitation withdrawn; its link no longer works."))

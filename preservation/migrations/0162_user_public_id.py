@@ -1,7 +1,8 @@
 """Users get a ``public_id`` (docs/security.md "Opaque identifiers"): the dashboard's filters,
-the assignee choices, the agency's user list and audit records name a person by it.
+the assignee choices, the agency's user list and audit records name a person by it. So do
+invitations, for their revoke address.
 
-The users table has no triggers refusing updates, so the same steps serve SQLite and
+Neither table has triggers refusing updates, so the same steps serve SQLite and
 PostgreSQL: a nullable column, filled in batches with a fresh UUID per row, then made unique
 and required.
 """
@@ -10,10 +11,15 @@ import uuid
 from django.db import migrations, models
 
 BATCH = 1000
+MODELS = ["user", "invitation"]
 
 
 def fill_public_ids(apps, schema_editor):
-    model = apps.get_model("preservation", "User")
+    for name in MODELS:
+        _fill(apps.get_model("preservation", name))
+
+
+def _fill(model):
     pending = []
     for pk in model._base_manager.filter(public_id__isnull=True).values_list("pk", flat=True).iterator(chunk_size=BATCH):
         pending.append(model(pk=pk, public_id=uuid.uuid4()))
@@ -30,15 +36,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="user",
+        *[migrations.AddField(
+            model_name=name,
             name="public_id",
             field=models.UUIDField(editable=False, null=True, verbose_name="public ID"),
-        ),
+        ) for name in MODELS],
         migrations.RunPython(fill_public_ids, migrations.RunPython.noop, elidable=False),
-        migrations.AlterField(
-            model_name="user",
+        *[migrations.AlterField(
+            model_name=name,
             name="public_id",
             field=models.UUIDField(default=uuid.uuid4, editable=False, unique=True, verbose_name="public ID"),
-        ),
+        ) for name in MODELS],
     ]
