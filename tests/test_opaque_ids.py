@@ -405,3 +405,20 @@ def test_a_pending_invitation_is_revoked_by_no_number(admin_world, client):
     other = accounts.invitation_create(agency=w["a_user"].agency, email="x@a.example", role=Role.PARALEGAL,
                                        invited_by=UserFactory(agency=w["a_user"].agency, role=Role.AGENCY_ADMIN))
     assert admin.post("/agency/invitations/%d/revoke/" % other.pk).status_code == 404
+
+
+def test_an_invitation_link_names_no_number_and_an_old_one_still_works(admin_world):
+    from django.core import signing
+
+    from preservation.accounts import services as accounts
+    w = admin_world
+    invitation = accounts.invitation_create(agency=w["admin"].agency, email="new@agency.example", role=Role.PARALEGAL,
+                                            invited_by=w["admin"])
+    token = accounts.invitation_token(invitation)
+    assert signing.loads(token, salt=accounts._INVITATION_SALT) == {"p": str(invitation.public_id),
+                                                                    "n": invitation.nonce}
+    assert accounts.invitation_from_token(token, now=NOW) == invitation
+    old = signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=accounts._INVITATION_SALT, compress=True)
+    assert accounts.invitation_from_token(old, now=NOW) == invitation
+    wrong = signing.dumps({"p": "not-a-uuid", "n": invitation.nonce}, salt=accounts._INVITATION_SALT, compress=True)
+    assert accounts.invitation_from_token(wrong, now=NOW) is None
