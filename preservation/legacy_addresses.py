@@ -1,7 +1,7 @@
 """Addresses by number from before the opaque identifiers (docs/security.md "Opaque identifiers").
 
-Pages of requests, documents, notifications, API tokens, received messages and correspondence
-entries are addressed by ``public_id`` now. Links in emails and bookmarks made before still
+Pages of requests, documents, notifications, API tokens, received messages, correspondence
+entries, the agency's people and invitations are addressed by ``public_id`` now. Links in emails and bookmarks made before still
 name the old number: each such address redirects to the new one (302; a form posted to it is
 sent on with 307, so a page open since before still works) only when the user may see the
 object. Otherwise the answer is the same 404 as for a number that does not exist, so the
@@ -17,7 +17,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp.decorators import otp_required
 
-from preservation.models import ApiToken, CorrespondenceEntry, GeneratedDocument, InboundMessage, Notification
+from preservation.models import (
+    ApiToken,
+    CorrespondenceEntry,
+    GeneratedDocument,
+    InboundMessage,
+    Invitation,
+    Notification,
+    User,
+)
 from preservation.requests import selectors
 
 OPAQUE = "<uuid:public_id>"
@@ -36,6 +44,11 @@ SCOPES = {
     "documents/": (lambda user: _agency(user, GeneratedDocument.objects), False),
     "notifications/": (lambda user: Notification.objects.filter(user=user, agency_id=user.agency_id), False),
     "account/api-tokens/": (lambda user: ApiToken.objects.filter(user=user), True),
+    # The agency's people (its administrators' user list); the new route checks the role.
+    "agency/users/": (lambda user: User.objects.filter(agency_id=user.agency_id) if user.agency_id
+                      else User.objects.none(), True),
+    "agency/invitations/": (lambda user: Invitation.objects.filter(agency_id=user.agency_id) if user.agency_id
+                            else Invitation.objects.none(), True),
     "mail/": (lambda user: _agency(user, InboundMessage.objects), False),
     "correspondence/": (
         lambda user: CorrespondenceEntry.objects.filter(request__agency=user.agency_id) if user.agency_id

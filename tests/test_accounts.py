@@ -83,7 +83,8 @@ def test_a_tampered_or_revoked_invitation_link_does_not_work(admin_client, mailo
     _invite(admin_client)
     link = _link(mailoutbox)
     assert Client().get(link[:-3] + "xx/").status_code == 404
-    admin_client.post(reverse("accounts:invitation_revoke", args=[Invitation.objects.across_agencies().get().pk]))
+    invitation = Invitation.objects.across_agencies().get()
+    admin_client.post(reverse("accounts:invitation_revoke", args=[invitation.public_id]))
     assert Client().get(link).status_code == 404
 
 
@@ -115,11 +116,11 @@ def test_inviting_an_existing_email_says_so(admin_client, user):
 
 
 def test_an_admin_changes_a_role_and_it_is_audited(admin_client, admin, user):
-    admin_client.post(reverse("accounts:user_role", args=[user.pk]), {"role": Role.SUPERVISOR})
+    admin_client.post(reverse("accounts:user_role", args=[user.public_id]), {"role": Role.SUPERVISOR})
     user.refresh_from_db()
     assert user.role == Role.SUPERVISOR
     record = AuditRecord.objects.across_agencies().get(action="role_changed")
-    assert (record.actor, record.object_id, record.message) == (admin, str(user.pk),
+    assert (record.actor, record.object_id, record.message) == (admin, str(user.public_id),
                                                                 "%s: requester -> supervisor" % user.username)
 
 
@@ -133,10 +134,10 @@ def test_the_last_administrator_cannot_step_down_or_be_deactivated(admin):
 
 
 def test_a_deactivated_user_cannot_sign_in_and_can_be_reactivated(admin_client, user):
-    admin_client.post(reverse("accounts:user_active", args=[user.pk]), {"active": "0"})
+    admin_client.post(reverse("accounts:user_active", args=[user.public_id]), {"active": "0"})
     assert Client().post(reverse("login"), {"username": user.username,
                                              "password": "correct horse battery staple"}).status_code == 200
-    admin_client.post(reverse("accounts:user_active", args=[user.pk]), {"active": "1"})
+    admin_client.post(reverse("accounts:user_active", args=[user.public_id]), {"active": "1"})
     assert Client().post(reverse("login"), {"username": user.username,
                                              "password": "correct horse battery staple"}).status_code == 302
 
@@ -145,7 +146,7 @@ def test_a_deactivated_user_cannot_sign_in_and_can_be_reactivated(admin_client, 
 def test_only_agency_admins_manage_users_and_settings(client, agency, role, user):
     login(client, UserFactory(agency=agency, role=role))
     assert client.get(reverse("accounts:users")).status_code == 403
-    assert client.post(reverse("accounts:user_role", args=[user.pk]), {"role": Role.AGENCY_ADMIN}).status_code == 403
+    assert client.post(reverse("accounts:user_role", args=[user.public_id]), {"role": Role.AGENCY_ADMIN}).status_code == 403
     assert client.get(reverse("accounts:agency_settings")).status_code == 403
     user.refresh_from_db()
     assert user.role == Role.REQUESTER
@@ -295,7 +296,7 @@ class TestFormsSurviveAnyInput(HypothesisTestCase):
         self._ok(self.anonymous.post(self.invite_url, {"username": a, "first_name": b, "last_name": c,
                                                        "password1": b, "password2": b}))
         self._ok(self.client.post(reverse("accounts:user_invite"), {"email": a, "role": b}))
-        self._ok(self.client.post(reverse("accounts:user_role", args=[self.admin.pk]), {"role": a}))
+        self._ok(self.client.post(reverse("accounts:user_role", args=[self.admin.public_id]), {"role": a}))
         self._ok(self.client.post(reverse("accounts:banner"), {"acknowledge": a}))
         self._ok(self.client.post(reverse("accounts:password_change"),
                                   {"old_password": a, "new_password1": b, "new_password2": c}))

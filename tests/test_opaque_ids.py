@@ -294,3 +294,131 @@ def test_mail_and_correspondence_pages_carry_no_number(world):
     assert moved.status_code == 302 and moved.url == reverse("preservation:mail_raw", args=[message.public_id])
     download = client.get(moved.url)
     assert str(message.pk) not in download["Content-Disposition"].replace(str(message.public_id), "")
+
+
+# --- People: user ids are global too ---------------------------------------------------------
+
+
+@pytest.fixture
+def admin_world(world, client):
+    """Agency B's administrator, and a colleague who has a request assigned."""
+    officer = world["officer"]
+    admin = UserFactory(agency=officer.agency, role=Role.AGENCY_ADMIN)
+    colleague = UserFactory(agency=officer.agency, role=Role.REQUESTER)
+    theirs = RequestFactory(agency=officer.agency, created_by=colleague, assigned_to=colleague)
+    return {**world, "admin": admin, "colleague": colleague, "theirs": theirs}
+
+
+def _user_numbers(w):
+    return [w[name].pk for name in ("officer", "colleague", "admin", "a_user")]
+
+
+def test_people_are_named_by_their_public_id_in_filters_and_choices(admin_world):
+    w = admin_world
+    assert w["colleague"].public_id and w["colleague"].public_id != w["officer"].public_id
+    pages = [reverse("preservation:dashboard"),
+             reverse("preservation:dashboard") + "?owner=%s" % w["colleague"].public_id,
+             reverse("preservation:request_detail", args=[w["theirs"].public_id])]
+    for url in pages:
+        page = w["client"].get(url).content.decode()
+        assert str(w["colleague"].public_id) in page, url
+        for number in _user_numbers(w):
+            for shown in ('value="%d"' % number, "owner=%d" % number, "requester=%d" % number):
+                assert shown not in page, (url, shown)
+
+
+@pytest.mark.parametrize("param", ["owner", "requester"])
+def test_a_filter_by_person_reads_the_public_id_and_an_old_number_of_ones_own_agency(admin_world, param):
+    w = admin_world
+    theirs = w["theirs"].reference
+    ours = w["request"].reference
+    by_id = w["client"].get(reverse("preservation:dashboard") + "?%s=%s" % (param, w["colleague"].public_id))
+    assert theirs in by_id.content.decode() and ours not in by_id.content.decode()
+    old = w["client"].get(reverse("preservation:dashboard") + "?%s=%d" % (param, w["colleague"].pk))
+    assert old.status_code == 200
+    assert theirs in old.content.decode() and ours not in old.content.decode()
+    for stranger in ("%d" % w["a_user"].pk, "987654", str(uuid.uuid4()), str(w["a_user"].public_id)):
+        ignored = w["client"].get(reverse("preservation:dashboard") + "?%s=%s" % (param, stranger))
+        assert ignored.status_code == 200
+        assert theirs in ignored.content.decode() and ours in ignored.content.decode(), stranger
+
+
+def test_the_user_list_and_bulk_assign_carry_no_user_number(admin_world, client):
+    w = admin_world
+    admin = login(client, w["admin"])
+    page = admin.get(reverse("accounts:users")).content.decode()
+    assert numbered_addresses(page) == []
+    assert reverse("accounts:user_role", args=[w["colleague"].public_id]) in page
+    response = admin.post(reverse("preservation:requests_bulk"), {
+        "operation": "assign", "assignee": str(w["officer"].public_id), "selected": [str(w["theirs"].public_id)]})
+    assert response.status_code == 302
+    w["theirs"].refresh_from_db()
+    assert w["theirs"].assigned_to_id == w["officer"].pk
+
+
+def test_an_old_user_address_redirects_only_for_the_same_agency(admin_world, client):
+    w = admin_world
+    admin = login(client, w["admin"])
+    old = "/agency/users/%d/role/" % w["colleague"].pk
+    moved = admin.post(old, {"role": Role.PARALEGAL})
+    assert moved.status_code == 307
+    assert moved.url == reverse("accounts:user_role", args=[w["colleague"].public_id])
+    refused = admin.post("/agency/users/%d/role/" % w["a_user"].pk, {"role": Role.PARALEGAL})
+    missing = admin.post("/agency/users/987654/role/", {"role": Role.PARALEGAL})
+    assert refused.status_code == missing.status_code == 404
+
+
+def test_audit_records_about_a_person_and_the_audit_csv_carry_no_number(admin_world, client):
+    w = admin_world
+    admin = login(client, w["admin"])
+    admin.post(reverse("accounts:user_role", args=[w["colleague"].public_id]), {"role": Role.PARALEGAL})
+    record = AuditRecord.objects.across_agencies().filter(action="role_changed").get()
+    assert record.object_id == str(w["colleague"].public_id)
+    rows = list(csv.DictReader(io.StringIO(b"".join(admin.get(reverse("accounts:audit_export")).streaming_content).decode())))
+    assert rows and "id" in rows[0]
+    for row in rows:
+        assert not row["id"].isdigit() and row["hash"].startswith(row["id"]) and len(row["id"]) == 12
+
+
+def test_the_assign_form_takes_a_public_id(admin_world):
+    w = admin_world
+    address = reverse("preservation:request_assign", args=[w["theirs"].public_id])
+    assert w["client"].post(address, {"assign-assignee": str(w["officer"].public_id)}).status_code == 302
+    w["theirs"].refresh_from_db()
+    assert w["theirs"].assigned_to_id == w["officer"].pk
+    w["client"].post(address, {"assign-assignee": str(w["colleague"].pk)})
+    w["theirs"].refresh_from_db()
+    assert w["theirs"].assigned_to_id == w["officer"].pk, "a number is no choice"
+
+
+def test_a_pending_invitation_is_revoked_by_no_number(admin_world, client):
+    from preservation.accounts import services as accounts
+    w = admin_world
+    invitation = accounts.invitation_create(agency=w["admin"].agency, email="new@agency.example", role=Role.PARALEGAL,
+                                            invited_by=w["admin"])
+    admin = login(client, w["admin"])
+    page = admin.get(reverse("accounts:users")).content.decode()
+    assert numbered_addresses(page) == []
+    assert reverse("accounts:invitation_revoke", args=[invitation.public_id]) in page
+    moved = admin.post("/agency/invitations/%d/revoke/" % invitation.pk)
+    assert moved.status_code == 307 and moved.url == reverse("accounts:invitation_revoke", args=[invitation.public_id])
+    other = accounts.invitation_create(agency=w["a_user"].agency, email="x@a.example", role=Role.PARALEGAL,
+                                       invited_by=UserFactory(agency=w["a_user"].agency, role=Role.AGENCY_ADMIN))
+    assert admin.post("/agency/invitations/%d/revoke/" % other.pk).status_code == 404
+
+
+def test_an_invitation_link_names_no_number_and_an_old_one_still_works(admin_world):
+    from django.core import signing
+
+    from preservation.accounts import services as accounts
+    w = admin_world
+    invitation = accounts.invitation_create(agency=w["admin"].agency, email="new@agency.example", role=Role.PARALEGAL,
+                                            invited_by=w["admin"])
+    token = accounts.invitation_token(invitation)
+    assert signing.loads(token, salt=accounts._INVITATION_SALT) == {"p": str(invitation.public_id),
+                                                                    "n": invitation.nonce}
+    assert accounts.invitation_from_token(token, now=NOW) == invitation
+    old = signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=accounts._INVITATION_SALT, compress=True)
+    assert accounts.invitation_from_token(old, now=NOW) == invitation
+    wrong = signing.dumps({"p": "not-a-uuid", "n": invitation.nonce}, salt=accounts._INVITATION_SALT, compress=True)
+    assert accounts.invitation_from_token(wrong, now=NOW) is None

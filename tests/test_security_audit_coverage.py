@@ -43,7 +43,7 @@ def test_an_admin_role_and_superuser_change_is_audited_with_before_and_after(pla
     data.pop("date_joined", None)
     response = platform_admin.post(url, data, REMOTE_ADDR=IP)
     assert response.status_code == 302, response.context["adminform"].form.errors
-    [record] = records("admin_changed", object_id=str(user.pk))
+    [record] = records("admin_changed", object_id=str(user.public_id))
     assert "role: requester -> agency_admin" in record.message and "is_superuser: False -> True" in record.message
     assert record.ip_address == IP and record.agency_id == user.agency_id
 

@@ -191,7 +191,7 @@ def test_an_agency_admin_can_unlock_a_user(client, officer):
     assert accounts.user_is_locked(officer)
     login(client, admin)
     assert "Locked after failed sign-ins" in client.get(reverse("accounts:users")).content.decode()
-    client.post(reverse("accounts:user_unlock", args=[officer.pk]))
+    client.post(reverse("accounts:user_unlock", args=[officer.public_id]))
     assert not accounts.user_is_locked(officer)
     assert sign_in(Client(), officer).status_code == 302
     assert AuditRecord.objects.across_agencies().filter(action="user_unlocked", actor=admin).exists()

@@ -128,7 +128,7 @@ def test_the_requester_filter_lists_only_colleagues(signed_in, make_request, use
     make_request()
     form = signed_in.get(reverse("preservation:dashboard")).context["form"]
     assert outsider.pk not in [value for value, _label in form.fields["requester"].choices]
-    assert references(filtered(signed_in, requester=str(colleague.pk))) == [theirs.reference]
+    assert references(filtered(signed_in, requester=str(colleague.public_id))) == [theirs.reference]
 
 
 def test_a_group_button_keeps_the_search_and_toggles_off(signed_in, make_request):

@@ -192,8 +192,8 @@ def test_deactivating_someone_lists_their_open_requests_for_handing_over(client,
     closed = draft_of(leaver)
     PreservationRequest.objects.for_agency(agency).filter(pk=closed.pk).update(state=S.WITHDRAWN)
     login(client, admin)
-    response = client.post(reverse("accounts:user_active", args=[leaver.pk]), {"active": "0"})
-    assert response.status_code == 302 and "owner=%d" % leaver.pk in response.url
+    response = client.post(reverse("accounts:user_active", args=[leaver.public_id]), {"active": "0"})
+    assert response.status_code == 302 and "owner=%s" % leaver.public_id in response.url
     listed = client.get(response.url)
     assert [r["pk"] for r in listed.context["page"].object_list] == [open_one.pk]
     assert "(deactivated)" in listed.content.decode()
@@ -279,7 +279,7 @@ def test_bulk_assign_and_csv_of_the_selection(client, agency):
     first, second, third = draft_of(officer), draft_of(officer), draft_of(officer)
     login(client, paralegal)
     client.post(reverse("preservation:requests_bulk"), {
-        "operation": "assign", "assignee": paralegal.pk, "selected": [first.public_id, second.public_id]})
+        "operation": "assign", "assignee": str(paralegal.public_id), "selected": [first.public_id, second.public_id]})
     assert set(PreservationRequest.objects.for_agency(agency).filter(assigned_to=paralegal)
                .values_list("pk", flat=True)) == {first.pk, second.pk}
     assert RequestEvent.objects.across_agencies().filter(action="assigned").count() == 2

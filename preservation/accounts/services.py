@@ -4,6 +4,7 @@ import base64
 import math
 import secrets
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -165,7 +166,10 @@ def banner_text():
 
 
 def invitation_token(invitation):
-    return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=_INVITATION_SALT, compress=True)
+    # Signed, not encrypted: anyone holding the link can read it, so it names the public id, not
+    # the row number (docs/security.md "Opaque identifiers").
+    return signing.dumps({"p": str(invitation.public_id), "n": invitation.nonce}, salt=_INVITATION_SALT,
+                         compress=True)
 
 
 def invitation_from_token(token, *, now):
@@ -176,8 +180,13 @@ def invitation_from_token(token, *, now):
         return None
     # The signed token is the credential and names no agency the reader belongs to: the one
     # read of invitations not through an agency (tenancy-guard opt-out).
+    # Links sent before name the row number ("i"); they work until they expire.
+    try:
+        named = {"public_id": uuid.UUID(str(data["p"]))} if "p" in data else {"pk": int(data.get("i"))}
+    except (TypeError, ValueError):
+        return None
     invitation = Invitation.objects.across_agencies().select_related("agency").filter(
-        pk=data.get("i"), nonce=data.get("n")).first()
+        **named, nonce=data.get("n")).first()
     return invitation if invitation and invitation.is_usable(now) else None
 
 

@@ -2,6 +2,7 @@
 from django.urls import path
 
 from preservation.accounts import views
+from preservation.legacy_addresses import legacy_patterns
 
 app_name = "accounts"
 
@@ -15,12 +16,15 @@ urlpatterns = [
     path("accounts/invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("agency/users/", views.users, name="users"),
     path("agency/users/invite/", views.user_invite, name="user_invite"),
-    path("agency/users/<int:pk>/role/", views.user_role, name="user_role"),
-    path("agency/users/<int:pk>/active/", views.user_active, name="user_active"),
-    path("agency/users/<int:pk>/unlock/", views.user_unlock, name="user_unlock"),
-    path("agency/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("agency/users/<uuid:public_id>/role/", views.user_role, name="user_role"),
+    path("agency/users/<uuid:public_id>/active/", views.user_active, name="user_active"),
+    path("agency/users/<uuid:public_id>/unlock/", views.user_unlock, name="user_unlock"),
+    path("agency/invitations/<uuid:public_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("agency/settings/", views.agency_settings, name="agency_settings"),
     path("agency/audit/", views.audit_log, name="audit_log"),
     path("agency/audit/filter/", views.audit_filter, name="audit_filter"),
     path("agency/audit/export.csv", views.audit_export, name="audit_export"),
 ]
+# The agency's people and invitations are addressed by public_id; their old numbered addresses redirect
+# (docs/security.md "Opaque identifiers").
+urlpatterns += legacy_patterns(urlpatterns, app_name)

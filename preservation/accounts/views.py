@@ -264,9 +264,9 @@ def agency_admin_required(view):
     return wrapper
 
 
-def _agency_user(request, pk):
+def _agency_user(request, public_id):
     """A user of the admin's own agency, or 404 (another agency's user does not exist here)."""
-    return get_object_or_404(User, pk=pk, agency_id=request.user.agency_id)
+    return get_object_or_404(User, public_id=public_id, agency_id=request.user.agency_id)
 
 
 @agency_admin_required
@@ -317,8 +317,8 @@ def _apply(request, action, success):
 
 @require_POST
 @agency_admin_required
-def user_role(request, pk):
-    member = _agency_user(request, pk)
+def user_role(request, public_id):
+    member = _agency_user(request, public_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role from the list."))
@@ -330,8 +330,8 @@ def user_role(request, pk):
 
 @require_POST
 @agency_admin_required
-def user_active(request, pk):
-    member = _agency_user(request, pk)
+def user_active(request, public_id):
+    member = _agency_user(request, public_id)
     active = request.POST.get("active") == "1"
     done = _("%(name)s can sign in again.") if active else _("%(name)s is deactivated and signed out everywhere.")
     response = _apply(request, lambda: accounts.user_set_active(user=member, active=active, actor=request.user,
@@ -345,22 +345,22 @@ def user_active(request, pk):
             "%(name)s still has %(n)d open request: select it below and assign it to someone else.",
             "%(name)s still has %(n)d open requests: select them below and assign them to someone else.",
             left) % {"name": member.get_username(), "n": left})
-        return redirect(reverse("preservation:dashboard") + "?" + urlencode({"owner": member.pk, "group": "open"}))
+        return redirect(reverse("preservation:dashboard") + "?" + urlencode({"owner": member.public_id, "group": "open"}))
     return response
 
 
 @require_POST
 @agency_admin_required
-def user_unlock(request, pk):
-    member = _agency_user(request, pk)
+def user_unlock(request, public_id):
+    member = _agency_user(request, public_id)
     return _apply(request, lambda: accounts.user_unlock(user=member, actor=request.user, request=request),
                   _("%(name)s can try to sign in again.") % {"name": member.get_username()})
 
 
 @require_POST
 @agency_admin_required
-def invitation_revoke(request, pk):
-    invitation = get_object_or_404(Invitation, pk=pk, agency_id=request.user.agency_id)
+def invitation_revoke(request, public_id):
+    invitation = get_object_or_404(Invitation, public_id=public_id, agency_id=request.user.agency_id)
     return _apply(request, lambda: accounts.invitation_revoke(invitation=invitation, actor=request.user,
                                                               request=request),
                   _("Invitation withdrawn; its link no longer works."))
@@ -437,6 +437,9 @@ def _cell(value):
     return safe_cell(value)
 
 
+# The "id" column stays (a public interface) but holds the start of the record's hash, not its
+# row number: audit records of all agencies share one sequence (docs/security.md "Opaque identifiers").
+AUDIT_CSV_ID_LENGTH = 12
 AUDIT_CSV_COLUMNS = ["id", "at_utc", "actor", "agency", "object_type", "object_id", "action", "outcome",
                      "client_ip", "message", "prev_hash", "hash"]
 
@@ -453,7 +456,7 @@ def audit_export(request):
         yield writer.writerow(AUDIT_CSV_COLUMNS)
         for r in records.iterator(chunk_size=1000):
             yield writer.writerow([_cell(v) for v in (
-                r.pk, r.at.astimezone(dt.timezone.utc).isoformat(), r.actor_label, r.agency_id, r.object_type,
+                r.hash[:AUDIT_CSV_ID_LENGTH], r.at.astimezone(dt.timezone.utc).isoformat(), r.actor_label, r.agency_id, r.object_type,
                 r.object_id, r.action, r.outcome, r.ip_address, r.message, r.prev_hash, r.hash)])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -1,5 +1,6 @@
 """Accounts around the user: invitations, the platform's login banner, supervisor approvals."""
 import secrets
+import uuid
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
@@ -44,6 +45,8 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("invited by"), on_delete=models.PROTECT, related_name="+"
     )
     nonce = models.CharField(_("nonce"), max_length=64, default=_nonce, editable=False)
+    # The revoke address names this, not the global row number (docs/security.md "Opaque identifiers").
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(_("sent"))
     expires_at = models.DateTimeField(_("expires"))
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)

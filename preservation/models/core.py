@@ -201,6 +201,9 @@ class User(AbstractUser):
         related_name="users",
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REQUESTER)
+    # Pages, filters and audit records name a person by this, never by the global row number
+    # (docs/security.md "Opaque identifiers").
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     rank_title = models.CharField(_("rank or title"), max_length=100, blank=True)
     badge_number = models.CharField(_("badge or ID number"), max_length=50, blank=True)
     phone = PhoneNumberField(_("phone"), blank=True)

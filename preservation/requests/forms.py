@@ -447,13 +447,17 @@ class ReviewEmergencyForm(ActionForm):
 
 
 class AssignForm(ActionForm):
-    assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int)
+    """The choices are the people's public ids, not their row numbers (docs/security.md
+    "Opaque identifiers")."""
+
+    assignee = forms.ChoiceField(label=_("Assign to"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.people = {u.pk: u for u in assignable_people(self.preservation_request.agency_id)}
-        self.fields["assignee"].choices = [(pk, u.get_full_name() or u.username) for pk, u in self.people.items()]
-        self.initial.setdefault("assignee", self.preservation_request.assigned_to_id)
+        self.people = {str(u.public_id): u for u in assignable_people(self.preservation_request.agency_id)}
+        self.fields["assignee"].choices = [(key, u.get_full_name() or u.username) for key, u in self.people.items()]
+        assigned = self.preservation_request.assigned_to_id
+        self.initial.setdefault("assignee", next((key for key, u in self.people.items() if u.pk == assigned), None))
 
     def execute(self, *, actor, now):
         return services.request_assign(preservation_request=self.preservation_request, actor=actor, now=now,
@@ -580,19 +584,22 @@ class DashboardFilterForm(forms.Form):
         choices=[("", _("Any urgency"))] + [(u.value, u.label) for u in deadlines.Urgency],
     )
     owner = forms.ChoiceField(label=_("Assigned to"), required=False)
-    requester = forms.TypedChoiceField(label=_("Created by"), required=False, coerce=int, empty_value=None)
+    requester = forms.ChoiceField(label=_("Created by"), required=False)
+    PEOPLE_FIELDS = ("owner", "requester")
     due_within = forms.IntegerField(label=_("Due within (days)"), required=False, min_value=0, max_value=3650)
 
     def __init__(self, *args, agency_users, owners=None, **kwargs):
         """``agency_users``: the active people; ``owners``: everyone whose requests can be
         listed, people who left included (their requests are to be handed over)."""
         super().__init__(*args, **kwargs)
-        people = [(str(u.pk), u.get_full_name() or u.username) for u in agency_users]
+        owners = owners if owners is not None else agency_users
+        self._map_old_numbers(owners)
         self.fields["owner"].choices = [("", _("Anyone")), ("me", _("Assigned to me"))] + [
-            (str(u.pk), u.get_full_name() or u.username if u.is_active
+            (str(u.public_id), u.get_full_name() or u.username if u.is_active
              else _("%(name)s (deactivated)") % {"name": u.get_full_name() or u.username})
-            for u in (owners if owners is not None else agency_users)]
-        self.fields["requester"].choices = [("", _("Anyone"))] + [(int(pk), name) for pk, name in people]
+            for u in owners]
+        self.fields["requester"].choices = [("", _("Anyone"))] + [
+            (str(u.public_id), u.get_full_name() or u.username) for u in agency_users]
         # Plain Bootstrap classes: the dashboard renders these fields itself, cheaply.
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
@@ -604,9 +611,17 @@ class DashboardFilterForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " is-invalid"
 
-    def clean_owner(self):
-        owner = self.cleaned_data["owner"]
-        return int(owner) if owner.isdigit() else owner
+    def _map_old_numbers(self, people):
+        """A person is chosen by public id; an address bookmarked before names them by their
+        number: that of one of the agency's own people is read as their public id, any other
+        number is no choice (the filter is left out, as for any value the address gets wrong)."""
+        old = [name for name in self.PEOPLE_FIELDS if str(self.data.get(name, "")).isdigit()]
+        if not old:
+            return
+        public_ids = {str(u.pk): str(u.public_id) for u in people}
+        self.data = self.data.copy()
+        for name in old:
+            self.data[name] = public_ids.get(self.data[name], "")
 
     def url_value(self):
         """The filters that go in the address: never the typed search."""
@@ -638,7 +653,7 @@ class BulkForm(forms.Form):
         ("csv", _("Download as CSV")),
     ]
     operation = forms.ChoiceField(label=_("With the selected requests"), choices=OPERATIONS)
-    assignee = forms.TypedChoiceField(label=_("Assign to"), required=False, coerce=int, empty_value=None)
+    assignee = forms.ChoiceField(label=_("Assign to"), required=False)
     received_on = forms.DateField(label=_("Received by Blink on"), required=False, widget=DateInput())
     blink_reference = forms.CharField(label=_("Blink's reference"), required=False, max_length=100)
     kind = forms.ChoiceField(label=_("Document"), required=False, choices=[])
@@ -653,7 +668,9 @@ class BulkForm(forms.Form):
 
     def __init__(self, *args, agency_users, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [("", "")] + [(u.pk, u.get_full_name() or u.username) for u in agency_users]
+        # People by public id, not by row number (docs/security.md "Opaque identifiers").
+        self.fields["assignee"].choices = [("", "")] + [
+            (str(u.public_id), u.get_full_name() or u.username) for u in agency_users]
         self.fields["kind"].choices = [("", "")] + list(DocumentKind.choices)
 
     def clean(self):

@@ -36,10 +36,10 @@ def requests_for_user(user):
 
 def agency_members(user):
     """Everyone in the user's agency, former members included (their requests stay listed),
-    with what a name needs."""
+    with what a name and a filter need."""
     return (
         User.objects.filter(agency_id=user.agency_id)
-        .only("first_name", "last_name", "username", "is_active")
+        .only("first_name", "last_name", "username", "is_active", "public_id")
         .order_by("first_name", "last_name", "username")
     )
 
@@ -246,9 +246,10 @@ def dashboard_requests(user, filters=None, today=None):
     if filters.get("urgency"):
         queryset = queryset.filter(urgency=filters["urgency"])
     if filters.get("owner"):
-        queryset = queryset.filter(assigned_to_id=user.pk if filters["owner"] == "me" else filters["owner"])
+        queryset = (queryset.filter(assigned_to_id=user.pk) if filters["owner"] == "me"
+                    else queryset.filter(assigned_to__public_id=filters["owner"]))
     if filters.get("requester"):
-        queryset = queryset.filter(created_by_id=filters["requester"])
+        queryset = queryset.filter(created_by__public_id=filters["requester"])
     if filters.get("due_within") is not None:
         limit = today + timedelta(days=filters["due_within"])
         queryset = queryset.filter(next_deadline_on__isnull=False, next_deadline_on__lte=limit)

@@ -240,7 +240,7 @@ def requests_bulk(request):
     done, refused = [], []
     for preservation_request in chosen.select_related("agency").order_by("pk"):
         try:
-            _bulk_one(operation, preservation_request, request.user, form.cleaned_data, {p.pk: p for p in people})
+            _bulk_one(operation, preservation_request, request.user, form.cleaned_data, {str(p.public_id): p for p in people})
         except ValidationError as error:
             refused.append("%s: %s" % (preservation_request.reference, " ".join(error.messages)))
         else:
