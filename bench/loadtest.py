@@ -240,8 +240,9 @@ def mix_urls():
             print(f"  skipping '{member}': no URL named {name} in this code", flush=True)
             urls[member] = None
     if urls["request page"]:
-        urls["request page"] = (urls["request page"].replace(str(PK_PLACEHOLDER), "{pk}")
-                                .replace(PUBLIC_ID_PLACEHOLDER, "{pk}"))
+        # The public id first: it ends with the digits of the pk placeholder.
+        urls["request page"] = (urls["request page"].replace(PUBLIC_ID_PLACEHOLDER, "{pk}")
+                                .replace(str(PK_PLACEHOLDER), "{pk}"))
     return urls
 
 
