@@ -130,7 +130,7 @@ class Pages:
         self.api = Client(**headers, HTTP_AUTHORIZATION="Bearer " + api_token_create(user=user, name="profile")[1])
         self.urls = loadtest.mix_urls()
         # The same requests in the same order on every run, so that runs compare.
-        pks = list(PreservationRequest.objects.for_agency(agency).order_by("pk").values_list("pk", flat=True)[:100_000])
+        pks = list(PreservationRequest.objects.for_agency(agency).order_by("pk").values_list("public_id", flat=True)[:100_000])
         self.pks = itertools.cycle(random.Random(7).sample(pks, min(len(pks), 2000)))
         self.serial = itertools.count(int(time.time()) % 1_000_000)
         self.data_types = [code for code, *_rest in deadlines.DATA_TYPES][:2]
