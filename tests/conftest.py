@@ -1,3 +1,4 @@
+import collections
 import datetime as dt
 
 import pytest
@@ -152,6 +153,20 @@ def pytest_xdist_make_scheduler(config, log):
     return PathGroupScheduling(config, log)
 
 
+def _unique_node_ids(items):
+    """Each test under its own id. schemathesis names its cases after the API operation
+    ("...[GET /api/v1/requests/]") only after pytest 9 has fixed the id, so its 27 cases shared
+    one id, and xdist, which hands out work by id, ran one of them and dropped the other 26 without
+    a word. The id is made from the name again; a duplicate left after that stops the run."""
+    for item in items:
+        if item.nodeid.rsplit("::", 1)[-1] != item.name and item.parent is not None:
+            item._id = item.parent.id.child(item.name)
+    seen = collections.Counter(item.nodeid for item in items)
+    duplicates = sorted(nodeid for nodeid, count in seen.items() if count > 1)
+    if duplicates:
+        raise pytest.UsageError("tests sharing one id (xdist would run only one of each): %s" % duplicates[:5])
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Markers by place, so `make test-fast` (rules and unit tests) needs no list of files:
@@ -160,6 +175,7 @@ def pytest_collection_modifyitems(config, items):
 
     First of all hooks: before pytest-django's sort (stable) and xdist's worker reading
     `xdist_group` in their own hooks of this name."""
+    _unique_node_ids(items)
     for item in items:
         parts = item.path.parts
         if "browser" in parts:
