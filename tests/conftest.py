@@ -13,13 +13,17 @@ UTC = dt.timezone.utc
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty default cache: counts cached by one test (keyed by an agency
-    pk and version a rolled-back test may reuse) never reach another."""
-    from django.core.cache import cache
+    """Each test starts with empty caches (the suite's are all in this process's memory): counts
+    cached by one test (keyed by an agency pk and version a rolled-back test may reuse) never reach
+    another, nor do the per-address failure counters of the throttle cache, which would leave a
+    later test's failed sign-in counted but not recorded."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all(initialized_only=False):
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)
