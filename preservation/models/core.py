@@ -500,6 +500,10 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
             models.Index(fields=["agency", "state", "urgency", "next_deadline_on"],
                          name="request_dashboard_groups"),
             models.Index(fields=["agency", "assigned_to"], name="request_assignee"),
+            # The dashboard's counts of a block of ids (selectors.bucket_counts): an index-only
+            # scan of the block's range, or of every request when all are counted again.
+            models.Index(fields=["agency", "id"], include=["state", "urgency", "next_deadline_on"],
+                         name="request_count_blocks"),
             models.Index(fields=["next_deadline_on"]),
             models.Index(fields=["case_number"]),
         ]
