@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from preservation.core import audit
 from preservation.core.audit import audit_record, verify_chain, write_checkpoint
+from preservation.management.commands import audit_grants
 from preservation.models import AuditRecord
 
 APP_ROLE = "preserve_security_test_app"
@@ -266,3 +267,17 @@ def test_parallel_writers_keep_one_line(transactional_db, postgres_only, setting
     assert errors == []
     report = verify_chain()
     assert report.ok and report.checked == AuditRecord.objects.across_agencies().count() >= 100
+
+
+def test_the_app_role_appends_through_the_function_even_when_public_may_not_execute_it(user, app_role):
+    """A hardened database revokes EXECUTE on functions from PUBLIC: audit_grants grants it to
+    the app role, which then appends in one statement (not through the fallback under the lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC" % audit_grants.AUDIT_APPEND_FUNCTION)
+    call_command("audit_grants", app_role=app_role, stdout=io.StringIO())
+    audit_record(action="view", actor=user)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE %s" % app_role)
+            assert audit._append_in_database(audit.AuditRecord(at=audit.timezone.now(), action="view", outcome="success"))
+    assert verify_chain().ok
