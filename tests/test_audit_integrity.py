@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from preservation.core import audit
 from preservation.core.audit import audit_record, verify_chain, write_checkpoint
+from preservation.management.commands import audit_grants
 from preservation.models import AuditRecord
 
 APP_ROLE = "preserve_security_test_app"
@@ -201,3 +202,82 @@ def test_the_newest_checkpoint_is_the_last_line_read_from_the_end(settings, tmp_
 def test_no_checkpoint_file_yet(settings, tmp_path):
     settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "none.jsonl")
     assert audit.newest_checkpoint() is None
+
+
+# --- One statement per record (migration 0163, docs/security.md "Audit log integrity") -----------
+
+
+def test_a_record_is_one_statement_when_this_process_saw_the_newest(user, postgres_only, django_assert_max_num_queries):
+    audit_record(action="view", actor=user)
+    # Was BEGIN (or a savepoint), the chain's lock, the newest hash, INSERT, COMMIT: five round trips,
+    # with the lock held across three of them.
+    with django_assert_max_num_queries(1):
+        record = audit_record(action="view", actor=user)
+    assert record.pk and verify_chain().ok
+
+
+@pytest.mark.parametrize("guess", ["", "f" * 64, "previous"], ids=["none-yet", "unknown", "stale"])
+def test_a_wrong_guess_of_the_newest_hash_is_corrected_by_the_database(user, postgres_only, guess,
+                                                                         django_assert_max_num_queries):
+    first = audit_record(action="view", actor=user)
+    second = audit_record(action="view", actor=user)
+    # Another worker appended after this process last looked (or it never looked).
+    audit._newest_hash_seen[connection.alias] = first.hash if guess == "previous" else guess
+    with django_assert_max_num_queries(2):
+        record = audit_record(action="view", actor=user)
+    assert record.prev_hash == second.hash
+    assert AuditRecord.objects.across_agencies().order_by("-pk").first().pk == record.pk
+    assert verify_chain().ok
+
+
+def test_refused_every_try_it_appends_under_the_lock(user, postgres_only, monkeypatch):
+    audit_record(action="view", actor=user)
+    monkeypatch.setattr(audit, "_append_in_database", lambda record: False)
+    record = audit_record(action="view", actor=user)
+    assert record.pk and verify_chain().ok
+
+
+def test_parallel_writers_keep_one_line(transactional_db, postgres_only, settings, tmp_path):
+    import threading
+
+    from django.db import connections
+
+    from tests.factories import UserFactory
+
+    settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "parallel.jsonl")
+    actor = UserFactory()
+    barrier, errors = threading.Barrier(4), []
+
+    def write(n):
+        try:
+            barrier.wait()
+            for _n in range(25):
+                audit._newest_hash_seen.pop(connection.alias, None) if n == 0 else None
+                audit_record(action="view", actor=actor, message="writer %d" % n)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify_chain()
+    assert report.ok and report.checked == AuditRecord.objects.across_agencies().count() >= 100
+
+
+def test_the_app_role_appends_through_the_function_even_when_public_may_not_execute_it(user, app_role):
+    """A hardened database revokes EXECUTE on functions from PUBLIC: audit_grants grants it to
+    the app role, which then appends in one statement (not through the fallback under the lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC" % audit_grants.AUDIT_APPEND_FUNCTION)
+    call_command("audit_grants", app_role=app_role, stdout=io.StringIO())
+    audit_record(action="view", actor=user)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE %s" % app_role)
+            assert audit._append_in_database(audit.AuditRecord(at=audit.timezone.now(), action="view", outcome="success"))
+    assert verify_chain().ok

@@ -185,3 +185,28 @@ def test_an_eml_uploaded_on_the_request_page_goes_to_that_request(signed_in, sen
     assert response.status_code == 302
     assert InboundMessage.objects.for_agency(sent.agency).get().request_id == sent.pk
     assert sent.correspondence.get().kind == CorrespondenceKind.RECEIVED
+
+
+def test_the_request_page_reads_the_messages_once_without_their_raw_bytes(signed_in, sent):
+    """The correspondence panel asks each received message for its request (to propose a
+    receipt): that was one query per message once the request no longer waited for a receipt,
+    and every message was read with the whole message as received."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    preserving = services.request_record_receipt(preservation_request=sent, actor=sent.created_by,
+                                                 received_on=dt.date(2026, 4, 20), now=NOW)
+    assert preserving.state == RequestState.PRESERVING
+    counted = []
+    for more in (1, 3):
+        for n in range(more):
+            correspondence.message_ingest(
+                agency=sent.agency, raw=provider_reply(subject="Re: %s" % sent.reference, body="reply %d %d" % (more, n),
+                                                       date=utc(2026, 4, 21, 2, n)),
+                channel=InboundChannel.UPLOAD, now=NOW)
+        with CaptureQueriesContext(connection) as queries:
+            page = signed_in.get(reverse("preservation:request_detail", args=[sent.public_id]))
+        assert page.status_code == 200 and page.content.decode().count("/mail/") >= more
+        counted.append(len(queries))
+        assert not any('"preservation_inboundmessage"."raw"' in query["sql"] for query in queries.captured_queries)
+    assert counted[0] == counted[1], counted

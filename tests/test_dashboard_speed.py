@@ -415,3 +415,118 @@ def test_a_failed_bump_after_the_commit_is_logged_not_raised(make_request, agenc
             make_request()
     assert callbacks
     assert "Error calling bump_requests_version in on_commit()" in caplog.text
+
+
+# --- Counted again per block of ids: a change recounts its own block only --------------------------
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 2 ids, so that a few requests span several blocks."""
+    from preservation.models import core
+
+    monkeypatch.setattr(core, "COUNT_BLOCK", 2)
+    monkeypatch.setattr(selectors, "COUNT_BLOCK", 2)
+
+
+@pytest.fixture
+def counted_blocks(monkeypatch):
+    """The blocks each call counted: (blocks asked for, the highest below those counted whole)."""
+    calls, original = [], selectors._count_buckets
+
+    def spy(user, today, blocks, above):
+        calls.append((sorted(blocks), above))
+        return original(user, today, blocks, above)
+
+    monkeypatch.setattr(selectors, "_count_buckets", spy)
+    return calls
+
+
+def counted_afresh(user):
+    """The groups' counts as one uncached count of every request would give them."""
+    today = selectors.agency_today(user)
+    counts = dict.fromkeys(["total", "due_week", *selectors.FIELD_BUCKETS], 0)
+    for request in PreservationRequest.objects.for_agency(user.agency_id):
+        counts["total"] += 1
+        counts["due_week"] += bool(request.next_deadline_on and request.next_deadline_on <= today + dt.timedelta(days=7))
+        for name, (field, values) in selectors.FIELD_BUCKETS.items():
+            counts[name] += getattr(request, field) in values
+    return counts
+
+
+def test_a_change_counts_only_its_own_block_again(user, make_request, small_blocks, counted_blocks,
+                                                   django_capture_on_commit_callbacks):
+    with time_machine.travel(NOON, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            made = [make_request(state=RequestState.DRAFT) for _n in range(7)]
+        assert counts_for(user) == counted_afresh(user)
+        assert counted_blocks[-1][1] == -1  # the first time: everything
+        counted_blocks.clear()
+        assert counts_for(user) == counted_afresh(user)
+        assert counted_blocks == []  # nothing changed: no count at all
+        with django_capture_on_commit_callbacks(execute=True):
+            made[2].state = RequestState.WITHDRAWN
+            made[2].save()
+        assert counts_for(user) == counted_afresh(user)
+        # Was: every request counted again after any change (the agency's one version).
+        assert counted_blocks == [([made[2].pk // 2], None)]
+
+
+@pytest.mark.parametrize("change", ["new request", "edit", "delete", "bulk update", "bulk create",
+                                    "hint lost", "new day", "two in one transaction"])
+def test_the_counts_by_block_always_equal_a_fresh_count(change, user, make_request, small_blocks,
+                                                         django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    with time_machine.travel(NOON, tick=False) as clock:
+        with django_capture_on_commit_callbacks(execute=True):
+            made = [make_request(state=RequestState.DRAFT) for _n in range(5)]
+        assert counts_for(user) == counted_afresh(user)
+        rows = PreservationRequest.objects.for_agency(user.agency_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            if change == "new request":
+                make_request(state=RequestState.PRESERVING)
+            elif change == "edit":
+                made[0].state = RequestState.EXTENDED
+                made[0].save()
+            elif change == "delete":
+                rows.filter(pk=made[3].pk).get().delete()
+            elif change == "bulk update":
+                rows.filter(pk__in=[made[1].pk, made[4].pk]).update(state=RequestState.CLOSED)
+            elif change == "bulk create":
+                copies = []
+                for source in rows.filter(pk__in=[made[0].pk, made[1].pk]):
+                    source.pk, source.public_id, source.reference = None, uuid.uuid4(), new_request_reference()
+                    copies.append(source)
+                PreservationRequest.objects.bulk_create(copies)
+            elif change == "hint lost":
+                make_request(state=RequestState.EXTENDED)
+                every = Agency.objects.get(pk=user.agency_id).count_versions.get("all", 0)
+                assert cache.delete("preserve:bucket-counts-top:%d:%s" % (user.agency_id, every))
+            elif change == "new day":
+                clock.shift(dt.timedelta(days=1))
+            else:
+                made[0].state = RequestState.EXTENDED
+                made[0].save()
+                make_request(state=RequestState.PRESERVING)
+        assert counts_for(user) == counted_afresh(user)
+
+
+def test_the_light_widgets_options_are_escaped_as_format_html_escapes_them():
+    """The options are joined without format_html_join (700 of them on the intake form), to the
+    same bytes: values and labels escaped, a safe label kept, a lazy one translated."""
+    from django.utils.html import format_html_join
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    choices = [("", "---"), ("a&b", "<script>alert('x')</script>"), ('q"uote', gettext_lazy("Dashboard")),
+               ("safe", mark_safe("<b>kept</b>")), (7, "seven & more"), ("é", "Ünïcode")]
+
+    class Form(forms.Form):
+        pick = forms.ChoiceField(choices=choices, required=False)
+
+    rendered = str(light_widget(Form({"pick": "a&b"})["pick"]))
+    expected = format_html_join("", '<option value="{}"{}>{}</option>', (
+        (choice, " selected" if str(choice) == "a&b" else "", label) for choice, label in choices))
+    assert rendered.split(">", 1)[1].rsplit("</select>", 1)[0] == str(expected)
+    assert "&lt;script&gt;" in rendered and "<b>kept</b>" in rendered

@@ -191,3 +191,23 @@ def test_without_redis_the_embedded_job_pool_renders_the_document_after_commit(c
     pool.shutdown(wait=True)  # every job it was handed has finished
     document = GeneratedDocument.objects.get(request=request)
     assert (document.state, document.version) == (DocumentState.DONE, 1)
+
+
+def test_the_request_page_lists_its_documents_without_reading_the_request_again(client_in, officer):
+    """Each listed document's request is the page's own (the related manager hands it over):
+    the documents' query used to join the request's every column once more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    request = full_request(officer)
+    for kind in (DocumentKind.REQUEST, DocumentKind.CASE_SHEET):
+        GeneratedDocument.objects.create(request=request, kind=kind, language="en",
+                                         requested_by=officer, requested_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        page = client_in.get(reverse("preservation:request_detail", args=[request.public_id]))
+    assert page.status_code == 200
+    listing = [q["sql"] for q in queries.captured_queries if 'FROM "preservation_generateddocument"' in q["sql"]]
+    assert listing and not any('"preservation_preservationrequest"' in sql for sql in listing)
+    # The rows still link to this request's page and show its times.
+    assert page.content.decode().count(reverse("preservation:request_detail", args=[request.public_id])) >= 2

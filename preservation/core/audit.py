@@ -4,7 +4,8 @@
 of the previous record's hash and a canonical serialisation of its own fields, so editing,
 inserting or deleting a row anywhere is found by ``verify_chain`` (``manage.py verify_audit``).
 Writers take a database-wide lock for the length of their transaction so the chain stays a
-line even with many workers.
+line even with many workers; on PostgreSQL the lock, the read of the newest hash and the insert
+are one statement (``_append_in_database``, migration 0163).
 
 The chain alone cannot prove completeness: whoever can write the table can delete its newest
 rows, truncate it, or rewrite rows and recompute every hash. So each record also carries a MAC
@@ -121,20 +122,62 @@ def audit_record(*, action, actor=None, agency=None, obj=None, object_type="", o
     else:
         agency_id = agency.pk
     object_type, object_id = _object_fields(obj, object_type, object_id)
+    record = AuditRecord(
+        at=now or timezone.now(), actor=actor, actor_label=actor.get_username() if actor else "",
+        agency_id=agency_id, object_type=object_type[:50], object_id=object_id[:64],
+        action=action, outcome=outcome, ip_address=client_ip(request) if request else None,
+        message=mask(message)[:2000],
+    )
+    if connection.vendor == "postgresql" and _append_in_database(record):
+        return record
     with transaction.atomic():
         _lock_chain()
         # The chain runs through every agency's records: the newest one overall is the link.
         last = AuditRecord.objects.across_agencies().order_by("-pk").values_list("hash", flat=True).first()
-        record = AuditRecord(
-            at=now or timezone.now(), actor=actor, actor_label=actor.get_username() if actor else "",
-            agency_id=agency_id, object_type=object_type[:50], object_id=object_id[:64],
-            action=action, outcome=outcome, ip_address=client_ip(request) if request else None,
-            message=mask(message)[:2000], prev_hash=last or GENESIS_HASH,
-        )
-        record.hash = record_hash(record)
-        record.mac = record_mac(record)
+        _seal(record, last or GENESIS_HASH)
         record.save()
+    _newest_hash_seen[connection.alias] = record.hash
     return record
+
+
+def _seal(record, prev_hash):
+    record.prev_hash = prev_hash
+    record.hash = record_hash(record)
+    record.mac = record_mac(record)
+
+
+# The newest hash of the chain as this process last saw it: the link a new record is sealed
+# against before the database confirms it (a guess, never trusted: see _append_in_database).
+_newest_hash_seen = {}
+# Tries of the one-statement append before taking the lock for the whole of a transaction.
+APPEND_TRIES = 3
+
+
+def _append_in_database(record):
+    """Append ``record`` with one statement (migration 0163's preservation_audit_append): it is
+    sealed against the newest hash this process has seen; under the chain's lock the database
+    inserts it only if that is still the newest, else returns the newest, which the next try
+    seals against. The chain stays a line whatever the guess was. False after APPEND_TRIES
+    refusals (another writer was faster each time): the caller then appends under the lock."""
+    guess = _newest_hash_seen.get(connection.alias, "")
+    with connection.cursor() as cursor:
+        for _try in range(APPEND_TRIES):
+            _seal(record, guess)
+            cursor.execute(
+                "SELECT new_id, chain_tail FROM preservation_audit_append(%s::text, %s::text, "
+                "%s::timestamptz, %s::bigint, %s::text, %s::bigint, %s::text, %s::text, %s::text, "
+                "%s::text, %s::inet, %s::text, %s::text, %s::text)",
+                [guess, GENESIS_HASH, record.at, record.actor_id, record.actor_label, record.agency_id,
+                 record.object_type, record.object_id, record.action, record.outcome, record.ip_address,
+                 record.message, record.hash, record.mac])
+            new_id, newest = cursor.fetchone()
+            _newest_hash_seen[connection.alias] = newest
+            if new_id is not None:
+                record.pk = new_id
+                record._state.adding, record._state.db = False, connection.alias
+                return True
+            guess = newest
+    return False
 
 
 # --- Aggregated failures and searches (docs/security.md "What is audited") ----------------------

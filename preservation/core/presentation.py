@@ -2,12 +2,15 @@
 rows with their explanations, the urgency headline and the timeline drawn as inline SVG.
 No ORM writes, no clock of its own: ``now`` is passed in.
 """
+import html
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
+from django.utils.functional import Promise
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -30,6 +33,29 @@ URGENCY_STYLES = {
     "elevated": "info",
     "normal": "success",
 }
+
+
+# --- Plain <option> lists ------------------------------------------------------------------------
+
+
+def _escaped(value):
+    """conditional_escape(value) as a plain string: a safe string as it is, anything else escaped."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
+def options_html(choices, chosen):
+    """``<option value="…"[ selected]>…</option>`` for each (value, label), value and label escaped:
+    the same bytes as format_html_join gives, without its machinery per argument (the intake
+    form's zone and country lists are some 800 options, bench/_profile_pages.py). ``chosen``:
+    the selected values, as strings."""
+    return mark_safe("".join(
+        '<option value="%s"%s>%s</option>' % (_escaped(value), " selected" if str(value) in chosen else "",
+                                               _escaped(label))
+        for value, label in choices))
 
 
 # --- Dates and times as people read them (docs/dates.md) ---------------------------------------

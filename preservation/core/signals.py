@@ -9,11 +9,13 @@ from django.dispatch import receiver
 from preservation.core.audit import audit_failure, audit_record
 from preservation.core.middleware import start_session_clock
 from preservation.models import AuditOutcome, PreservationRequest, User, bump_requests_versions_after_commit
+from preservation.models.core import count_block
 
 
 @receiver([post_save, post_delete], sender=PreservationRequest, dispatch_uid="preserve_requests_version")
 def _request_changed(sender, instance, **kwargs):
-    bump_requests_versions_after_commit([instance.agency_id])
+    # Only the block of ids it is in: the dashboard counts that block again, not every request.
+    bump_requests_versions_after_commit([instance.agency_id], blocks=[count_block(instance.pk)])
 
 
 @receiver(user_logged_in, dispatch_uid="preserve_logged_in")

@@ -50,8 +50,10 @@ def with_problem(document, now):
 
 
 def documents_panel(preservation_request, *, user, now):
+    # Each document's request is this one (the related manager hands it over): no join of the
+    # request's every column again.
     listed = [with_problem(document, now) for document in
-              preservation_request.documents.without_content().select_related("requested_by", "request")]
+              preservation_request.documents.without_content().select_related("requested_by")]
     kinds = [
         {"kind": kind, "label": label, "description": DESCRIPTIONS[kind],
          "errors": generation_errors(preservation_request, kind, now=now),

@@ -19,7 +19,7 @@ from preservation.core.scoping import AgencyScopedQuerySet, GlobalUniqueChecks, 
 from preservation.rules import catalogue, deadlines, identifiers, references, serials
 
 __all__ = [
-    "Agency", "LEGAL_BASIS_CHOICES", "bump_requests_version", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
+    "Agency", "LEGAL_BASIS_CHOICES", "bump_requests_version", "count_block", "COUNT_BLOCK", "ALL_BLOCKS", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
     "KNOWN_TIME_ZONES", "TEXT_LIMITS", "validate_single_line",
@@ -113,6 +113,12 @@ class Agency(models.Model):
     # what is cached about those requests (selectors.bucket_counts) is keyed by it and a change
     # is never served stale, in any process. Only bump_requests_version() writes it.
     requests_version = models.PositiveBigIntegerField(_("requests version"), default=0, editable=False)
+    # The same, per block of COUNT_BLOCK request ids: {"17": the requests_version at which a
+    # request with an id in block 17 last changed, "all": the last change whose requests are not
+    # known one by one}. The dashboard's counts are cached per block under it, so a change has
+    # only its own block counted again (selectors.bucket_counts). Only bump_requests_version()
+    # writes it.
+    count_versions = models.JSONField(default=dict, editable=False)
 
     class Meta:
         verbose_name = _("agency")
@@ -128,7 +134,7 @@ class Agency(models.Model):
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 field.name for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "requests_version"
+                if not field.primary_key and field.name not in ("requests_version", "count_versions")
             ]
         super().save(*args, **kwargs)
 
@@ -152,9 +158,37 @@ class Role(models.TextChoices):
     AGENCY_ADMIN = "agency_admin", _("Agency administrator")
 
 
-def bump_requests_version(agency_id):
-    """One of the agency's requests changed: what was cached about them is out of date."""
-    Agency.objects.filter(pk=agency_id).update(requests_version=models.F("requests_version") + 1)
+# Requests per block of the dashboard's cached counts (Agency.count_versions).
+COUNT_BLOCK = 4096
+ALL_BLOCKS = "all"
+
+
+def count_block(pk):
+    """The block of the dashboard's counts a request id belongs to ("all" when not known)."""
+    return ALL_BLOCKS if pk is None else str(pk // COUNT_BLOCK)
+
+
+def bump_requests_version(agency_id, blocks=(ALL_BLOCKS,)):
+    """One of the agency's requests changed: what was cached about them is out of date. The
+    agency's version moves on, and each block of ids named takes the new version as its own
+    ("all" for writes whose requests are not known one by one), in one statement."""
+    blocks = sorted({str(block) for block in blocks}) or [ALL_BLOCKS]
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        pairs = ", ".join(["%s::text, \"requests_version\" + 1"] * len(blocks))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'UPDATE "preservation_agency" SET "requests_version" = "requests_version" + 1, '
+                '"count_versions" = "count_versions" || jsonb_build_object(' + pairs + ') WHERE "id" = %s',
+                [*blocks, agency_id])
+        return
+    with transaction.atomic():  # SQLite serialises writers: read, then write
+        row = Agency.objects.filter(pk=agency_id).values("requests_version", "count_versions").first()
+        if row is not None:
+            version = row["requests_version"] + 1
+            Agency.objects.filter(pk=agency_id).update(
+                requests_version=version, count_versions={**(row["count_versions"] or {}),
+                                                          **dict.fromkeys(blocks, version)})
 
 
 class _VersionBump:
@@ -173,10 +207,10 @@ class _VersionBump:
         if self.once["done"]:
             return
         self.once["done"] = True
-        bump_requests_version(self.agency_id)
+        bump_requests_version(self.agency_id, self.once["blocks"])
 
 
-def bump_requests_versions_after_commit(agency_ids):
+def bump_requests_versions_after_commit(agency_ids, blocks=(ALL_BLOCKS,)):
     """After the commit, not inside the transaction: holding the agencies' rows until then
     would queue every writer of the agency behind it (and could deadlock with the audit chain's
     lock). Until then readers see the previous version, as they see the previous data. robust: a
@@ -188,7 +222,11 @@ def bump_requests_versions_after_commit(agency_ids):
         pending = {callback.agency_id: callback.once for _sids, callback, _robust in connection.run_on_commit
                    if isinstance(callback, _VersionBump) and not callback.once["done"]}
     for agency_id in agency_ids:
-        transaction.on_commit(_VersionBump(agency_id, pending.get(agency_id) or {"done": False}), robust=True)
+        # The blocks of every write of the transaction are bumped together (a write rolled back
+        # with its savepoint may leave its block in: counted again once, never stale).
+        once = pending.get(agency_id) or {"done": False, "blocks": set()}
+        once["blocks"].update(blocks)
+        transaction.on_commit(_VersionBump(agency_id, once), robust=True)
 
 
 class User(AbstractUser):
@@ -462,6 +500,10 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
             models.Index(fields=["agency", "state", "urgency", "next_deadline_on"],
                          name="request_dashboard_groups"),
             models.Index(fields=["agency", "assigned_to"], name="request_assignee"),
+            # The dashboard's counts of a block of ids (selectors.bucket_counts): an index-only
+            # scan of the block's range, or of every request when all are counted again.
+            models.Index(fields=["agency", "id"], include=["state", "urgency", "next_deadline_on"],
+                         name="request_count_blocks"),
             models.Index(fields=["next_deadline_on"]),
             models.Index(fields=["case_number"]),
         ]

@@ -11,8 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -55,15 +54,12 @@ class PlainOptionsSelect(forms.Select):
     """A select of hundreds of plain options (the ~600 time zones). Django renders every option
     through two templates (option, then its attributes): for the zones that was most of the
     intake page's rendering time. These options have no groups and no attributes of their own,
-    so they are written here directly, each value and label escaped; the select's own
+    so they are written here directly, each value and label escaped (presentation.options_html,
+    not format_html_join, whose machinery per argument was most of what was left); the select's own
     attributes (id, class, required, aria-describedby) are Django's, as for any widget."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        chosen = set(self.format_value(value))
-        options = format_html_join("", '<option value="{}"{}>{}</option>', (
-            (code, mark_safe(" selected") if str(code) in chosen else "", label)
-            for code, label in self.choices
-        ))
+        options = presentation.options_html(self.choices, set(self.format_value(value)))
         return format_html("<select{}>{}</select>", flatatt({**self.build_attrs(self.attrs, attrs), "name": name}),
                            options)
 

@@ -12,6 +12,7 @@ from preservation.core.presentation import (
     day_text,
     instant_text,
     instant_utc_text,
+    options_html,
 )
 from preservation.models import DeadlineKind, RequestState
 from preservation.rules.deadlines import Urgency
@@ -102,10 +103,7 @@ def light_widget(bound_field):
         chosen = "" if value is None else str(value)
         if any(isinstance(label, (list, tuple)) for _choice, label in bound_field.field.choices):
             raise TypeError("light_widget renders flat choices, not option groups")
-        options = format_html_join("", '<option value="{}"{}>{}</option>', (
-            (choice, " selected" if str(choice) == chosen else "", label)
-            for choice, label in bound_field.field.choices
-        ))
+        options = options_html(bound_field.field.choices, {chosen})
         return format_html('<select name="{}"{}>{}</select>', bound_field.html_name, flatatt(attrs), options)
     value = widget.format_value(value)
     if value is not None:

@@ -7,6 +7,8 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 AUDIT_TABLE = "preservation_auditrecord"
+AUDIT_APPEND_FUNCTION = ("preservation_audit_append(text, text, timestamptz, bigint, text, bigint, text, text, "
+                         "text, text, inet, text, text, text)")
 
 
 def grant_statements(role, audit_sequence):
@@ -22,6 +24,9 @@ def grant_statements(role, audit_sequence):
     ]
     if audit_sequence:
         statements.append("GRANT USAGE ON SEQUENCE %s TO %s" % (audit_sequence, quoted))
+    # The one-statement append (migration 0163) runs with the caller's rights: EXECUTE is all it
+    # adds, said here for databases whose functions are not executable by PUBLIC.
+    statements.append("GRANT EXECUTE ON FUNCTION %s TO %s" % (AUDIT_APPEND_FUNCTION, quoted))
     return statements
 
 
