@@ -4,6 +4,8 @@ A keyed MAC on every record (the key is a setting, never in the database), signe
 the newest record written to a file the database role cannot touch, a TRUNCATE trigger and an
 app role that may only INSERT and SELECT: each tampering below must be found by verify_audit.
 """
+import hashlib
+import hmac
 import io
 import json
 
@@ -281,3 +283,40 @@ def test_the_app_role_appends_through_the_function_even_when_public_may_not_exec
             cursor.execute("SET LOCAL ROLE %s" % app_role)
             assert audit._append_in_database(audit.AuditRecord(at=audit.timezone.now(), action="view", outcome="success"))
     assert verify_chain().ok
+
+
+# --- The key derived from the secret key never changes (docs/security.md "Audit log integrity") --
+
+def _derived(label, secret):
+    return hashlib.sha256(label + secret.encode()).digest()
+
+
+def test_the_derived_key_is_the_one_records_were_first_sealed_with(settings):
+    """A known answer: the label is part of the key, not a module's path, so moving the code
+    (as the structure change moved preservation/audit.py into core/) must not change it."""
+    import importlib
+
+    settings.AUDIT_HMAC_KEY, settings.SECRET_KEY = "", "a-secret"
+    assert audit.audit_key() == _derived(b"preservation.audit.mac:", "a-secret")
+    migration = importlib.import_module("preservation.migrations.0150_audit_mac_truncate")
+    assert audit.audit_key() == migration._key()
+
+
+@pytest.mark.parametrize("label, verifies", [
+    (b"preservation.audit.mac:", True),        # sealed before the move, or by migration 0150
+    (b"preservation.core.audit.mac:", True),   # sealed between the move and the fix
+    (b"another.label:", False),                 # never this installation's key
+])
+def test_records_and_checkpoints_sealed_under_each_derivation_verify(user, checkpoint_file, settings, label,
+                                                                     verifies, postgres_only):
+    settings.AUDIT_HMAC_KEY, settings.SECRET_KEY = "", "a-secret"
+    record = audit_record(action="login", actor=user)
+    mac = hmac.new(_derived(label, "a-secret"), record.hash.encode(), hashlib.sha256).hexdigest()
+    _superuser_sql("UPDATE preservation_auditrecord SET mac = %s WHERE id = %s", [mac, record.pk])
+    assert verify_chain().ok is verifies
+    if verifies:
+        entry = {"at": "2026-12-03T17:00:00+00:00", "id": record.pk, "hash": record.hash}
+        body = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+        entry["signature"] = hmac.new(_derived(label, "a-secret"), b"checkpoint:" + body.encode(),
+                                      hashlib.sha256).hexdigest()
+        assert audit.checkpoint_signature_ok(entry)

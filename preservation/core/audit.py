@@ -86,15 +86,44 @@ def record_hash(record):
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
+# The label the key is derived with when AUDIT_HMAC_KEY is unset. It is part of the key, not a
+# module's path: it must never change, or every record and checkpoint sealed before would fail
+# verification. The structure change that moved this module into core/ rewrote it by mistake;
+# what was sealed in between verifies under that label too (docs/security.md "Audit log
+# integrity"), and nothing new is sealed with it.
+KEY_LABEL = b"preservation.audit.mac:"
+EARLIER_KEY_LABELS = (b"preservation.core.audit.mac:",)
+
+
+def _derived_key(label):
+    return hashlib.sha256(label + settings.SECRET_KEY.encode()).digest()
+
+
 def audit_key():
     """The MAC key: AUDIT_HMAC_KEY, or one derived from the secret key (neither is in the database)."""
     if settings.AUDIT_HMAC_KEY:
         return settings.AUDIT_HMAC_KEY.encode()
-    return hashlib.sha256(b"preservation.core.audit.mac:" + settings.SECRET_KEY.encode()).digest()
+    return _derived_key(KEY_LABEL)
+
+
+def _verification_keys():
+    """The key, then the derivations a record or checkpoint may have been sealed with before."""
+    yield audit_key()
+    if not settings.AUDIT_HMAC_KEY:
+        yield from (_derived_key(label) for label in EARLIER_KEY_LABELS)
+
+
+def _sealed_with_a_key(mac, message):
+    return any(hmac.compare_digest(str(mac), hmac.new(key, message, hashlib.sha256).hexdigest())
+               for key in _verification_keys())
 
 
 def record_mac(record):
     return hmac.new(audit_key(), record.hash.encode(), hashlib.sha256).hexdigest()
+
+
+def record_mac_ok(record):
+    return _sealed_with_a_key(record.mac, record.hash.encode())
 
 
 def _lock_chain():
@@ -260,13 +289,17 @@ class ChainReport:
 
 # --- Checkpoints: the newest record, signed, outside the database --------------------------------
 
-def _checkpoint_signature(entry):
+def _checkpoint_body(entry):
     body = json.dumps({k: entry[k] for k in ("at", "id", "hash")}, sort_keys=True, separators=(",", ":"))
-    return hmac.new(audit_key(), b"checkpoint:" + body.encode(), hashlib.sha256).hexdigest()
+    return b"checkpoint:" + body.encode()
+
+
+def _checkpoint_signature(entry):
+    return hmac.new(audit_key(), _checkpoint_body(entry), hashlib.sha256).hexdigest()
 
 
 def checkpoint_signature_ok(entry):
-    return hmac.compare_digest(str(entry.get("signature", "")), _checkpoint_signature(entry))
+    return _sealed_with_a_key(entry.get("signature", ""), _checkpoint_body(entry))
 
 
 def read_checkpoints():
@@ -350,7 +383,7 @@ def verify_chain():
             report = ChainReport(checked, record.pk, "prev_hash does not match the record before it")
         elif record.hash != record_hash(record):
             report = ChainReport(checked, record.pk, "hash does not match the record's contents")
-        elif not hmac.compare_digest(record.mac, record_mac(record)):
+        elif not record_mac_ok(record):
             report = ChainReport(checked, record.pk, "MAC does not match: the record was written or "
                                                      "rewritten without the audit key")
         else:
