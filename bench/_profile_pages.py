@@ -28,7 +28,6 @@ import re
 import statistics
 import sys
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,52 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import loadtest  # noqa: E402
+from _forms import FormFields  # noqa: E402
 
 SERIALS = ["G8T1-SJ02-3294-01VR", "G8T1-9412-3135-0JD5", "G8T1LPFFF4023S6S", "638241420"]
 HOST = "127.0.0.1"
-
-
-class FormFields(HTMLParser):
-    """The named fields of the POST form that submits to ``path``, with their values (as the
-    load test's locustfile reads them)."""
-
-    def __init__(self, path):
-        super().__init__()
-        self.path, self.fields, self._in_form, self._select, self._textarea = path, {}, False, None, None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and (a.get("method") or "").lower() == "post" and a.get("action") in (None, "", self.path):
-            self._in_form = True
-        if not self._in_form:
-            return
-        if tag == "option" and self._select and ("selected" in a or self._select not in self.fields):
-            self.fields[self._select] = a.get("value", "")
-        if "name" not in a or "disabled" in a:
-            return
-        if tag == "input":
-            kind = (a.get("type") or "text").lower()
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            if kind not in ("submit", "button", "file"):
-                self.fields[a["name"]] = a.get("value") or ""
-        elif tag == "select":
-            self._select = a["name"]
-        elif tag == "textarea":
-            self._textarea = a["name"]
-            self.fields[a["name"]] = ""
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._in_form = False
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
 
 
 def parse_args():
