@@ -5,6 +5,7 @@ Called by the request services inside the transaction that moved a deadline."""
 from django.conf import settings
 
 from preservation.models import DeliveryState, Reminder, ReminderKind, ReminderPreference, RequestState
+from preservation.reminders import rules as rules_module
 from preservation.reminders.rules import Facts, Rules, plan, reconcile
 from preservation.rules import deadlines
 
@@ -45,6 +46,11 @@ def request_facts(preservation_request):
         content=preservation_request.requests_content or not preservation_request.data_types,
         legacy=preservation_request.state == S.DRAFT and preservation_request.has_legacy_device,
     )
+
+
+def plan_changes_at(preservation_request, *, now):
+    """When the request's reminder plan changes with time alone (``rules.plan_changes_at``)."""
+    return rules_module.plan_changes_at(request_facts(preservation_request), now=now, rules=rules())
 
 
 def reminders_schedule_for_request(*, preservation_request, now):

@@ -731,6 +731,44 @@ def clock_urgency(
     return _level_by_time_left(deadline - today, thresholds)
 
 
+# Moments at which an urgency changes with time alone (docs/deadlines.md "Urgency refresh"):
+# the refresh recomputes a request only then, so each is the first moment the new value holds.
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+def retention_urgency_changes_at(
+    *, first_loss_at: datetime, total_loss_at: datetime, now: datetime, content: bool = True,
+    thresholds: Thresholds = Thresholds(),
+) -> datetime | None:
+    """The first moment after ``now`` at which a draft's retention urgency (and its next
+    deadline, the oldest or newest clip's deletion) may differ from its value at ``now``: a
+    threshold of time left crossed (the level holds from just after ``first_loss_at - N
+    days``), the oldest clip deleted (losing), the newest (lost). None: it never changes."""
+    if not content:
+        return None  # always normal
+    days = (thresholds.critical_days, thresholds.high_days, thresholds.elevated_days)
+    moments = [first_loss_at - timedelta(days=n) + _JUST_AFTER for n in days] + [first_loss_at, total_loss_at]
+    return min((m for m in moments if m > now), default=None)
+
+
+def clock_urgency_changes_on(
+    *, deadline: date | None, today: date, thresholds: Thresholds = Thresholds()
+) -> date | None:
+    """The first day after ``today`` on which ``clock_urgency`` of ``deadline`` differs: the
+    day fewer than N days are left, for each threshold N, and the day after the deadline
+    (lost). None: it never changes."""
+    if deadline is None:
+        return None
+    days = (thresholds.critical_days, thresholds.high_days, thresholds.elevated_days)
+    changes = [deadline - timedelta(days=n - 1) for n in days] + [deadline + timedelta(days=1)]
+    return min((d for d in changes if d > today), default=None)
+
+
+def start_of_day(day: date, zone: str | ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``zone`` (UTC), when its "today" begins."""
+    return _first_instant_at_or_after(datetime.combine(day, time()), _zone(zone))
+
+
 # --- Time zones ---------------------------------------------------------------------------------
 
 
