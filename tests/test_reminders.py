@@ -232,6 +232,43 @@ def test_each_email_is_in_its_recipients_language(sent, frozen, staff):
     assert {m.subject for m in mail.outbox if m.to[0] == staff["paralegal"].email} == {german}
 
 
+def test_a_reminder_is_rendered_once_per_language_not_once_per_recipient(sent, frozen, staff, monkeypatch):
+    from preservation.reminders import emails
+
+    request = receive(sent)
+    reminder = rows(request)[(K.ESCALATION, 7)]
+    recipients = reminder_sweep.reminder_recipients(reminder)
+    assert sorted(r.language for r in recipients) == ["de", "en", "en", "en"]  # the filer, requester, staff
+    rendered = []
+    original = emails.render_to_string
+    monkeypatch.setattr(emails, "render_to_string", lambda name, *a, **k: rendered.append(name) or original(name, *a, **k))
+    with mail.get_connection() as connection:
+        emails.send_reminder(reminder, recipients, late=False, connection=connection)
+    assert len(mail.outbox) == 4
+    assert len(rendered) == 2 * 3  # subject, text and HTML, in German and in English
+    html = {m.to[0]: m.alternatives[0][0] for m in mail.outbox}
+    assert '<html lang="de">' in html[staff["paralegal"].email] and '<html lang="en">' in html[request.requester_email]
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 4
+
+
+def test_a_sweep_batch_reads_each_agencys_people_once(sent, frozen, staff, make_request, django_assert_num_queries):
+    others = [receive(services.request_send(preservation_request=make_request(window_start=utc(2025, 12, 20),
+                                                                              window_end=utc(2025, 12, 21)),
+                                            actor=sent.created_by, sent_at=SENT_AT, now=SENT_AT))
+              for _n in range(3)]
+    people = reminder_sweep.People()
+    first = rows(receive(sent))[(K.ESCALATION, 7)]
+    expected = reminder_sweep.reminder_recipients(first)
+    assert reminder_sweep.reminder_recipients(first, people) == expected
+    batch = [Reminder.objects.across_agencies().select_related("request__agency", "request__created_by", "request__assigned_to").get(
+        pk=rows(request)[(K.ESCALATION, 7)].pk) for request in others]
+    with django_assert_num_queries(0):  # the agency's users, their preferences, the email's holders: read
+        for reminder in batch:
+            recipients = reminder_sweep.reminder_recipients(reminder, people)
+            assert [(r.key, r.email, r.wants_email) for r in recipients] == [
+                (r.key, r.email, r.wants_email) for r in expected]
+
+
 def test_lead_time_preferences_skip_the_email_but_not_the_in_app_notification(sent, frozen, staff):
     ReminderPreference.objects.create(user=staff["paralegal"], lead_days=[7, 1])
     request = receive(sent)
