@@ -175,3 +175,23 @@ def test_a_request_a_service_changed_after_it_was_found_due_is_not_recomputed_fr
     assert other.state == S.WITHDRAWN
     assert (other.urgency, other.next_deadline_on) == ("", None)
     assert not Reminder.objects.across_agencies().filter(request=other, state="scheduled").exists()
+
+
+def test_an_agency_setting_the_rules_read_makes_its_requests_due(make_request, user):
+    from preservation.accounts.services import agency_update_settings
+    from preservation.models import RECOMPUTE_AT_ONCE
+
+    with time_machine.travel(NOON, tick=False):
+        request = make_request(state=S.PRESERVING, sent_at=NOON - dt.timedelta(days=2),
+                               received_on=(NOON - dt.timedelta(days=2)).date())
+    agency_update_settings(agency=request.agency, actor=user, fields={"name": "Renamed"})
+    request.refresh_from_db()
+    assert request.recompute_at > NOON  # a name changes no date
+    agency_update_settings(agency=request.agency, actor=user, fields={"time_zone": "Pacific/Auckland"})
+    request.refresh_from_db()
+    assert request.recompute_at == RECOMPUTE_AT_ONCE
+    later = NOON + dt.timedelta(hours=1)
+    services.requests_refresh_urgency(now=later)
+    request.refresh_from_db()
+    assert request.recompute_at == deadlines.start_of_day(request.next_deadline_on - dt.timedelta(days=13),
+                                                          "Pacific/Auckland")
