@@ -403,6 +403,33 @@ def test_the_quarter_hourly_digest_check_costs_the_same_queries_however_many_sta
     assert DigestDelivery.objects.filter(day=dt.date(2026, 3, 20)).count() == 2 + extra_staff
 
 
+def test_an_agencys_digests_read_its_requests_once_and_render_once_per_language(
+        sent, frozen, staff, agency, monkeypatch):
+    # Every paralegal and supervisor of an agency gets the same list: one read of the agency's
+    # requests and one rendering per language for all of them, whatever their number.
+    from preservation.reminders import emails
+
+    for _n in range(4):
+        UserFactory(agency=agency, role=Role.PARALEGAL)  # English, like the supervisor
+    request = receive(sent)
+    rendered = []
+    original = emails.render_to_string
+    monkeypatch.setattr(emails, "render_to_string", lambda name, *a, **k: rendered.append(name) or original(name, *a, **k))
+    reads = []
+    original_requests = reminder_sweep.digest_requests
+    monkeypatch.setattr(reminder_sweep, "digest_requests", lambda user, **k: reads.append(user) or original_requests(user, **k))
+    frozen.move_to(utc(2026, 3, 20, 12))
+    assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12)) == 6
+    assert len(reads) == 1
+    assert len(rendered) == 2 * 3  # subject, text, HTML: in English and in German
+    german = [m for m in mail.outbox if m.to[0] == staff["paralegal"].email]
+    assert len(german) == 1 and german[0].extra_headers["Content-Language"] == "de"
+    assert '<html lang="de">' in german[0].alternatives[0][0]
+    with translation.override("de"):
+        assert str(S(request.state).label) in german[0].body  # the state's label, in German
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 6
+
+
 def test_no_digest_when_nothing_is_due_or_when_it_is_turned_off(sent, frozen, staff):
     ReminderPreference.objects.create(user=staff["supervisor"], digest_enabled=False)
     receive(sent)

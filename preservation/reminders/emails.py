@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import salted_hmac
 
+from preservation.models import URGENCY_CHOICES, DeadlineKind, RequestState
 from preservation.reminders.texts import describe
 
 
@@ -109,20 +110,41 @@ def inbox_message(preservation_request, recipient, *, subject, summary, connecti
     )
 
 
-def digest_message(digest, items, *, connection=None):
-    user = digest.user
+# The labels a digest prints for each request, read once: the model's get_FOO_display builds
+# a dictionary of every choice at each call, which a long digest made a large share of its cost.
+_STATE_LABELS = dict(RequestState.choices)
+_DEADLINE_KIND_LABELS = dict(DeadlineKind.choices)
+_URGENCY_LABELS = dict(URGENCY_CHOICES)
+
+
+def digest_rendered(items, *, day, language):
+    """A digest's email in ``language``: the same for everyone of the agency who reads that
+    language on that day (their requests are the agency's), so a sweep renders it once."""
     for item in items:
         item.url = request_url(item)
+        item.state_label = _STATE_LABELS.get(item.state, item.state)
+        item.deadline_kind_label = _DEADLINE_KIND_LABELS.get(item.next_deadline_kind, item.next_deadline_kind)
+        item.urgency_label = _URGENCY_LABELS.get(item.urgency, item.urgency)
     context = {
-        "user": user, "day": digest.day, "items": items, "site_url": settings.SITE_URL.rstrip("/"),
+        "language": language, "day": day, "items": items, "site_url": settings.SITE_URL.rstrip("/"),
         "days": settings.PRESERVE["DIGEST_DAYS"],
         "settings_url": settings.SITE_URL.rstrip("/") + reverse("preservation:reminder_preferences"),
     }
-    return _message(
-        "digest", context, to=user.email, language=user.language,
-        msg_id=message_id("digest", digest.pk, "u%d" % user.pk), connection=connection,
-    )
+    return _render("digest", context, language=language)
 
 
-def send_digest(digest, items, *, connection):
-    connection.send_messages([digest_message(digest, items, connection=connection)])
+def digest_email(digest, rendered, *, connection=None):
+    user = digest.user
+    return _email(rendered, to=user.email, language=user.language,
+                  msg_id=message_id("digest", digest.pk, "u%d" % user.pk), connection=connection)
+
+
+def digest_message(digest, items, *, connection=None):
+    return digest_email(digest, digest_rendered(items, day=digest.day, language=digest.user.language),
+                        connection=connection)
+
+
+def send_digest(digest, items, *, connection, rendered=None):
+    """``rendered``: the same digest already rendered in the user's language (``digest_rendered``)."""
+    rendered = rendered or digest_rendered(items, day=digest.day, language=digest.user.language)
+    connection.send_messages([digest_email(digest, rendered, connection=connection)])

@@ -322,12 +322,21 @@ def _digest_rows(mornings):
 def _send_digests(ids, lease):
     sent = 0
     rows = DigestDelivery.objects.filter(pk__in=ids, claimed_at=lease).select_related("user__agency")
+    # The requests of a digest are its agency's on its day: the batch reads them, and renders
+    # them in each language, once for all of that agency's people.
+    items_of, rendered = {}, {}
     with get_connection() as mail:
         for digest in rows:
-            items = list(digest_requests(digest.user, today=digest.day)[:200])
+            agency_day = (digest.user.agency_id, digest.day)
+            if agency_day not in items_of:
+                items_of[agency_day] = list(digest_requests(digest.user, today=digest.day)[:200])
+            items = items_of[agency_day]
             try:
                 if items:
-                    emails.send_digest(digest, items, connection=mail)
+                    key = agency_day + (digest.user.language,)
+                    if key not in rendered:
+                        rendered[key] = emails.digest_rendered(items, day=digest.day, language=digest.user.language)
+                    emails.send_digest(digest, items, connection=mail, rendered=rendered[key])
             except Exception as error:  # noqa: BLE001 - retried after the stuck delay
                 _retry_or_fail(DigestDelivery, digest, lease, error)
                 continue
