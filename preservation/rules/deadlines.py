@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -118,18 +119,43 @@ _ISO_COUNTRIES = frozenset(
 AUTO_DELETE_CHOICES = (3, 7, 14, 30, 60)
 
 
-@dataclass(frozen=True)
 class Explanation:
-    code: str  # stable, for code and tests
-    text: str  # translated sentence, for people
+    """One sentence explaining a date: ``code`` stable, for code and tests; ``text`` translated,
+    for people. The text is formatted when first read, in the language that was active when
+    the explanation was made: most reports are computed only to store their dates (every
+    recompute), and formatting every sentence was most of the cost of computing one."""
+
+    __slots__ = ("code", "_message", "_values", "_language", "_text")
+
+    def __init__(self, code, text=None, *, message=None, values=None):
+        self.code = code
+        self._text = None if text is None else str(text)
+        self._message, self._values = message, values or {}
+        self._language = translation.get_language()
+
+    @property
+    def text(self):
+        if self._text is None:
+            with translation.override(self._language):
+                self._text = str(self._message % self._values)
+        return self._text
+
+    def __eq__(self, other):
+        return isinstance(other, Explanation) and (self.code, self.text) == (other.code, other.text)
+
+    def __hash__(self):
+        return hash((self.code, self.text))
+
+    def __repr__(self):
+        return "Explanation(code=%r, text=%r)" % (self.code, self.text)
 
     def as_dict(self):
-        return {"code": self.code, "text": str(self.text)}
+        return {"code": self.code, "text": self.text}
 
 
 def _explain(code, message, **values):
-    # Formatting a lazy message renders it in the active language, once, here.
-    return Explanation(code, str(message % values))
+    # The lazy message is rendered in the active language when the text is first read.
+    return Explanation(code, message=message, values=values)
 
 
 _AUTO_DELETE_SHORTER = _(
