@@ -116,6 +116,22 @@ def test_rows_read_before_a_sweep_sent_one_neither_move_it_back_nor_make_it_twic
     assert Reminder.objects.filter(request=sent, kind=K.ESCALATION, lead_days=7).count() == 1
 
 
+def test_moving_a_requests_reminders_is_one_update_however_many_move(sent):
+    # Recording the receipt moves every extension and escalation reminder to the new dates.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    before = {key: r.due_at for key, r in rows(sent).items() if r.state == D.SCHEDULED}
+    with CaptureQueriesContext(connection) as captured:
+        request = receive(sent)
+    moved = [key for key, r in rows(request).items() if r.state == D.SCHEDULED and key in before
+             and r.due_at != before[key]]
+    assert len(moved) >= 5
+    updates = [q["sql"] for q in captured.captured_queries
+               if q["sql"].startswith('UPDATE "preservation_reminder"') and '"due_at" =' in q["sql"]]
+    assert len(updates) == 1, updates
+
+
 def test_sending_the_extension_stops_extension_and_escalation_reminders(sent):
     request = receive(sent)
     services.request_send_extension(preservation_request=request, actor=request.created_by, now=RECEIVED_AT)
