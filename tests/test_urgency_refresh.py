@@ -65,6 +65,7 @@ def _requests(make_request):
     return [
         make_request(state=S.DRAFT),  # clips 10 days old: its daily "file now" and urgency move
         make_request(state=S.DRAFT, serials=["XT-0001"]),
+        make_request(state=S.DRAFT, data_types=["subscriber"]),  # no clips: no urgency, its next deadline moves
         make_request(state=S.SUBMITTED, sent_at=sent),
         make_request(state=S.PRESERVING, sent_at=sent, received_on=sent.date()),
         make_request(state=S.EXTENDED, sent_at=sent - dt.timedelta(days=80), received_on=(sent - dt.timedelta(days=80)).date(),
@@ -103,7 +104,7 @@ def test_refreshed_at_each_moment_its_values_change_as_a_full_recompute_would(ma
             refreshed += preservation_request.recompute_at is not None and preservation_request.recompute_at <= now
     assert refreshed == 0  # every due request was recomputed, and its next moment lies ahead
     states = dict(PreservationRequest.objects.across_agencies().filter(pk__in=pks).values_list("pk", "urgency"))
-    assert states[pks[0]] != first_urgency[pks[0]] and states[pks[2]] != first_urgency[pks[2]]
+    assert states[pks[0]] != first_urgency[pks[0]] and states[pks[3]] != first_urgency[pks[3]]
 
 
 def test_a_request_whose_band_changes_at_a_moment_is_refreshed_at_that_moment(make_request):

@@ -153,6 +153,9 @@ def _recompute_at(preservation_request, report, now):
             first_loss_at=retention.first_loss_at, total_loss_at=retention.total_loss_at, now=now,
             content=preservation_request.requests_content or not preservation_request.data_types,
             thresholds=thresholds()))
+        # The next deadline moves from the oldest clip's deletion to the newest's, then is none,
+        # whatever was requested.
+        moments += [m for m in (retention.first_loss_at, retention.total_loss_at) if m > now]
         moments.append(scheduling.plan_changes_at(preservation_request, now=now))
     elif state in SENT_OPEN_STATES and report and report.clock:
         today = deadlines.local_date(now, zone)
