@@ -170,8 +170,9 @@ def _recompute_at(preservation_request, report, now):
 
 def request_recompute(*, preservation_request, now, policies=None):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
-    Nothing is written when nothing changed: the hourly refresh of every open request then
-    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone.
+    Nothing is written when nothing changed, so unchanged rows and the agency's cached counts
+    (selectors.bucket_counts) are left alone; when only ``recompute_at`` moved (the refresh's
+    own bookkeeping, docs/deadlines.md §3.5), that column alone.
     ``policies``: the catalogue already read for many requests (``selectors.all_policies``)."""
     with _serials_read_once(preservation_request):
         return _recompute(preservation_request, now, policies)
