@@ -297,7 +297,7 @@ class Applied:
 
 
 class Simulation:
-    def __init__(self, *, requests, seed, agencies=4, refresh_hours=24, faults=None, progress=False, digests=True):
+    def __init__(self, *, requests, seed, agencies=4, refresh_hours=1, faults=None, progress=False, digests=True):
         self.requests, self.seed, self.agencies = requests, seed, agencies
         self.digests = digests
         self.refresh_hours = refresh_hours
@@ -919,7 +919,7 @@ def _state_at(timeline, at):
 # --- Entry points -----------------------------------------------------------------------------
 
 
-def simulate(*, requests, seed, refresh_hours=24, progress=False, faults=None, digests=True):
+def simulate(*, requests, seed, refresh_hours=1, progress=False, faults=None, digests=True):
     """Run the year on the configured database; returns (simulation, figures). The caller
     points Django's email at the sink: ``simulate`` does it through ``override_settings``."""
     from django.conf import settings
@@ -1013,8 +1013,8 @@ def main():
     parser.add_argument("--seed", type=int, default=2027)
     parser.add_argument("--database", default=DEFAULT_DATABASE,
                         help="its own database, dropped and re-created (PostgreSQL or sqlite:////path)")
-    parser.add_argument("--refresh-hours", type=float, default=24,
-                        help="interval of the urgency refresh in simulated hours (production: 1)")
+    parser.add_argument("--refresh-hours", type=float, default=1,
+                        help="interval of the urgency refresh in simulated hours (production's: 1)")
     parser.add_argument("--no-digests", action="store_true",
                         help="turn the morning digest off for every user (the suite's small year)")
     add_markdown_argument(parser)

@@ -27,6 +27,7 @@ from preservation.accounts.admin import (
 )
 from preservation.core.audit import audit_record
 from preservation.models import (
+    RECOMPUTE_AT_ONCE,
     Agency,
     DeviceSerial,
     DigestDelivery,
@@ -362,6 +363,9 @@ class CatalogueAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        # Every open request's dates may follow the catalogue: the next urgency refresh
+        # recomputes them (docs/deadlines.md §3.5).
+        PreservationRequest.objects.across_agencies().open().update(recompute_at=RECOMPUTE_AT_ONCE)
         action = "catalogue_changed" if change else "catalogue_added"
         audit_record(action=action, actor=request.user, obj=obj, request=request,
                      message="%s %s: %s" % (obj._meta.model_name, obj.code, ", ".join(form.changed_data)))

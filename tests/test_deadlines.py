@@ -730,3 +730,23 @@ def test_time_passing_never_makes_retention_urgency_less_severe(
 
     now = start + since_start
     assert severity(now) <= severity(now + later)
+
+
+def test_explanations_are_formatted_only_when_read_and_in_the_language_they_were_made_in():
+    # A recompute only stores the dates: formatting every sentence was most of its cost.
+    from django.utils import translation
+
+    def report():
+        return compute_report(start=START, end=END, now=utc(2026, 4, 20, 12), country="DE",
+                              received_on=date(2026, 4, 21), sent_on=date(2026, 4, 20))
+
+    with translation.override("de"):
+        german = report()
+        assert all(e._text is None for e in german.retention.explanations + german.clock.explanations)
+        read_at_once = [e.text for e in report().retention.explanations]
+    with translation.override("en"):
+        assert [e.text for e in german.retention.explanations] == read_at_once  # still German
+        english = [e.text for e in report().retention.explanations]
+    assert english != read_at_once
+    assert german.retention.explanations[0].as_dict() == {"code": german.retention.explanations[0].code,
+                                                          "text": read_at_once[0]}

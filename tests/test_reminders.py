@@ -116,6 +116,22 @@ def test_rows_read_before_a_sweep_sent_one_neither_move_it_back_nor_make_it_twic
     assert Reminder.objects.filter(request=sent, kind=K.ESCALATION, lead_days=7).count() == 1
 
 
+def test_moving_a_requests_reminders_is_one_update_however_many_move(sent):
+    # Recording the receipt moves every extension and escalation reminder to the new dates.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    before = {key: r.due_at for key, r in rows(sent).items() if r.state == D.SCHEDULED}
+    with CaptureQueriesContext(connection) as captured:
+        request = receive(sent)
+    moved = [key for key, r in rows(request).items() if r.state == D.SCHEDULED and key in before
+             and r.due_at != before[key]]
+    assert len(moved) >= 5
+    updates = [q["sql"] for q in captured.captured_queries
+               if q["sql"].startswith('UPDATE "preservation_reminder"') and '"due_at" =' in q["sql"]]
+    assert len(updates) == 1, updates
+
+
 def test_sending_the_extension_stops_extension_and_escalation_reminders(sent):
     request = receive(sent)
     services.request_send_extension(preservation_request=request, actor=request.created_by, now=RECEIVED_AT)
@@ -230,6 +246,43 @@ def test_each_email_is_in_its_recipients_language(sent, frozen, staff):
             kind=reminder.kind, lead_days=30, deadline_on=reminder.deadline_on,
             reference=request.reference, case_number=request.case_number)
     assert {m.subject for m in mail.outbox if m.to[0] == staff["paralegal"].email} == {german}
+
+
+def test_a_reminder_is_rendered_once_per_language_not_once_per_recipient(sent, frozen, staff, monkeypatch):
+    from preservation.reminders import emails
+
+    request = receive(sent)
+    reminder = rows(request)[(K.ESCALATION, 7)]
+    recipients = reminder_sweep.reminder_recipients(reminder)
+    assert sorted(r.language for r in recipients) == ["de", "en", "en", "en"]  # the filer, requester, staff
+    rendered = []
+    original = emails.render_to_string
+    monkeypatch.setattr(emails, "render_to_string", lambda name, *a, **k: rendered.append(name) or original(name, *a, **k))
+    with mail.get_connection() as connection:
+        emails.send_reminder(reminder, recipients, late=False, connection=connection)
+    assert len(mail.outbox) == 4
+    assert len(rendered) == 2 * 3  # subject, text and HTML, in German and in English
+    html = {m.to[0]: m.alternatives[0][0] for m in mail.outbox}
+    assert '<html lang="de">' in html[staff["paralegal"].email] and '<html lang="en">' in html[request.requester_email]
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 4
+
+
+def test_a_sweep_batch_reads_each_agencys_people_once(sent, frozen, staff, make_request, django_assert_num_queries):
+    others = [receive(services.request_send(preservation_request=make_request(window_start=utc(2025, 12, 20),
+                                                                              window_end=utc(2025, 12, 21)),
+                                            actor=sent.created_by, sent_at=SENT_AT, now=SENT_AT))
+              for _n in range(3)]
+    people = reminder_sweep.People()
+    first = rows(receive(sent))[(K.ESCALATION, 7)]
+    expected = reminder_sweep.reminder_recipients(first)
+    assert reminder_sweep.reminder_recipients(first, people) == expected
+    batch = [Reminder.objects.across_agencies().select_related("request__agency", "request__created_by", "request__assigned_to").get(
+        pk=rows(request)[(K.ESCALATION, 7)].pk) for request in others]
+    with django_assert_num_queries(0):  # the agency's users, their preferences, the email's holders: read
+        for reminder in batch:
+            recipients = reminder_sweep.reminder_recipients(reminder, people)
+            assert [(r.key, r.email, r.wants_email) for r in recipients] == [
+                (r.key, r.email, r.wants_email) for r in expected]
 
 
 def test_lead_time_preferences_skip_the_email_but_not_the_in_app_notification(sent, frozen, staff):
@@ -364,6 +417,33 @@ def test_the_quarter_hourly_digest_check_costs_the_same_queries_however_many_sta
     with django_assert_max_num_queries(6):
         assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12, 15)) == 0
     assert DigestDelivery.objects.filter(day=dt.date(2026, 3, 20)).count() == 2 + extra_staff
+
+
+def test_an_agencys_digests_read_its_requests_once_and_render_once_per_language(
+        sent, frozen, staff, agency, monkeypatch):
+    # Every paralegal and supervisor of an agency gets the same list: one read of the agency's
+    # requests and one rendering per language for all of them, whatever their number.
+    from preservation.reminders import emails
+
+    for _n in range(4):
+        UserFactory(agency=agency, role=Role.PARALEGAL)  # English, like the supervisor
+    request = receive(sent)
+    rendered = []
+    original = emails.render_to_string
+    monkeypatch.setattr(emails, "render_to_string", lambda name, *a, **k: rendered.append(name) or original(name, *a, **k))
+    reads = []
+    original_requests = reminder_sweep.digest_requests
+    monkeypatch.setattr(reminder_sweep, "digest_requests", lambda user, **k: reads.append(user) or original_requests(user, **k))
+    frozen.move_to(utc(2026, 3, 20, 12))
+    assert reminder_sweep.digest_send(now=utc(2026, 3, 20, 12)) == 6
+    assert len(reads) == 1
+    assert len(rendered) == 2 * 3  # subject, text, HTML: in English and in German
+    german = [m for m in mail.outbox if m.to[0] == staff["paralegal"].email]
+    assert len(german) == 1 and german[0].extra_headers["Content-Language"] == "de"
+    assert '<html lang="de">' in german[0].alternatives[0][0]
+    with translation.override("de"):
+        assert str(S(request.state).label) in german[0].body  # the state's label, in German
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 6
 
 
 def test_no_digest_when_nothing_is_due_or_when_it_is_turned_off(sent, frozen, staff):

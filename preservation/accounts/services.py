@@ -25,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from preservation.core.audit import audit_record, client_ip
 from preservation.jobs import queue
-from preservation.models import Agency, ApiToken, Invitation, LoginBanner, Role, User
+from preservation.models import RECOMPUTE_AT_ONCE, Agency, ApiToken, Invitation, LoginBanner, PreservationRequest, Role, User
 from preservation.models.accounts import DEFAULT_BANNER
 
 BACKUP_CODE_COUNT = 10
@@ -343,6 +343,10 @@ AGENCY_SETTINGS_FIELDS = ["name", "postal_address", "phone", "time_zone", "legal
                           "national_order_renewals", "allows_emergency_send"]
 
 
+# The settings the deadline rules read (the zone of "today", a national order's clock).
+RECOMPUTING_FIELDS = {"time_zone", "national_order_days", "national_order_renewals"}
+
+
 @transaction.atomic
 def agency_update_settings(*, agency, actor, fields, request=None):
     agency = Agency.objects.select_for_update().get(pk=agency.pk)
@@ -356,6 +360,10 @@ def agency_update_settings(*, agency, actor, fields, request=None):
     if changed:
         agency.full_clean()
         agency.save(update_fields=changed)
+        if set(changed) & RECOMPUTING_FIELDS:
+            # Its requests' dates and urgency change: the next urgency refresh recomputes them
+            # (docs/deadlines.md §3.5).
+            PreservationRequest.objects.for_agency(agency).open().update(recompute_at=RECOMPUTE_AT_ONCE)
         audit_record(action="agency_updated", actor=actor, agency=agency, obj=agency, request=request,
                      message="Changed: %s" % ", ".join(changed))
     return agency

@@ -3,6 +3,7 @@
 Computed deadlines are stored on the request row (and indexed) so dashboards and reminder
 sweeps read them instead of recomputing; ``services.request_recompute`` is the only writer.
 """
+import datetime
 import unicodedata
 import uuid
 import zoneinfo
@@ -22,8 +23,12 @@ __all__ = [
     "Agency", "LEGAL_BASIS_CHOICES", "bump_requests_version", "count_block", "COUNT_BLOCK", "ALL_BLOCKS", "bump_requests_versions_after_commit", "User", "Role", "RequestState", "OPEN_STATES", "CLOCK_STATES", "Outcome",
     "LegalProcessType", "DeadlineKind", "URGENCY_CHOICES", "NO_URGENCY_RANK",
     "PreservationRequest", "DeviceSerial", "RequestEvent", "validate_time_zone", "validate_country",
-    "KNOWN_TIME_ZONES", "TEXT_LIMITS", "validate_single_line",
+    "KNOWN_TIME_ZONES", "TEXT_LIMITS", "validate_single_line", "RECOMPUTE_AT_ONCE",
 ]
+
+# The ``recompute_at`` of a request never computed (or whose rules changed under it): long past,
+# so the next urgency refresh recomputes it.
+RECOMPUTE_AT_ONCE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 # Length caps of the long text fields (docs/security.md "Bounded work"): the models carry them,
 # so model forms, the API's model serializers and full_clean refuse longer text; the plain form
@@ -484,6 +489,13 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
         _("kind of the next deadline"),
         max_length=20, choices=DeadlineKind.choices, blank=True, editable=False
     )
+    # The next moment its computed fields or reminder rows change with time alone (an urgency
+    # threshold, a deadline passing, a daily "file now" reminder's moment): the urgency refresh
+    # recomputes only requests whose moment came (docs/deadlines.md "Urgency refresh"). Null:
+    # nothing changes until a fact does. A row never computed is due at once.
+    recompute_at = models.DateTimeField(
+        _("next recomputation"), null=True, blank=True, editable=False, default=RECOMPUTE_AT_ONCE
+    )
 
     objects = PreservationRequestQuerySet.as_manager()
 
@@ -505,6 +517,7 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
             models.Index(fields=["agency", "id"], include=["state", "urgency", "next_deadline_on"],
                          name="request_count_blocks"),
             models.Index(fields=["next_deadline_on"]),
+            models.Index(fields=["recompute_at"], name="request_recompute_at"),
             models.Index(fields=["case_number"]),
         ]
         constraints = [

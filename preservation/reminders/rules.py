@@ -150,6 +150,17 @@ def _retention(facts, rules, now):
     return planned
 
 
+def plan_changes_at(facts: Facts, *, now: datetime, rules: Rules = Rules()) -> datetime | None:
+    """The first moment after ``now`` at which ``plan`` (with ``reconcile``) may differ for the
+    same facts. Only the daily retention reminder is planned from ``now`` on: each one leaves
+    the plan at its moment (today's "file now" supersedes yesterday's). Every other kind is
+    planned from the facts alone, and what ``reconcile`` makes of a past one was decided when it
+    was first planned. None: nothing changes until a fact does."""
+    if facts.state != S.DRAFT:
+        return None
+    return min((item.due_at for item in _retention(facts, rules, now)), default=None)
+
+
 @dataclass(frozen=True)
 class Reconciliation:
     create: list[Planned]

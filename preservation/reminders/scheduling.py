@@ -5,6 +5,7 @@ Called by the request services inside the transaction that moved a deadline."""
 from django.conf import settings
 
 from preservation.models import DeliveryState, Reminder, ReminderKind, ReminderPreference, RequestState
+from preservation.reminders import rules as rules_module
 from preservation.reminders.rules import Facts, Rules, plan, reconcile
 from preservation.rules import deadlines
 
@@ -47,6 +48,11 @@ def request_facts(preservation_request):
     )
 
 
+def plan_changes_at(preservation_request, *, now):
+    """When the request's reminder plan changes with time alone (``rules.plan_changes_at``)."""
+    return rules_module.plan_changes_at(request_facts(preservation_request), now=now, rules=rules())
+
+
 def reminders_schedule_for_request(*, preservation_request, now):
     """Create, move or cancel the request's reminder rows to match its deadlines now.
 
@@ -63,11 +69,15 @@ def reminders_schedule_for_request(*, preservation_request, now):
                  due_at=p.due_at, deadline_on=p.deadline_on)
         for p in todo.create
     ], ignore_conflicts=True)
+    moved = []
     for item in todo.move:
         row = rows[item.key]
         row.state, row.day, row.due_at, row.deadline_on = D.SCHEDULED, item.day, item.due_at, item.deadline_on
-        Reminder.objects.filter(request=preservation_request, pk=row.pk, state__in=[D.SCHEDULED, D.CANCELLED]).update(
-            state=D.SCHEDULED, day=item.day, due_at=item.due_at, deadline_on=item.deadline_on)
+        moved.append(row)
+    if moved:
+        # One UPDATE for all of them, each still only while scheduled or cancelled.
+        Reminder.objects.filter(request=preservation_request, state__in=[D.SCHEDULED, D.CANCELLED]).bulk_update(
+            moved, ["state", "day", "due_at", "deadline_on"])
     if todo.cancel:
         Reminder.objects.filter(
             request=preservation_request, pk__in=[rows[key].pk for key in todo.cancel], state=D.SCHEDULED

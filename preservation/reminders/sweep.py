@@ -106,6 +106,7 @@ def _send_batch(ids, lease, now):
         "request__agency", "request__created_by", "request__assigned_to"
     )
     hold = timedelta(seconds=_setting("REMINDER_STUCK_SECONDS") / 2)
+    people = People()
     with get_connection() as mail:
         for reminder in rows:
             if timezone.now() - lease > hold:
@@ -113,7 +114,7 @@ def _send_batch(ids, lease, now):
                 # is left before another sweep could take it for stuck.
                 _release(Reminder, ids, lease)
                 break
-            recipients = reminder_recipients(reminder)
+            recipients = reminder_recipients(reminder, people)
             late = is_late(reminder.due_at, now, timedelta(hours=_setting("REMINDER_LATE_HOURS")))
             try:
                 emails.send_reminder(reminder, recipients, late=late, connection=mail)
@@ -186,40 +187,70 @@ class Recipient:
 ORPHAN_ROLES = (Role.SUPERVISOR, Role.AGENCY_ADMIN)
 
 
-def reminder_recipients(reminder):
+class People:
+    """Who may hear of a reminder, read once per sweep batch rather than once per reminder: each
+    agency's active users (with their reminder preferences), and who holds a given email
+    address. A batch's reminders are about a few agencies' requests; their people are read as the
+    batch is, a moment before sending."""
+
+    def __init__(self):
+        self._agency, self._leads, self._email = {}, {}, {}
+
+    def active(self, agency_id):
+        if agency_id not in self._agency:
+            users = list(User.objects.filter(agency_id=agency_id, is_active=True).order_by("pk"))
+            self._agency[agency_id] = users
+            self._leads.update(preferred_leads(users))
+        return self._agency[agency_id]
+
+    def leads(self, users):
+        missing = [u for u in users if u.pk not in self._leads]
+        if missing:
+            self._leads.update(preferred_leads(missing))
+        return {u.pk: self._leads[u.pk] for u in users}
+
+    def holders(self, email):
+        """(agency id, active) of every user with this address (compared as ``iexact`` does)."""
+        key = email.upper()
+        if key not in self._email:
+            self._email[key] = list(User.objects.filter(email__iexact=email).values_list("agency_id", "is_active"))
+        return self._email[key]
+
+
+def reminder_recipients(reminder, people=None):
     """The requester (the user who filed it, its assignee, and the requester's email when that
     is someone else), plus the agency's paralegals and supervisors the kind calls for; never
-    only people who were deactivated."""
+    only people who were deactivated. ``people``: read for the whole batch (``People``)."""
+    people = people or People()
     request = reminder.request
-    wanted = Q(role__in=RECIPIENT_ROLES[reminder.kind])
-    if request.requester_email:
-        wanted |= Q(email__iexact=request.requester_email)
+    email = request.requester_email
+    roles = RECIPIENT_ROLES[reminder.kind]
+    active = people.active(request.agency_id)
     # A creator who moved to another agency no longer hears about this agency's cases.
     owners = list({u.pk: u for u in [request.created_by, request.assigned_to]
                    if u and u.is_active and u.agency_id == request.agency_id}.values())
-    users = owners + list(
-        User.objects.filter(wanted, agency_id=request.agency_id, is_active=True)
-        .exclude(pk__in=[request.created_by_id, request.assigned_to_id]).order_by("pk")
-    )
+    users = owners + [u for u in active
+                      if (u.role in roles or (email and u.email.upper() == email.upper()))
+                      and u.pk not in (request.created_by_id, request.assigned_to_id)]
     if not users:
         # Its people have left (deactivated): the reminder goes to whoever can take it over.
-        users = list(User.objects.filter(agency_id=request.agency_id, is_active=True,
-                                         role__in=ORPHAN_ROLES).order_by("pk"))
-    leads = preferred_leads(users)
+        users = [u for u in active if u.role in ORPHAN_ROLES]
+    leads = people.leads(users)
     recipients = [
         Recipient("u%d" % u.pk, u.email, u.language, u,
                   bool(u.email) and wants_email(reminder.kind, reminder.lead_days, leads[u.pk]))
         for u in users
     ]
     emails_taken = {r.email.lower() for r in recipients}
-    # Nor by the requester email of the form, when it is the address of another agency's user.
-    if request.requester_email and User.objects.filter(
-            email__iexact=request.requester_email).exclude(agency_id=request.agency_id).exists():
-        emails_taken.add(request.requester_email.lower())
-    if request.requester_email and request.requester_email.lower() not in emails_taken and not (
-            User.objects.filter(agency_id=request.agency_id, is_active=False,
-                                email__iexact=request.requester_email).exists()):
-        recipients.append(Recipient("requester", request.requester_email, request.language, None))
+    if email:
+        holders = people.holders(email)
+        # Nor by the requester email of the form, when it is the address of another agency's user.
+        if any(agency_id != request.agency_id for agency_id, _active in holders):
+            emails_taken.add(email.lower())
+        # Nor of one of this agency's users who was deactivated.
+        if email.lower() not in emails_taken and not any(
+                agency_id == request.agency_id and not is_active for agency_id, is_active in holders):
+            recipients.append(Recipient("requester", email, request.language, None))
     return recipients
 
 
@@ -291,12 +322,21 @@ def _digest_rows(mornings):
 def _send_digests(ids, lease):
     sent = 0
     rows = DigestDelivery.objects.filter(pk__in=ids, claimed_at=lease).select_related("user__agency")
+    # The requests of a digest are its agency's on its day: the batch reads them, and renders
+    # them in each language, once for all of that agency's people.
+    items_of, rendered = {}, {}
     with get_connection() as mail:
         for digest in rows:
-            items = list(digest_requests(digest.user, today=digest.day)[:200])
+            agency_day = (digest.user.agency_id, digest.day)
+            if agency_day not in items_of:
+                items_of[agency_day] = list(digest_requests(digest.user, today=digest.day)[:200])
+            items = items_of[agency_day]
             try:
                 if items:
-                    emails.send_digest(digest, items, connection=mail)
+                    key = agency_day + (digest.user.language,)
+                    if key not in rendered:
+                        rendered[key] = emails.digest_rendered(items, day=digest.day, language=digest.user.language)
+                    emails.send_digest(digest, items, connection=mail, rendered=rendered[key])
             except Exception as error:  # noqa: BLE001 - retried after the stuck delay
                 _retry_or_fail(DigestDelivery, digest, lease, error)
                 continue

@@ -371,7 +371,7 @@ class Policies:
 
 def all_policies():
     """Every provider and legal basis of the live catalogue, in two queries: the hourly
-    refresh of every open request reads them once, not twice a request."""
+    urgency refresh reads them once, not twice a request."""
     return Policies(providers={row.code: row.as_policy() for row in Provider.objects.all()},
                     bases={row.code: row.as_policy() for row in LegalBasis.objects.all()})
 

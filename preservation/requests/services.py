@@ -5,7 +5,7 @@ recomputes the stored deadlines, all in one transaction. ``now`` is passed in so
 operators control the clock.
 """
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
@@ -140,10 +140,39 @@ def _urgency(preservation_request, report, next_on, now):
     return deadlines.clock_urgency(deadline=next_on, today=today, thresholds=thresholds())
 
 
+def _recompute_at(preservation_request, report, now):
+    """The next moment the request's computed fields or reminder rows change with time alone
+    (docs/deadlines.md "Urgency refresh"), or None: until then the refresh need not recompute
+    it, as the same facts give the same result. A change of facts goes through a service,
+    which recomputes at once."""
+    state, zone = preservation_request.state, preservation_request.agency.time_zone
+    moments = []
+    if state == S.DRAFT and report:
+        retention = report.retention
+        moments.append(deadlines.retention_urgency_changes_at(
+            first_loss_at=retention.first_loss_at, total_loss_at=retention.total_loss_at, now=now,
+            content=preservation_request.requests_content or not preservation_request.data_types,
+            thresholds=thresholds()))
+        # The next deadline moves from the oldest clip's deletion to the newest's, then is none,
+        # whatever was requested.
+        moments += [m for m in (retention.first_loss_at, retention.total_loss_at) if m > now]
+        moments.append(scheduling.plan_changes_at(preservation_request, now=now))
+    elif state in SENT_OPEN_STATES and report and report.clock:
+        today = deadlines.local_date(now, zone)
+        days = [deadlines.clock_urgency_changes_on(deadline=preservation_request.next_deadline_on, today=today,
+                                                   thresholds=thresholds())]
+        send_by = report.clock.extension_send_by
+        if state in (S.SUBMITTED, S.PRESERVING) and send_by and today <= send_by:
+            days.append(send_by + timedelta(days=1))  # the next deadline becomes the expiry
+        moments += [deadlines.start_of_day(day, zone) for day in days if day]
+    return min((m for m in moments if m), default=None)
+
+
 def request_recompute(*, preservation_request, now, policies=None):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
-    Nothing is written when nothing changed: the hourly refresh of every open request then
-    leaves unchanged rows, and the agency's cached counts (selectors.bucket_counts), alone.
+    Nothing is written when nothing changed, so unchanged rows and the agency's cached counts
+    (selectors.bucket_counts) are left alone; when only ``recompute_at`` moved (the refresh's
+    own bookkeeping, docs/deadlines.md §3.5), that column alone.
     ``policies``: the catalogue already read for many requests (``selectors.all_policies``)."""
     with _serials_read_once(preservation_request):
         return _recompute(preservation_request, now, policies)
@@ -185,8 +214,14 @@ def _recompute(preservation_request, now, policies=None):
     urgency = _urgency(preservation_request, report, preservation_request.next_deadline_on, now)
     preservation_request.urgency = urgency.value if urgency else ""
     preservation_request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
+    recompute_at = preservation_request.recompute_at
+    preservation_request.recompute_at = _recompute_at(preservation_request, report, now)
     if [getattr(preservation_request, name) for name in COMPUTED_FIELDS] != stored:
-        preservation_request.save(update_fields=COMPUTED_FIELDS + ["updated_at"])
+        preservation_request.save(update_fields=COMPUTED_FIELDS + ["recompute_at", "updated_at"])
+    elif preservation_request.recompute_at != recompute_at:
+        # Only the refresh's own bookkeeping moved: no one reads it, the cached counts stay valid.
+        PreservationRequest.objects.across_agencies().filter(pk=preservation_request.pk).update(
+            recompute_at=preservation_request.recompute_at)
     # Reminder rows follow the deadlines in the same transaction (cancelled once it is over).
     scheduling.reminders_schedule_for_request(preservation_request=preservation_request, now=now)
     return report
@@ -200,16 +235,31 @@ COMPUTED_FIELDS = [
 
 
 def requests_refresh_urgency(*, now, queryset=None):
-    """Recompute every open request: urgency grows as time passes. Returns how many changed."""
-    changed = 0
+    """Recompute the open requests whose computed fields change with time by ``now`` (their
+    ``recompute_at`` came: an urgency threshold, a deadline passed, a daily reminder's moment;
+    docs/deadlines.md "Urgency refresh"). The others would compute exactly what is stored.
+    Returns how many changed urgency or next deadline.
+
+    Each due request is read again under its row lock, in its own transaction, and recomputed
+    from that: a service that changed it since it was found due has recomputed it already (its
+    ``recompute_at`` moved on, and it is skipped), and one changing it now waits for the lock.
+    Recomputing from rows read a moment earlier could write old facts' urgency over a service's
+    and reconcile reminders against them."""
     queryset = queryset if queryset is not None else PreservationRequest.objects.across_agencies().open()
+    due = list(queryset.filter(recompute_at__lte=now).order_by("pk").values_list("pk", flat=True))
+    if not due:
+        return 0
+    changed = 0
     policies = all_policies()
-    # Each chunk's serials and reminder rows in one query each: an unchanged request costs no
-    # query (reminders_schedule_for_request writes only what changed, and guards each write).
-    rows = queryset.select_related("agency").prefetch_related("serials", "reminders").iterator(chunk_size=500)
-    for preservation_request in rows:
-        before = (preservation_request.urgency, preservation_request.next_deadline_on)
+    for pk in due:
         with transaction.atomic():
+            preservation_request = (
+                PreservationRequest.objects.across_agencies().open().filter(pk=pk, recompute_at__lte=now)
+                .select_related("agency").select_for_update(of=("self",)).first()
+            )
+            if preservation_request is None:
+                continue  # recomputed by a service meanwhile, or closed
+            before = (preservation_request.urgency, preservation_request.next_deadline_on)
             request_recompute(preservation_request=preservation_request, now=now, policies=policies)
         changed += before != (preservation_request.urgency, preservation_request.next_deadline_on)
     return changed

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -118,18 +119,43 @@ _ISO_COUNTRIES = frozenset(
 AUTO_DELETE_CHOICES = (3, 7, 14, 30, 60)
 
 
-@dataclass(frozen=True)
 class Explanation:
-    code: str  # stable, for code and tests
-    text: str  # translated sentence, for people
+    """One sentence explaining a date: ``code`` stable, for code and tests; ``text`` translated,
+    for people. The text is formatted when first read, in the language that was active when
+    the explanation was made: most reports are computed only to store their dates (every
+    recompute), and formatting every sentence was most of the cost of computing one."""
+
+    __slots__ = ("code", "_message", "_values", "_language", "_text")
+
+    def __init__(self, code, text=None, *, message=None, values=None):
+        self.code = code
+        self._text = None if text is None else str(text)
+        self._message, self._values = message, values or {}
+        self._language = translation.get_language()
+
+    @property
+    def text(self):
+        if self._text is None:
+            with translation.override(self._language):
+                self._text = str(self._message % self._values)
+        return self._text
+
+    def __eq__(self, other):
+        return isinstance(other, Explanation) and (self.code, self.text) == (other.code, other.text)
+
+    def __hash__(self):
+        return hash((self.code, self.text))
+
+    def __repr__(self):
+        return "Explanation(code=%r, text=%r)" % (self.code, self.text)
 
     def as_dict(self):
-        return {"code": self.code, "text": str(self.text)}
+        return {"code": self.code, "text": self.text}
 
 
 def _explain(code, message, **values):
-    # Formatting a lazy message renders it in the active language, once, here.
-    return Explanation(code, str(message % values))
+    # The lazy message is rendered in the active language when the text is first read.
+    return Explanation(code, message=message, values=values)
 
 
 _AUTO_DELETE_SHORTER = _(
@@ -729,6 +755,44 @@ def clock_urgency(
     if deadline < today:
         return Urgency.LOST
     return _level_by_time_left(deadline - today, thresholds)
+
+
+# Moments at which an urgency changes with time alone (docs/deadlines.md "Urgency refresh"):
+# the refresh recomputes a request only then, so each is the first moment the new value holds.
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+def retention_urgency_changes_at(
+    *, first_loss_at: datetime, total_loss_at: datetime, now: datetime, content: bool = True,
+    thresholds: Thresholds = Thresholds(),
+) -> datetime | None:
+    """The first moment after ``now`` at which a draft's retention urgency (and its next
+    deadline, the oldest or newest clip's deletion) may differ from its value at ``now``: a
+    threshold of time left crossed (the level holds from just after ``first_loss_at - N
+    days``), the oldest clip deleted (losing), the newest (lost). None: it never changes."""
+    if not content:
+        return None  # always normal
+    days = (thresholds.critical_days, thresholds.high_days, thresholds.elevated_days)
+    moments = [first_loss_at - timedelta(days=n) + _JUST_AFTER for n in days] + [first_loss_at, total_loss_at]
+    return min((m for m in moments if m > now), default=None)
+
+
+def clock_urgency_changes_on(
+    *, deadline: date | None, today: date, thresholds: Thresholds = Thresholds()
+) -> date | None:
+    """The first day after ``today`` on which ``clock_urgency`` of ``deadline`` differs: the
+    day fewer than N days are left, for each threshold N, and the day after the deadline
+    (lost). None: it never changes."""
+    if deadline is None:
+        return None
+    days = (thresholds.critical_days, thresholds.high_days, thresholds.elevated_days)
+    changes = [deadline - timedelta(days=n - 1) for n in days] + [deadline + timedelta(days=1)]
+    return min((d for d in changes if d > today), default=None)
+
+
+def start_of_day(day: date, zone: str | ZoneInfo) -> datetime:
+    """The first instant of ``day`` in ``zone`` (UTC), when its "today" begins."""
+    return _first_instant_at_or_after(datetime.combine(day, time()), _zone(zone))
 
 
 # --- Time zones ---------------------------------------------------------------------------------
