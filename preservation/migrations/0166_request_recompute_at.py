@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('preservation', '0162_user_public_id'),
+        ('preservation', '0165_request_count_blocks_index'),
     ]
 
     operations = [
