@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ and write one Markdown table of their figures.
 
-    .venv/bin/python bench/run_all.py [--out bench/results.md] [--timeout 900] [--only NAME ...]
+    .venv/bin/python bench/run_all.py [--out bench/results.md] [--timeout 1800] [--only NAME ...]
 
 Each script gets ``--markdown <its own temporary file>`` (the convention in bench/README.md).
 A script that fails, times out or reports nothing still gets a ``failed`` row and the run goes
@@ -92,7 +92,8 @@ def write_table(out, results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.md")
-    parser.add_argument("--timeout", type=int, default=900, help="seconds per script")
+    parser.add_argument("--timeout", type=int, default=1800,
+                        help="seconds per script (the simulated year alone takes 12-15 minutes on a quiet 2-core machine)")
     parser.add_argument("--only", nargs="*", default=(), metavar="NAME",
                         help="run only these scripts (names without .py)")
     args = parser.parse_args(argv)
