@@ -139,12 +139,7 @@ def digest_email(digest, rendered, *, connection=None):
                   msg_id=message_id("digest", digest.pk, "u%d" % user.pk), connection=connection)
 
 
-def digest_message(digest, items, *, connection=None):
-    return digest_email(digest, digest_rendered(items, day=digest.day, language=digest.user.language),
-                        connection=connection)
-
-
-def send_digest(digest, items, *, connection, rendered=None):
-    """``rendered``: the same digest already rendered in the user's language (``digest_rendered``)."""
-    rendered = rendered or digest_rendered(items, day=digest.day, language=digest.user.language)
+def send_digest(digest, rendered, *, connection):
+    """``rendered``: the digest in the user's language (``digest_rendered``), shared by everyone
+    of the agency who reads that language that day."""
     connection.send_messages([digest_email(digest, rendered, connection=connection)])

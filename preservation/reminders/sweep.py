@@ -336,7 +336,7 @@ def _send_digests(ids, lease):
                     key = agency_day + (digest.user.language,)
                     if key not in rendered:
                         rendered[key] = emails.digest_rendered(items, day=digest.day, language=digest.user.language)
-                    emails.send_digest(digest, items, connection=mail, rendered=rendered[key])
+                    emails.send_digest(digest, rendered[key], connection=mail)
             except Exception as error:  # noqa: BLE001 - retried after the stuck delay
                 _retry_or_fail(DigestDelivery, digest, lease, error)
                 continue
