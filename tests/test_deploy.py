@@ -7,6 +7,7 @@ import os
 import re
 import runpy
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -322,10 +323,12 @@ class _Probe(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def probe_server():
-    server = http.server.HTTPServer(("127.0.0.1", 8201), _Probe)
+    """A stand-in for gunicorn on a port the system picks (a fixed one may be taken on a CI machine)."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Probe)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Probe.seen.clear()
+    _Probe.port = server.server_address[1]
     yield _Probe
     server.shutdown()
     server.server_close()
@@ -341,12 +344,14 @@ def run_healthcheck(port, allowed_hosts):
 def test_the_container_healthcheck_passes_only_when_healthz_answers_200(
         probe_server, monkeypatch, status, code):
     monkeypatch.setattr(probe_server, "status", status)
-    assert run_healthcheck(8201, ".preserve.example.org,localhost") == code
+    assert run_healthcheck(probe_server.port, ".preserve.example.org,localhost") == code
     assert probe_server.seen == [("/healthz", "preserve.example.org", "https")]
 
 
 def test_the_container_healthcheck_fails_when_nothing_listens():
-    assert run_healthcheck(8202, "localhost") == 1
+    with socket.socket() as bound:  # holds a free port without listening: a connection is refused
+        bound.bind(("127.0.0.1", 0))
+        assert run_healthcheck(bound.getsockname()[1], "localhost") == 1
 
 
 def _in_production(code, **env):
