@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import IntegrityError, models, transaction
+from django.db.models import F, Value
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -327,12 +328,14 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
 
     # Every write path moves the agencies' requests_version on, so no cache keyed by it (the
     # dashboard's counts) can outlive a change: save() and delete() through the model's signals
-    # (preservation/core/signals.py), the bulk paths here.
+    # (preservation/core/signals.py), the bulk paths here. Each names the blocks of the rows it
+    # writes, so that the dashboard counts those blocks again, not every request.
     def update(self, **kwargs):
-        with all_agencies():  # only the agencies of rows this very write is about to change
-            agency_ids = list(self.values_list("agency_id", flat=True).distinct().order_by())
+        with all_agencies():  # only the rows this very write is about to change
+            written = list(self.annotate(_count_block=F("pk") / Value(COUNT_BLOCK))
+                           .values_list("agency_id", "_count_block").distinct().order_by())
         rows = super().update(**kwargs)
-        bump_requests_versions_after_commit(agency_ids)
+        _bump_blocks_after_commit(written)
         return rows
 
     update.alters_data = True
@@ -340,13 +343,24 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         objs = list(objs)
         rows = super().bulk_update(objs, fields, batch_size=batch_size)
-        bump_requests_versions_after_commit(obj.agency_id for obj in objs)
+        _bump_blocks_after_commit((obj.agency_id, obj.pk // COUNT_BLOCK) for obj in objs)
         return rows
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
-        bump_requests_versions_after_commit(obj.agency_id for obj in created)
+        # A database that does not return the new ids leaves pk None: "all" for those.
+        _bump_blocks_after_commit((obj.agency_id, None if obj.pk is None else obj.pk // COUNT_BLOCK)
+                                  for obj in created)
         return created
+
+
+def _bump_blocks_after_commit(written):
+    """``written``: (agency id, block number or None) pairs, None meaning "all"."""
+    blocks = {}
+    for agency_id, block in written:
+        blocks.setdefault(agency_id, set()).add(ALL_BLOCKS if block is None else str(block))
+    for agency_id, named in blocks.items():
+        bump_requests_versions_after_commit([agency_id], blocks=named)
 
 
 def new_request_reference():
