@@ -42,6 +42,95 @@ def test_the_unread_count_costs_one_query_and_none_when_not_shown(user, notifica
         assert count() == 1
 
 
+def _bell(client):
+    """The unread count the bell shows on a page (0: no badge)."""
+    import re
+    found = re.search(r'(\d+)<span class="visually-hidden"> unread</span>', client.get(reverse("preservation:dashboard")).content.decode())
+    return int(found.group(1)) if found else 0
+
+
+def test_the_count_is_read_once_then_from_the_cache_until_a_notification_changes(
+        client, user, notification, django_assert_num_queries, django_capture_on_commit_callbacks):
+    from preservation.reminders.views import unread_count
+
+    with django_assert_num_queries(1):
+        assert unread_count(user) == 1
+    with django_assert_num_queries(0):  # was: a COUNT on every page that shows the bell
+        assert unread_count(user) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        notification.read_at = notification.created_at
+        notification.save(update_fields=["read_at"])
+    user.refresh_from_db()  # the next request reads the user with its new version
+    with django_assert_num_queries(1):
+        assert unread_count(user) == 0
+
+
+def _reminder(request, day):
+    return Reminder.objects.create(
+        request=request, kind=K.EXTENSION_DUE, lead_days=day, day=dt.date(2026, 3, day),
+        due_at=dt.datetime(2026, 3, day, 12, tzinfo=dt.timezone.utc), deadline_on=dt.date(2026, 3, 29))
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("created", 2), ("bulk created (the sweep)", 2), ("inbox notify (an approval asked)", 2),
+    ("opened", 0), ("all marked read", 0), ("updated in bulk", 0), ("bulk updated", 0),
+    ("deleted", 0), ("deleted with its reminder", 0), ("deleted with its request", 0),
+])
+def test_the_bell_always_shows_the_count_as_it_stands(change, expected, client, user, notification,
+                                                       django_capture_on_commit_callbacks):
+    """Each way a notification is written moves the user's version on after its commit: the
+    bell, cached in between, shows the fresh count on the next page (the table of write paths:
+    save and delete through signals, cascades included, and the queryset's bulk paths)."""
+    from preservation.models import NotificationKind
+    from preservation.reminders import inbox
+
+    login(client, user)
+    assert _bell(client) == 1
+    mine = Notification.objects.filter(user=user)
+    request = notification.reminder.request
+    with django_capture_on_commit_callbacks(execute=True):
+        if change == "created":
+            Notification.objects.create(user=user, reminder=_reminder(request, 20), created_at=notification.created_at)
+        elif change == "bulk created (the sweep)":
+            Notification.objects.bulk_create([Notification(user=user, reminder=_reminder(request, 21),
+                                                           agency_id=user.agency_id, created_at=notification.created_at)])
+        elif change == "inbox notify (an approval asked)":
+            inbox.notify(users=[user], preservation_request=request, kind=NotificationKind.APPROVAL_REQUESTED,
+                         actor=user, now=notification.created_at)
+        elif change == "opened":
+            client.post(reverse("preservation:notification_read", args=[notification.public_id]))
+        elif change == "all marked read":
+            client.post(reverse("preservation:notification_read_all"))
+        elif change == "updated in bulk":
+            mine.update(read_at=notification.created_at)
+        elif change == "bulk updated":
+            notification.read_at = notification.created_at
+            Notification.objects.across_agencies().bulk_update([notification], ["read_at"])
+        elif change == "deleted":
+            mine.get().delete()
+        elif change == "deleted with its reminder":
+            Reminder.objects.across_agencies().filter(pk=notification.reminder_id).delete()
+        else:
+            from preservation.models import PreservationRequest
+            PreservationRequest.objects.across_agencies().filter(pk=request.pk).delete()
+    assert mine.filter(read_at__isnull=True).count() == expected
+    assert _bell(client) == expected
+
+
+def test_another_users_change_leaves_my_cached_count_alone(client, user, notification, django_assert_num_queries,
+                                                           django_capture_on_commit_callbacks):
+    from preservation.reminders.views import unread_count
+
+    colleague = UserFactory(agency=user.agency)
+    assert unread_count(user) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        Notification.objects.create(user=colleague, reminder=_reminder(notification.reminder.request, 23),
+                                    created_at=notification.created_at)
+    user.refresh_from_db()
+    with django_assert_num_queries(0):
+        assert unread_count(user) == 1
+
+
 def test_the_list_names_the_request_and_its_deadline(client, user, notification):
     login(client, user)
     page = client.get(reverse("preservation:notifications")).content.decode()

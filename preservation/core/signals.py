@@ -1,5 +1,6 @@
 """Sign-in events become audit records and start the session clock; a committed change to a
-request moves its agency's requests_version on."""
+request moves its agency's requests_version on, one to a notification its user's
+notifications_version."""
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -8,7 +9,14 @@ from django.dispatch import receiver
 
 from preservation.core.audit import audit_failure, audit_record
 from preservation.core.middleware import start_session_clock
-from preservation.models import AuditOutcome, PreservationRequest, User, bump_requests_versions_after_commit
+from preservation.models import (
+    AuditOutcome,
+    Notification,
+    PreservationRequest,
+    User,
+    bump_notifications_versions_after_commit,
+    bump_requests_versions_after_commit,
+)
 from preservation.models.core import count_block
 
 
@@ -16,6 +24,12 @@ from preservation.models.core import count_block
 def _request_changed(sender, instance, **kwargs):
     # Only the block of ids it is in: the dashboard counts that block again, not every request.
     bump_requests_versions_after_commit([instance.agency_id], blocks=[count_block(instance.pk)])
+
+
+@receiver([post_save, post_delete], sender=Notification, dispatch_uid="preserve_notifications_version")
+def _notification_changed(sender, instance, **kwargs):
+    # The bell's cached unread count of its user is out of date (reminders/views.py).
+    bump_notifications_versions_after_commit([instance.user_id])
 
 
 @receiver(user_logged_in, dispatch_uid="preserve_logged_in")

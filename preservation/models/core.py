@@ -255,6 +255,10 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
     )
+    # Moves on after every committed change to the user's notifications (models/reminders.py):
+    # the bell's unread count is cached under it (reminders/views.py), read with the user at the
+    # start of each request, so a cached count is never older than what the request can see.
+    notifications_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("user")

@@ -8,15 +8,16 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from preservation.core.scoping import AgencyScopedQuerySet
-from preservation.models.core import PreservationRequest, RequestRowQuerySet
+from preservation.core.scoping import AgencyScopedQuerySet, all_agencies
+from preservation.models.core import PreservationRequest, RequestRowQuerySet, User
 
 __all__ = [
     "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification", "NotificationKind",
-    "ReminderPreference", "CalendarFeedToken",
+    "ReminderPreference", "CalendarFeedToken", "bump_notifications_versions_after_commit",
 ]
 
 
@@ -115,6 +116,52 @@ class NotificationQuerySet(AgencyScopedQuerySet):
 
     scope_fields = ("user", "reminder", "preservation.PreservationRequest.agency")
     scope_hint = "Read notifications for one user: user.notifications or .filter(user=user)."
+
+    # Every write path moves its users' notifications_version on, so the bell's cached count
+    # never outlives a change: save() and delete() through the model's signals
+    # (preservation/core/signals.py), the bulk paths here.
+    def update(self, **kwargs):
+        with all_agencies():  # the users of the rows this very write is about to change
+            user_ids = list(self.values_list("user_id", flat=True).distinct().order_by())
+        rows = super().update(**kwargs)
+        bump_notifications_versions_after_commit(user_ids)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        bump_notifications_versions_after_commit(obj.user_id for obj in objs)
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        bump_notifications_versions_after_commit(obj.user_id for obj in created)
+        return created
+
+
+class _NotificationsBump:
+    """The users' bump after the commit (a callable with a ``__qualname__``, which Django names
+    a failed robust callback by). Not inside the transaction: the users' rows would stay locked
+    until it ends (a sweep's batch, an approval). Until then readers see the previous version,
+    as they see the previous notifications."""
+
+    def __init__(self, user_ids):
+        self.user_ids = user_ids
+        self.__qualname__ = "bump_notifications_versions"
+
+    def __call__(self):
+        User.objects.filter(pk__in=self.user_ids).update(notifications_version=F("notifications_version") + 1)
+
+
+def bump_notifications_versions_after_commit(user_ids):
+    """These users' notifications changed: what was cached about them is out of date once the
+    change commits. robust: a failed bump is logged; the cached count then lives out its
+    time-to-live (reminders.views.UNREAD_TTL)."""
+    user_ids = sorted({pk for pk in user_ids if pk is not None})
+    if user_ids:
+        transaction.on_commit(_NotificationsBump(user_ids), robust=True)
 
 
 class NotificationKind(models.TextChoices):
