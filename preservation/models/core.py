@@ -320,7 +320,35 @@ URGENCY_CHOICES = [(u.value, u.label) for u in deadlines.Urgency]
 NO_URGENCY_RANK = 99
 
 
-class PreservationRequestQuerySet(AgencyScopedQuerySet):
+class WritesTold(models.QuerySet):
+    """A queryset whose bulk writes tell ``_written`` what they wrote, as keys of the rows:
+    ``_keys_of_rows`` reads them for an update (before it, across agencies: only the rows this
+    very write is about to change), ``_keys_of`` takes them from the objects of a bulk_update or
+    bulk_create. A cache keyed by versions these move on stays right (docs/architecture.md §5);
+    save() and delete() tell through the model's signals. Subclasses define the three."""
+
+    def update(self, **kwargs):
+        with all_agencies():
+            keys = list(self._keys_of_rows().distinct().order_by())
+        rows = super().update(**kwargs)
+        self._written(keys)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        self._written(self._keys_of(objs))
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        self._written(self._keys_of(created))
+        return created
+
+
+class PreservationRequestQuerySet(WritesTold, AgencyScopedQuerySet):
     # Tenancy guard (preservation/core/scoping.py): reads must filter on the agency.
     scope_fields = ("agency",)
 
@@ -332,30 +360,16 @@ class PreservationRequestQuerySet(AgencyScopedQuerySet):
 
     # Every write path moves the agencies' requests_version on, so no cache keyed by it (the
     # dashboard's counts) can outlive a change: save() and delete() through the model's signals
-    # (preservation/core/signals.py), the bulk paths here. Each names the blocks of the rows it
-    # writes, so that the dashboard counts those blocks again, not every request.
-    def update(self, **kwargs):
-        with all_agencies():  # only the rows this very write is about to change
-            written = list(self.annotate(_count_block=F("pk") / Value(COUNT_BLOCK))
-                           .values_list("agency_id", "_count_block").distinct().order_by())
-        rows = super().update(**kwargs)
-        _bump_blocks_after_commit(written)
-        return rows
+    # (preservation/core/signals.py), the bulk paths through WritesTold. Each names the blocks of
+    # the rows it writes, so that the dashboard counts those blocks again, not every request.
+    def _keys_of_rows(self):
+        return self.annotate(_count_block=F("pk") / Value(COUNT_BLOCK)).values_list("agency_id", "_count_block")
 
-    update.alters_data = True
+    def _keys_of(self, objs):
+        return [(obj.agency_id, None if obj.pk is None else obj.pk // COUNT_BLOCK) for obj in objs]
 
-    def bulk_update(self, objs, fields, batch_size=None):
-        objs = list(objs)
-        rows = super().bulk_update(objs, fields, batch_size=batch_size)
-        _bump_blocks_after_commit((obj.agency_id, obj.pk // COUNT_BLOCK) for obj in objs)
-        return rows
-
-    def bulk_create(self, objs, *args, **kwargs):
-        created = super().bulk_create(objs, *args, **kwargs)
-        # A database that does not return the new ids leaves pk None: "all" for those.
-        _bump_blocks_after_commit((obj.agency_id, None if obj.pk is None else obj.pk // COUNT_BLOCK)
-                                  for obj in created)
-        return created
+    def _written(self, keys):
+        _bump_blocks_after_commit(keys)
 
 
 def _bump_blocks_after_commit(written):

@@ -12,8 +12,8 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from preservation.core.scoping import AgencyScopedQuerySet, all_agencies
-from preservation.models.core import PreservationRequest, RequestRowQuerySet, User
+from preservation.core.scoping import AgencyScopedQuerySet
+from preservation.models.core import PreservationRequest, RequestRowQuerySet, User, WritesTold
 
 __all__ = [
     "ReminderKind", "DeliveryState", "Reminder", "DigestDelivery", "Notification", "NotificationKind",
@@ -110,7 +110,7 @@ class DigestDelivery(_Delivery):
         indexes = [models.Index(fields=["state", "claimed_at"], name="digest_state_claimed")]
 
 
-class NotificationQuerySet(AgencyScopedQuerySet):
+class NotificationQuerySet(WritesTold, AgencyScopedQuerySet):
     """A user's inbox: read for one user (a user belongs to one agency), for one reminder (a row
     of a request) or through the request's agency (preservation.core.scoping)."""
 
@@ -119,26 +119,15 @@ class NotificationQuerySet(AgencyScopedQuerySet):
 
     # Every write path moves its users' notifications_version on, so the bell's cached count
     # never outlives a change: save() and delete() through the model's signals
-    # (preservation/core/signals.py), the bulk paths here.
-    def update(self, **kwargs):
-        with all_agencies():  # the users of the rows this very write is about to change
-            user_ids = list(self.values_list("user_id", flat=True).distinct().order_by())
-        rows = super().update(**kwargs)
-        bump_notifications_versions_after_commit(user_ids)
-        return rows
+    # (preservation/core/signals.py), the bulk paths through WritesTold.
+    def _keys_of_rows(self):
+        return self.values_list("user_id", flat=True)
 
-    update.alters_data = True
+    def _keys_of(self, objs):
+        return [obj.user_id for obj in objs]
 
-    def bulk_update(self, objs, fields, batch_size=None):
-        objs = list(objs)
-        rows = super().bulk_update(objs, fields, batch_size=batch_size)
-        bump_notifications_versions_after_commit(obj.user_id for obj in objs)
-        return rows
-
-    def bulk_create(self, objs, *args, **kwargs):
-        created = super().bulk_create(objs, *args, **kwargs)
-        bump_notifications_versions_after_commit(obj.user_id for obj in created)
-        return created
+    def _written(self, keys):
+        bump_notifications_versions_after_commit(keys)
 
 
 class _NotificationsBump:
