@@ -2,6 +2,7 @@
 language, with a deterministic Message-ID so a duplicate (sent, then the worker died before
 marking it) is recognisable as the same message."""
 from email.utils import parseaddr
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -20,9 +21,15 @@ EXTENSION_KINDS = frozenset({"extension_due", "escalation"})
 def message_id(kind, pk, recipient_key):
     """The same for one message to one recipient (a retry sends the same id) and opaque: no row
     or user number a reader could count by (docs/security.md "Opaque identifiers")."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    domain = _domain(settings.DEFAULT_FROM_EMAIL)
     key = salted_hmac("preserve.message_id", "%s.%s.%s" % (kind, pk, recipient_key)).hexdigest()[:32]
     return "<preserve.%s.%s@%s>" % (kind, key, domain)
+
+
+@lru_cache(maxsize=8)
+def _domain(from_email):
+    """The sender's domain, parsed once per setting value: parseaddr was 2% of a simulated year."""
+    return parseaddr(from_email)[1].rpartition("@")[2] or "localhost"
 
 
 def request_url(preservation_request):
