@@ -20,7 +20,6 @@ reminder table) lists every reminder each request should have had and when, and 
 with what the sink received.
 """
 import argparse
-import email.parser
 import heapq
 import os
 import random
@@ -241,47 +240,6 @@ def fault_schedule():
     ]
 
 
-# --- The SMTP sink ----------------------------------------------------------------------------
-
-
-class Sink:
-    """aiosmtpd on a free port; records (Message-ID, recipient, simulated time) per message and
-    answers 451 while ``refusing``."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.refusing = False
-        self.received = []  # (message_id, recipient, at, subject)
-        self.refused = 0
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refusing:
-            self.refused += 1
-            return "451 4.3.0 Mail server busy, try again later"
-        headers = email.parser.BytesHeaderParser().parsebytes(envelope.original_content or envelope.content)
-        with self._lock:
-            for rcpt in envelope.rcpt_tos:
-                self.received.append((headers["Message-ID"], rcpt, self.clock(), headers["Subject"]))
-        return "250 OK"
-
-    def start(self):
-        import socket
-
-        from aiosmtpd.controller import Controller
-
-        # aiosmtpd connects to its own port to see it is up, so it needs the number up front.
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=port)
-        self.controller.start()
-        return port
-
-    def stop(self):
-        self.controller.stop()
-
-
 # --- Running the year -------------------------------------------------------------------------
 
 
@@ -341,6 +299,7 @@ class Simulation:
 
     def move_to(self, instant):
         self.now = instant
+        self.sink.now = instant  # the time the mail server stamps on what it receives
         self.traveller.move_to(instant)
 
     def run(self):
@@ -388,15 +347,13 @@ class Simulation:
         return [local(day, hour, 0, zone) for zone, _c, _l in ZONES]
 
     def _next_due(self):
-        from django.db.models import Min
-
-        from preservation.core import scoping
+        """(the earliest scheduled reminder's moment, the moment the oldest "sending" row
+        becomes reclaimable), each None if there is none."""
         from preservation.models import DeliveryState as D
-        from preservation.models import Reminder
 
-        with scoping.all_agencies():
-            due = Reminder.objects.filter(state=D.SCHEDULED).aggregate(m=Min("due_at"))["m"]
-            stuck = Reminder.objects.filter(state=D.SENDING).aggregate(m=Min("claimed_at"))["m"]
+        due, stuck = _earliest(
+            "SELECT (SELECT MIN(due_at) FROM {table} WHERE state = %s),"
+            " (SELECT MIN(claimed_at) FROM {table} WHERE state = %s)", [D.SCHEDULED, D.SENDING])
         return due, (stuck + self.stuck + timedelta(seconds=1)) if stuck else None
 
     def _loop(self, events, schedule, clock):
@@ -419,7 +376,7 @@ class Simulation:
             if self.progress and t.date() != last_day and t.day == 1:
                 last_day = t.date()
                 print("  %s: %d events, %d messages, %.0f s" % (
-                    t.date(), self.counts["events"], len(self.sink.received), time.perf_counter() - self.started),
+                    t.date(), self.counts["events"], self.sink.delivered, time.perf_counter() - self.started),
                     flush=True)
             t = self._next_landing(t, heap, marks)
 
@@ -567,7 +524,9 @@ class Simulation:
                     )
                     record.pk = request.pk
                 else:
-                    request = PreservationRequest.objects.select_related("agency").get(pk=record.pk)
+                    # Every service locks and reads the row afresh before anything else: it
+                    # needs only which row, and whose.
+                    request = PreservationRequest(pk=record.pk, agency_id=self.agency_rows[spec["agency"]].pk)
                     request = self._transition(services, request, event, officer, now)
                     if request is None:
                         return None
@@ -583,14 +542,9 @@ class Simulation:
         return self._request_next_due(record.pk)
 
     def _request_next_due(self, pk):
-        from django.db.models import Min
-
-        from preservation.core import scoping
         from preservation.models import DeliveryState as D
-        from preservation.models import Reminder
 
-        with scoping.all_agencies():
-            return Reminder.objects.filter(request_id=pk, state=D.SCHEDULED).aggregate(m=Min("due_at"))["m"]
+        return _earliest("SELECT MIN(due_at) FROM {table} WHERE request_id = %s AND state = %s", [pk, D.SCHEDULED])[0]
 
     def _transition(self, services, request, event, officer, now):
         data = event.data
@@ -613,6 +567,22 @@ class Simulation:
         if event.action == "close":
             return services.request_close(preservation_request=request, actor=officer, outcome=data["outcome"], now=now)
         raise ValueError(event.action)
+
+
+def _earliest(sql, params):
+    """The driver's own reads of the reminder table, one row of moments: in plain SQL, as they
+    run after every event and at every landing, and are not the product's (the jobs and
+    services use the ORM)."""
+    from django.db import connection
+    from django.utils.dateparse import parse_datetime
+
+    from preservation.models import Reminder
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=connection.ops.quote_name(Reminder._meta.db_table)), params)
+        row = cursor.fetchone()
+    # SQLite hands back text in UTC.
+    return [parse_datetime(v).replace(tzinfo=UTC) if isinstance(v, str) else v for v in row]
 
 
 def _drop_connection():
@@ -922,13 +892,14 @@ def _state_at(timeline, at):
 def simulate(*, requests, seed, refresh_hours=1, progress=False, faults=None, digests=True):
     """Run the year on the configured database; returns (simulation, figures). The caller
     points Django's email at the sink: ``simulate`` does it through ``override_settings``."""
+    from _smtp_sink import Sink
     from django.conf import settings
     from django.test.utils import override_settings
 
     sim = Simulation(requests=requests, seed=seed, refresh_hours=refresh_hours, progress=progress, faults=faults,
                      digests=digests)
     sim.misses, sim.unexplained, sim.unexpected = [], [], []
-    sim.sink = Sink(lambda: sim.now)
+    sim.sink = Sink()
     port = sim.sink.start()
     try:
         # The audit checkpoints of the simulated year go to a file of their own, thrown away.
