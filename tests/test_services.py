@@ -280,6 +280,41 @@ def test_lapse_waits_for_the_end_of_the_expiry_day_in_the_agency_zone(draft):
     assert services.request_lapse(preservation_request=request, now=utc(2026, 4, 6, 4)).state == S.LAPSED
 
 
+# (now, the agencies' zones whose requests are over): each request expires on 5 April, local.
+LAPSE_MOMENTS = [
+    (utc(2026, 4, 5, 11, 59), []),  # Auckland (UTC+12) 23:59 on the 5th
+    (utc(2026, 4, 5, 12), ["Pacific/Auckland"]),
+    (utc(2026, 4, 5, 18, 29), ["Pacific/Auckland"]),  # Kolkata (UTC+5:30) 23:59 on the 5th
+    (utc(2026, 4, 5, 18, 30), ["Pacific/Auckland", "Asia/Kolkata"]),
+    (utc(2026, 4, 6, 3, 59), ["Pacific/Auckland", "Asia/Kolkata"]),  # New York (EDT) 23:59
+    (utc(2026, 4, 6, 4), ["Pacific/Auckland", "Asia/Kolkata", "America/New_York"]),
+]
+
+
+@pytest.mark.parametrize("now, over", LAPSE_MOMENTS)
+def test_the_lapse_sweep_reads_only_requests_over_in_their_own_zone(now, over, make_request):
+    """Every request below has expired somewhere on Earth: only those whose expiry day has ended
+    in their agency's zone are read under lock and lapsed; the others are not read again
+    every quarter hour until midnight there."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import AgencyFactory, UserFactory
+
+    requests = {}
+    for zone in ("Pacific/Auckland", "Asia/Kolkata", "America/New_York"):
+        user = UserFactory(agency=AgencyFactory(time_zone=zone))
+        requests[zone] = at_state(make_request(created_by=user, window_start=utc(2026, 3, 1),
+                                               window_end=utc(2026, 3, 2)), S.PRESERVING)
+        assert requests[zone].expires_on == dt.date(2026, 4, 5)
+    with CaptureQueriesContext(connection) as queries:
+        lapsed = services.requests_lapse_due(now=now)
+    assert sorted(lapsed) == sorted(requests[zone].pk for zone in over)
+    read = [q for q in queries.captured_queries
+            if q["sql"].startswith("SELECT") and '"preservation_preservationrequest"."id" = ' in q["sql"]]
+    assert len(read) == len(over), [q["sql"][:120] for q in read]
+
+
 def test_only_a_draft_can_be_edited(draft):
     request = send(draft)
     with pytest.raises(ValidationError):

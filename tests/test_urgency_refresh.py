@@ -161,12 +161,12 @@ def test_a_request_a_service_changed_after_it_was_found_due_is_not_recomputed_fr
     original = services.request_recompute
     withdrawn = []
 
-    def recompute_while_someone_withdraws(*, preservation_request, now, policies=None):
+    def recompute_while_someone_withdraws(*, preservation_request, now, **kwargs):
         if not withdrawn:
             other = second if preservation_request.pk == first.pk else first
             withdrawn.append(other)
             services.request_withdraw(preservation_request=other, actor=user, reason="Case closed", now=now)
-        return original(preservation_request=preservation_request, now=now, policies=policies)
+        return original(preservation_request=preservation_request, now=now, **kwargs)
 
     monkeypatch.setattr(services, "request_recompute", recompute_while_someone_withdraws)
     with time_machine.travel(later, tick=False):

@@ -69,3 +69,69 @@ def test_the_serials_read_for_the_deadlines_are_forgotten_afterwards(user):
     assert draft.has_legacy_device
     stored = PreservationRequest.objects.for_agency(user.agency).get(pk=draft.pk)
     assert stored.has_legacy_device
+
+
+def _step(request, name, now):
+    kwargs = {"preservation_request": request, "now": now}
+    actor = request.created_by
+    return {
+        "send": lambda: services.request_send(actor=actor, **kwargs),
+        "receipt": lambda: services.request_record_receipt(actor=actor, received_on=now.date(), **kwargs),
+        "send_extension": lambda: services.request_send_extension(actor=actor, **kwargs),
+        "extension_receipt": lambda: services.request_record_extension_receipt(
+            actor=actor, received_on=now.date(), **kwargs),
+        "legal_process": lambda: services.request_record_legal_process(
+            actor=actor, process_type="search_warrant", served_on=now.date(), **kwargs),
+        "close": lambda: services.request_close(
+            actor=actor, outcome="lapsed" if request.state == "lapsed" else "produced", **kwargs),
+        "withdraw": lambda: services.request_withdraw(actor=actor, reason="Case closed", **kwargs),
+        "lapse": lambda: services.request_lapse(**kwargs),
+    }[name]()
+
+
+# (steps, each at a day after NOW): every transition a request lives through.
+LIVES = [
+    [("send", 0), ("receipt", 1), ("send_extension", 60), ("extension_receipt", 61), ("legal_process", 70),
+     ("close", 71)],
+    [("send", 0), ("receipt", 2), ("lapse", 93), ("close", 94)],
+    [("send", 0), ("withdraw", 1)],
+]
+
+
+@pytest.mark.parametrize("life", LIVES, ids=["extended-served-closed", "lapsed-closed", "withdrawn"])
+def test_a_transition_writes_the_row_once_and_reads_no_serials_once_sent(user, life):
+    """The new state and its deadlines go in one UPDATE, and a sent request's serials are not
+    read: its stored values (urgency, deadlines, reminder plan) do not depend on a legacy device,
+    which makes only a draft critical (docs/deadlines.md §3.5)."""
+    from datetime import timedelta
+
+    draft = services.request_save_draft(
+        agency=user.agency, actor=user, now=NOW,
+        fields={"window_start": utc(2026, 2, 20, 15), "window_end": utc(2026, 2, 20, 17), "window_zone": "UTC",
+                "data_types": ["video_clips"], "requester_name": "Dana Scully",
+                "requester_email": "dana.scully@agency.example", "case_number": "CR-2026-00042",
+                "account_email": "owner@example.com"},
+        serial_rows=[{"raw": "638241420"}])
+    assert draft.has_legacy_device and draft.urgency == "critical"  # the legacy device counts here
+    request = draft
+    for name, day in life:
+        now = NOW + timedelta(days=day)
+        fresh = PreservationRequest.objects.for_agency(user.agency).select_related("agency", "created_by").get(
+            pk=request.pk)
+        with CaptureQueriesContext(connection) as queries:
+            request = _step(fresh, name, now)
+        counted = kinds(queries.captured_queries)
+        assert counted.get(("update", "preservation_preservationrequest")) == 1, (name, counted)
+        if name != "send":  # sending checks the draft's identifiers, which are its serials
+            assert ("select", "preservation_deviceserial") not in counted, (name, counted)
+        # What is stored is what the report gives with the serials read.
+        stored = PreservationRequest.objects.for_agency(user.agency).select_related("agency").get(pk=request.pk)
+        assert stored.state == request.state
+        report = services.request_report(stored, now=now)
+        retention, clock = report.retention, report.clock
+        assert (stored.first_loss_at, stored.total_loss_at, stored.retention_days) == (
+            retention.first_loss_at, retention.total_loss_at, retention.retention_days)
+        assert (stored.expires_on, stored.final_expires_on) == (
+            clock and clock.expires_on, clock and clock.final_expires_on)
+        urgency = services._urgency(stored, report, stored.next_deadline_on, now)
+        assert stored.urgency == (urgency.value if urgency else ""), name

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -70,10 +71,11 @@ _EARLIEST = datetime(2, 1, 1, tzinfo=dt_timezone.utc)
 _LATEST = datetime(9998, 1, 1, tzinfo=dt_timezone.utc)
 
 
-def request_report(preservation_request, *, now, policies=None):
+def request_report(preservation_request, *, now, policies=None, legacy=None):
     """The deadline report of a request as it stands, or None while its window is incomplete
     (or, in a draft, so far outside the calendar that no deadline can be computed).
-    ``policies``: the provider and basis already read for many requests (``selectors.policies_for``)."""
+    ``policies``: the provider and basis already read for many requests (``selectors.policies_for``).
+    ``legacy``: whether a legacy device is named, when the caller knows it need not be read."""
     if not (preservation_request.window_start and preservation_request.window_end and preservation_request.window_start < preservation_request.window_end):
         return None
     if not (_EARLIEST <= preservation_request.window_start and preservation_request.window_end <= _LATEST):
@@ -89,7 +91,7 @@ def request_report(preservation_request, *, now, policies=None):
         now=now,
         country=preservation_request.account_country or None,
         auto_delete_days=preservation_request.auto_delete_days,
-        legacy=preservation_request.has_legacy_device,
+        legacy=preservation_request.has_legacy_device if legacy is None else legacy,
         content=preservation_request.requests_content or not preservation_request.data_types,
         received_on=preservation_request.received_on,
         sent_on=deadlines.local_date(preservation_request.sent_at, zone) if preservation_request.sent_at else None,
@@ -168,14 +170,16 @@ def _recompute_at(preservation_request, report, now):
     return min((m for m in moments if m), default=None)
 
 
-def request_recompute(*, preservation_request, now, policies=None):
+def request_recompute(*, preservation_request, now, policies=None, changed=False):
     """Store the computed deadlines and urgency on the row (the only writer of those fields).
     Nothing is written when nothing changed, so unchanged rows and the agency's cached counts
     (selectors.bucket_counts) are left alone; when only ``recompute_at`` moved (the refresh's
     own bookkeeping, docs/deadlines.md §3.5), that column alone.
-    ``policies``: the catalogue already read for many requests (``selectors.all_policies``)."""
+    ``policies``: the catalogue already read for many requests (``selectors.all_policies``).
+    ``changed``: the caller changed other fields of the row and has not saved them: the whole
+    row is written, once, with the computed fields (a transition's one UPDATE)."""
     with _serials_read_once(preservation_request):
-        return _recompute(preservation_request, now, policies)
+        return _recompute(preservation_request, now, policies, changed)
 
 
 @contextmanager
@@ -197,9 +201,13 @@ def _serials_read_once(preservation_request):
         cache.pop("serials", None)
 
 
-def _recompute(preservation_request, now, policies=None):
+def _recompute(preservation_request, now, policies=None, changed=False):
     stored = [getattr(preservation_request, name) for name in COMPUTED_FIELDS]
-    report = request_report(preservation_request, now=now, policies=policies)
+    # Whether a legacy device is named changes only a draft's urgency and reminder plan (its
+    # clips can roll off before receipt); once sent, the stored fields and the plan do not
+    # depend on it, so its serials are not read (docs/deadlines.md §3.5).
+    legacy = None if preservation_request.state == S.DRAFT else False
+    report = request_report(preservation_request, now=now, policies=policies, legacy=legacy)
     retention = report.retention if report else None
     clock = report.clock if report else None
     preservation_request.retention_days = retention.retention_days if retention else None
@@ -216,7 +224,9 @@ def _recompute(preservation_request, now, policies=None):
     preservation_request.urgency_rank = urgency.rank if urgency else NO_URGENCY_RANK
     recompute_at = preservation_request.recompute_at
     preservation_request.recompute_at = _recompute_at(preservation_request, report, now)
-    if [getattr(preservation_request, name) for name in COMPUTED_FIELDS] != stored:
+    if changed:
+        preservation_request.save()
+    elif [getattr(preservation_request, name) for name in COMPUTED_FIELDS] != stored:
         preservation_request.save(update_fields=COMPUTED_FIELDS + ["recompute_at", "updated_at"])
     elif preservation_request.recompute_at != recompute_at:
         # Only the refresh's own bookkeeping moved: no one reads it, the cached counts stay valid.
@@ -336,12 +346,12 @@ def _check_allowed(preservation_request, action):
 def _transition(preservation_request, *, actor, now, to_state, reason="", data=None):
     from_state = preservation_request.state
     preservation_request.state = to_state
-    preservation_request.save()
     _record(
         preservation_request, actor=actor, now=now, action=RequestEvent.Action.STATE_CHANGED,
         from_state=from_state, to_state=to_state, reason=reason, data=data,
     )
-    request_recompute(preservation_request=preservation_request, now=now)
+    # The new state and the deadlines it gives go in one UPDATE, in this transaction.
+    request_recompute(preservation_request=preservation_request, now=now, changed=True)
     return preservation_request
 
 
@@ -697,12 +707,11 @@ def request_record_production_order(*, preservation_request, actor, confirmed_on
             _refuse(_("This date is in the future."), "date_in_future", field="received_at")
         preservation_request.production_order_received_at = received_at
         preservation_request.production_order_emergency = emergency
-    preservation_request.save()
     _record(preservation_request, actor=actor, now=now, action=RequestEvent.Action.UPDATED, data={
         "production_confirmed_on": confirmed_on and confirmed_on.isoformat(),
         "production_order_received_at": received_at and received_at.isoformat(), "emergency": emergency,
     })
-    request_recompute(preservation_request=preservation_request, now=now)
+    request_recompute(preservation_request=preservation_request, now=now, changed=True)
     return preservation_request
 
 
@@ -774,18 +783,26 @@ def request_lapse(*, preservation_request, now=None):
 
 
 def requests_lapse_due(*, now):
-    """Lapse every request whose expiry passed (in its agency's zone). Returns the lapsed ids."""
+    """Lapse every request whose expiry passed (in its agency's zone). Returns the lapsed ids.
+
+    One read finds them: the requests whose expiry has passed somewhere on Earth (the zone
+    furthest ahead), kept if it has passed in their agency's zone. A request still on its last
+    day at home is not read again every quarter hour until midnight there; ``request_lapse``
+    checks again under the row lock."""
     # A system sweep over every agency (tenancy guard opt-out, see scoping.py).
     candidates = PreservationRequest.objects.across_agencies().filter(
-        state__in=CLOCK_STATES, next_deadline_on__lt=deadlines.local_date(now, "Pacific/Kiritimati")
-    ).values_list("pk", flat=True)
+        state__in=CLOCK_STATES, preserved_until_production=False,
+    ).annotate(expiry=Coalesce("final_expires_on", "expires_on")).filter(
+        expiry__lt=deadlines.local_date(now, "Pacific/Kiritimati"),
+    ).values_list("pk", "agency_id", "expiry", "agency__time_zone").order_by("pk")
     lapsed = []
-    for pk in candidates:
-        request = PreservationRequest.objects.across_agencies().select_related("agency").get(pk=pk)
+    for pk, agency_id, expiry, zone in candidates:
+        if deadlines.local_date(now, zone) <= expiry:
+            continue  # not over yet in its agency's zone
         try:
-            request_lapse(preservation_request=request, now=now)
+            request_lapse(preservation_request=PreservationRequest(pk=pk, agency_id=agency_id), now=now)
         except ValidationError:
-            continue  # not expired in its own zone yet, or changed meanwhile
+            continue  # changed meanwhile
         lapsed.append(pk)
     return lapsed
 
