@@ -526,9 +526,27 @@ def test_a_slow_sweep_hands_back_its_claim_before_it_could_look_abandoned(make_r
     caplog.set_level("DEBUG", logger="preservation.reminders")
     assert sweep(frozen, utc(2026, 1, 7, 13)) == 3
     claims = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "claimed"]
-    assert claims == ["claimed 3 reminders", "claimed 2 reminders", "claimed 1 reminders", "claimed 0 reminders"]
+    # Each batch handed back what it had not sent; the last took every row left.
+    assert claims == ["claimed 3 reminders", "claimed 2 reminders", "claimed 1 reminders"]
     assert len(mail.outbox) == 6  # two recipients each, nobody twice
     assert [rows(r)[(K.ACK_MISSING, 3)].attempts for r in requests] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("due,batch,claims", [
+    (3, 50, [3]),  # fewer than a batch: every row ready was claimed at once
+    (3, 2, [2, 1]),
+    (2, 2, [2, 0]),  # a full batch: there may be more
+    (0, 50, [0]),
+])
+def test_a_sweep_claims_again_only_after_a_full_batch(make_request, frozen, settings, caplog, due, batch, claims):
+    settings.PRESERVE = {**settings.PRESERVE, "REMINDER_BATCH": batch}
+    for _n in range(due):
+        draft = make_request(window_start=utc(2025, 12, 20), window_end=utc(2025, 12, 21))
+        services.request_send(preservation_request=draft, actor=draft.created_by, sent_at=SENT_AT, now=SENT_AT)
+    caplog.set_level("DEBUG", logger="preservation.reminders")
+    assert sweep(frozen, utc(2026, 1, 7, 13)) == due
+    logged = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "claimed"]
+    assert logged == ["claimed %d reminders" % n for n in claims]
 
 
 @pytest.mark.parametrize("zone,sent_at,received_on,due", [

@@ -90,17 +90,30 @@ def reminders_send_due(*, now=None):
     """
     now = now or timezone.now()
     sent = 0
+    limit = _setting("REMINDER_BATCH")
     logger.debug("reminder sweep starting", extra={"event": "sweep_start"})
     while True:
-        ids, lease = _claim(Reminder, {"due_at__lte": now}, _setting("REMINDER_BATCH"))
+        ids, lease = _claim(Reminder, {"due_at__lte": now}, limit)
         logger.debug("claimed %d reminders", len(ids), extra={"event": "claimed"})
         if not ids:
             return sent
         _count_attempt(Reminder, ids, lease)
-        sent += _send_batch(ids, lease, now)
+        done, handed_back = _send_batch(ids, lease, now)
+        sent += done
+        if _drained(ids, limit, handed_back):
+            return sent
+
+
+def _drained(ids, limit, handed_back):
+    """A claim that took fewer rows than it could took every row ready at that moment: another
+    round would find none, unless this batch handed rows back. Rows that become ready meanwhile
+    (another worker's, left "sending") are the next sweep's, a minute later."""
+    return len(ids) < limit and not handed_back
 
 
 def _send_batch(ids, lease, now):
+    """Send and mark the claimed reminders; (how many were sent, whether some were handed back
+    unsent)."""
     sent = 0
     rows = Reminder.objects.filter(pk__in=ids, claimed_at=lease).select_related(
         "request__agency", "request__created_by", "request__assigned_to"
@@ -113,7 +126,7 @@ def _send_batch(ids, lease, now):
                 # A slow mail server must not make this claim look abandoned: hand back what
                 # is left before another sweep could take it for stuck.
                 _release(Reminder, ids, lease)
-                break
+                return sent, True
             recipients = reminder_recipients(reminder, people)
             late = is_late(reminder.due_at, now, timedelta(hours=_setting("REMINDER_LATE_HOURS")))
             try:
@@ -125,7 +138,7 @@ def _send_batch(ids, lease, now):
             sent += _mark_sent(reminder, lease, recipients, now, late)
             # After the commit: "marked" must mean it is on disk.
             logger.debug("marked reminder %s", reminder.pk, extra={"event": "marked", "reminder": reminder.pk})
-    return sent
+    return sent, False
 
 
 def _release(model, ids, lease):
@@ -297,12 +310,15 @@ def digest_send(*, now=None):
             mornings.append((user, local.date()))
     _digest_rows(mornings)
     sent = 0
+    limit = _setting("REMINDER_BATCH")
     while True:
-        ids, lease = _claim(DigestDelivery, {}, _setting("REMINDER_BATCH"))
+        ids, lease = _claim(DigestDelivery, {}, limit)
         if not ids:
             return sent
         _count_attempt(DigestDelivery, ids, lease)
         sent += _send_digests(ids, lease)
+        if _drained(ids, limit, handed_back=False):
+            return sent
 
 
 def _digest_rows(mornings):
