@@ -124,6 +124,9 @@ def test_a_transition_writes_the_row_once_and_reads_no_serials_once_sent(user, l
         assert counted.get(("update", "preservation_preservationrequest")) == 1, (name, counted)
         if name != "send":  # sending checks the draft's identifiers, which are its serials
             assert ("select", "preservation_deviceserial") not in counted, (name, counted)
+        # The provider and legal basis came with the locked row.
+        assert ("select", "preservation_provider") not in counted, (name, counted)
+        assert ("select", "preservation_legalbasis") not in counted, (name, counted)
         # What is stored is what the report gives with the serials read.
         stored = PreservationRequest.objects.for_agency(user.agency).select_related("agency").get(pk=request.pk)
         assert stored.state == request.state
@@ -135,3 +138,22 @@ def test_a_transition_writes_the_row_once_and_reads_no_serials_once_sent(user, l
             clock and clock.expires_on, clock and clock.final_expires_on)
         urgency = services._urgency(stored, report, stored.next_deadline_on, now)
         assert stored.urgency == (urgency.value if urgency else ""), name
+
+
+def test_the_catalogue_rows_read_with_a_request_serve_only_its_own_codes(user, make_request):
+    from preservation.requests import selectors
+
+    request = make_request()
+    loaded = PreservationRequest.objects.for_agency(user.agency).select_related(*selectors.CATALOGUE_ROWS).get(
+        pk=request.pk)
+    with CaptureQueriesContext(connection) as queries:
+        provider, basis = selectors.request_policies(loaded)
+    assert queries.captured_queries == []
+    assert (provider.code, basis.code) == (loaded.provider, loaded.legal_basis)
+    # The provider changed on the object (a draft being edited): the row read with it is the old
+    # provider's, so the new one is read.
+    loaded.provider = "ring"
+    with CaptureQueriesContext(connection) as queries:
+        provider, basis = selectors.request_policies(loaded)
+    assert provider.code == "ring" and basis.code == loaded.legal_basis
+    assert kinds(queries.captured_queries) == {("select", "preservation_provider"): 1}

@@ -468,6 +468,17 @@ class PreservationRequest(GlobalUniqueChecks, models.Model):
     legal_basis = models.CharField(
         _("legal basis"), max_length=30, choices=LEGAL_BASIS_CHOICES, default=catalogue.US_2703F
     )
+    # The catalogue's rows of these two codes (no column, no constraint: a code without a row is
+    # the shipped catalogue's), for reading them in the request's own query with
+    # ``select_related`` (selectors.request_policies). Never set: the codes above are the facts.
+    provider_row = models.ForeignObject(
+        "preservation.Provider", on_delete=models.DO_NOTHING, from_fields=["provider"], to_fields=["code"],
+        null=True, editable=False, related_name="+",
+    )
+    basis_row = models.ForeignObject(
+        "preservation.LegalBasis", on_delete=models.DO_NOTHING, from_fields=["legal_basis"], to_fields=["code"],
+        null=True, editable=False, related_name="+",
+    )
 
     # Lifecycle (docs/deadlines.md "Request states").
     state = models.CharField(

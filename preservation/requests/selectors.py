@@ -315,7 +315,7 @@ def request_for_page(user, public_id):
     """One request with what its page shows, or DoesNotExist for another agency's."""
     return (
         requests_for_user(user)
-        .select_related("agency", "created_by", "assigned_to")
+        .select_related("agency", "created_by", "assigned_to", *CATALOGUE_ROWS)
         .prefetch_related("serials")
         .get(public_id=public_id)
     )
@@ -386,17 +386,35 @@ def policies_for(requests):
     )
 
 
+# Read the catalogue's rows of a request in its own query: ``queryset.select_related(*CATALOGUE_ROWS)``.
+CATALOGUE_ROWS = ("provider_row", "basis_row")
+
+
 def request_policies(preservation_request):
     """The request's provider and legal basis from the live catalogue, read once per loaded
     request: its page asks several times (its deadlines, its documents' checks), two queries
-    each. Read again when the request's provider or basis changes; services work on a request
-    read afresh (locked), so they read the catalogue afresh."""
+    each, or none when the request was read with its catalogue rows (``CATALOGUE_ROWS``: the
+    services' locked read is). Read again when the request's provider or basis changes;
+    services work on a request read afresh (locked), so they read the catalogue afresh."""
     key = (preservation_request.provider, preservation_request.provider_other_name, preservation_request.legal_basis)
     memo = preservation_request.__dict__.get("_catalogue_policies")
     if memo is None or memo[0] != key:
-        memo = (key, provider_policy(key[0], key[1]), basis_policy(key[2]))
+        provider_row, basis_row = _joined_rows(preservation_request)
+        memo = (key,
+                _provider_named(provider_row.as_policy(), key[0], key[1]) if provider_row
+                else provider_policy(key[0], key[1]),
+                basis_row.as_policy() if basis_row else basis_policy(key[2]))
         preservation_request.__dict__["_catalogue_policies"] = memo
     return memo[1], memo[2]
+
+
+def _joined_rows(preservation_request):
+    """The catalogue rows read with the request (``select_related``), while they are still its
+    codes' (a code changed on the object since, or a code without a row, is read afresh)."""
+    cache = preservation_request._state.fields_cache
+    provider_row, basis_row = cache.get("provider_row"), cache.get("basis_row")
+    return (provider_row if provider_row and provider_row.code == preservation_request.provider else None,
+            basis_row if basis_row and basis_row.code == preservation_request.legal_basis else None)
 
 
 def keep_policies(source, preservation_request):

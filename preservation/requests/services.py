@@ -37,6 +37,7 @@ from preservation.models import (
 )
 from preservation.reminders import scheduling
 from preservation.requests.selectors import (
+    CATALOGUE_ROWS,
     all_policies,
     basis_policy,
     request_clock,
@@ -290,10 +291,13 @@ def _record(preservation_request, *, actor, now, action, from_state="", to_state
 
 
 def _locked(preservation_request):
-    """Re-read the row under a lock so two people cannot change it at the same moment."""
+    """Re-read the row under a lock so two people cannot change it at the same moment, with
+    its agency (locked too) and its provider's and legal basis's catalogue rows (not locked:
+    read, as the deadlines need them)."""
     return (
-        PreservationRequest.objects.for_agency(preservation_request.agency_id).select_for_update()
-        .select_related("agency")
+        PreservationRequest.objects.for_agency(preservation_request.agency_id)
+        .select_for_update(of=("self", "agency"))
+        .select_related("agency", *CATALOGUE_ROWS)
         .get(pk=preservation_request.pk)
     )
 

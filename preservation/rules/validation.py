@@ -151,9 +151,10 @@ def sending_errors(preservation_request, *, now, raw_serials=None, other_identif
         # Every caller checks a stored row, as loaded: its unique and check constraints are the
         # database's to hold. full_clean's checks of them cost a query each on every read of a
         # draft's page (and of its API detail), to learn what the database already guarantees;
-        # so would the assignee's (a foreign key the database holds to an existing user).
-        preservation_request.full_clean(exclude=["created_by", "agency", "assigned_to"], validate_unique=False,
-                                        validate_constraints=False)
+        # so would the assignee's (a foreign key the database holds to an existing user). The
+        # catalogue rows are no fields of the request (no column: a join on its codes).
+        preservation_request.full_clean(exclude=["created_by", "agency", "assigned_to", "provider_row", "basis_row"],
+                                        validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         for field, field_errors in exc.error_dict.items():
             errors.setdefault(field, []).extend(field_errors)
