@@ -157,3 +157,21 @@ def test_the_catalogue_rows_read_with_a_request_serve_only_its_own_codes(user, m
         provider, basis = selectors.request_policies(loaded)
     assert provider.code == "ring" and basis.code == loaded.legal_basis
     assert kinds(queries.captured_queries) == {("select", "preservation_provider"): 1}
+
+
+def test_a_request_whose_provider_has_no_catalogue_row_is_still_read_and_follows_the_shipped_one(user):
+    from preservation.models import Provider
+    from preservation.rules import catalogue
+
+    draft = services.request_save_draft(
+        agency=user.agency, actor=user, now=NOW,
+        fields={"window_start": utc(2026, 2, 20, 15), "window_end": utc(2026, 2, 20, 17), "window_zone": "UTC",
+                "data_types": ["video_clips"], "requester_name": "Dana Scully",
+                "requester_email": "dana.scully@agency.example", "case_number": "CR-2026-00042",
+                "account_email": "owner@example.com"},
+        serial_rows=[{"raw": "G8T1-SJ02-3294-01VR"}])
+    Provider.objects.filter(code=draft.provider).delete()  # the row is optional: the join is an outer one
+    sent = services.request_send(preservation_request=draft, actor=user, now=NOW)
+    assert sent.state == "submitted"
+    assert sent.provider_row is None
+    assert services.request_report(sent, now=NOW).provider == catalogue.BLINK.code
