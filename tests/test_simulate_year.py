@@ -23,7 +23,7 @@ def load_simulation():
     return module
 
 
-REQUESTS = 100
+REQUESTS = 300
 
 
 def test_a_seeded_year_misses_nothing_doubles_nothing_and_keeps_the_local_hour(transactional_db, postgres_only):
