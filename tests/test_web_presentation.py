@@ -1,7 +1,13 @@
 """What the pages compute to show: urgency sentences, the timeline and the premises checklist."""
-from datetime import timedelta
+import uuid
+from datetime import date, timedelta
 
 import pytest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _lazy
+from hypothesis import given
+from hypothesis import strategies as st
 
 from preservation.core import presentation
 from preservation.models import PreservationRequest
@@ -79,3 +85,26 @@ def test_the_timeline_places_marks_in_time_order_across_the_width():
     assert (timeline["marks"][0]["x"], timeline["marks"][-1]["x"]) == (20, 980)
     assert 20 < today["x"] < 980
     assert [bar["kind"] for bar in timeline["bars"]] == ["window", "loss"]
+
+
+# fill_html: format_html's string without its per-argument machinery (the dashboard's rows).
+FILL_TEMPLATE = '<a href="{}" title="{}">{}</a>{}'
+
+
+@pytest.mark.parametrize("args", [
+    ('x"><script>alert(1)</script>', "O'Brien & Sons", "<b>bold</b>", ""),
+    (mark_safe("<em>kept</em>"), mark_safe("&amp;"), "&amp;", mark_safe("")),
+    (_lazy("Reference"), _lazy("passed"), 42, None),
+    (uuid.UUID(int=7), date(2027, 3, 14), 3.5, True),
+])
+def test_fill_html_gives_what_format_html_gives(args):
+    filled = presentation.fill_html(FILL_TEMPLATE, *args)
+    assert filled == format_html(FILL_TEMPLATE, *args)
+    assert isinstance(filled, SafeString)
+    assert "<script>" not in filled
+
+
+@given(st.lists(st.one_of(st.text(), st.text().map(mark_safe), st.integers(), st.none()),
+                min_size=4, max_size=4))
+def test_fill_html_escapes_like_format_html_whatever_the_text(args):
+    assert presentation.fill_html(FILL_TEMPLATE, *args) == format_html(FILL_TEMPLATE, *args)

@@ -47,6 +47,13 @@ def _escaped(value):
     return html.escape(str(value))
 
 
+def fill_html(template, *args):
+    """format_html(template, *args), the same string, without its machinery per argument (a
+    lazy-object check around each escape): each argument escaped unless it is safe already.
+    The dashboard's rows fill some 700 values a page (bench/dashboard.py)."""
+    return mark_safe(template.format(*map(_escaped, args)))
+
+
 def options_html(choices, chosen):
     """``<option value="…"[ selected]>…</option>`` for each (value, label), value and label escaped:
     the same bytes as format_html_join gives, without its machinery per argument (the intake

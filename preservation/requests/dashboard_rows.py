@@ -3,18 +3,18 @@ button for it where the user's role allows, its urgency and its next deadline.
 
 Put together in Python as Django's admin builds its change-list rows
 (contrib/admin/templatetags/admin_list.py): 25 rows of cells cost the template engine more than
-the rest of the page (bench/dashboard.py). format_html escapes every value. On a narrow screen
-the same row is a card (static/css/preserve.css reads the cells' data-label).
+the rest of the page (bench/dashboard.py). fill_html escapes every value, as format_html does.
+On a narrow screen the same row is a card (static/css/preserve.css reads the cells' data-label).
 """
 import uuid
 
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timesince
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from preservation.core import permissions, presentation
+from preservation.core.presentation import fill_html
 from preservation.models import PreservationRequest, RequestState
 from preservation.requests import selectors
 from preservation.rules import next_step
@@ -124,8 +124,8 @@ class _Addresses:
 def _button(step, row, user, addresses, csrf_token, next_url):
     if step.action == "await_approval":
         if user.role in permissions.APPROVERS and row["created_by_id"] != user.pk:
-            return format_html(_POST, addresses("preservation:request_approve", row["public_id"]), csrf_token,
-                               next_url, "success", _("Approve"))
+            return fill_html(_POST, addresses("preservation:request_approve", row["public_id"]), csrf_token,
+                             next_url, "success", _("Approve"))
         return ""
     target = _BUTTONS.get(step.action)
     can_edit = user.role in permissions.CASE_MANAGERS or row["created_by_id"] == user.pk
@@ -135,8 +135,8 @@ def _button(step, row, user, addresses, csrf_token, next_url):
     address = addresses(name, row["public_id"]) + anchor
     style = "primary" if step.group == next_step.YOURS else "outline-secondary"
     if post:
-        return format_html(_POST, address, csrf_token, next_url, style, ACTION_LABELS[step.action])
-    return format_html(_LINK, style, address, ACTION_LABELS[step.action])
+        return fill_html(_POST, address, csrf_token, next_url, style, ACTION_LABELS[step.action])
+    return fill_html(_LINK, style, address, ACTION_LABELS[step.action])
 
 
 def rows(requests, *, user, today, people, now, csrf_token, next_url):
@@ -160,27 +160,27 @@ def rows(requests, *, user, today, people, now, csrf_token, next_url):
         _("Reference"), _("Urgency"), _("Next step"), _("Next deadline"), _("State"), _("Assigned to"),
         _("CRIM#"), _("Sent without approval"), _("provisional"), _("passed"))])
     reference, urgency_l, step_l, due_l, state_l, owner_l, crim, emergency, provisional_l, passed = labels
-    provisional = format_html(_PROVISIONAL, provisional_l)
+    provisional = fill_html(_PROVISIONAL, provisional_l)
     html = []
     for r in requests:
         step = next_step.next_step(facts_of(r, agency.time_zone, agency.requires_supervisor_approval),
                                    now=now, rules=rules)
         due, kind, urgency, state = r["next_deadline_on"], r["next_deadline_kind"], r["urgency"], r["state"]
         flagged = r["deadlines_provisional"]
-        due_cell = once(("due", due, kind, flagged), lambda: format_html(
+        due_cell = once(("due", due, kind, flagged), lambda: fill_html(
             _DUE, str(deadline_kind_label(kind)), presentation.day_text(due),
             provisional if flagged else " ", passed if due < today else timesince.timeuntil(due, today),
         ) if due else _NONE)
         badge = once(("urgency", urgency), lambda: render_to_string(
             "preservation/_urgency_badge.html", urgency_badge(urgency)) if urgency else _NONE)
         ref, public_id = r["reference"], r["public_id"]
-        html.append(format_html(
+        html.append(fill_html(
             _ROW, public_id, step.group, step.action, public_id, public_id, ref,
             reference, addresses("preservation:request_detail", public_id), ref,
-            format_html(_CASE, crim, r["case_number"]) if r["case_number"] else "",
+            fill_html(_CASE, crim, r["case_number"]) if r["case_number"] else "",
             urgency_l, badge,
             step_l, once(("action", step.action), lambda: str(ACTION_LABELS[step.action])),
-            format_html(_MARK, emergency) if r["emergency_reason"] else "", step.reason,
+            fill_html(_MARK, emergency) if r["emergency_reason"] else "", step.reason,
             _button(step, r, user, addresses, csrf_token, next_url),
             due_l, due_cell, state_l, once(("state", state), lambda: str(state_label(state))),
             owner_l, names.get(r["assigned_to_id"] or r["created_by_id"], _NONE),
