@@ -357,8 +357,6 @@ class Simulation:
         return due, (stuck + self.stuck + timedelta(seconds=1)) if stuck else None
 
     def _loop(self, events, schedule, clock):
-        from django.db import close_old_connections
-
         heap = list(events)
         heapq.heapify(heap)
         marks = []
@@ -372,7 +370,7 @@ class Simulation:
             self.move_to(t)
             self.counts["landings"] += 1
             self.tick(t)
-            close_old_connections()  # as the runner's loop does after each tick
+            _close_old_connections()  # as the runner's loop does after each tick
             if self.progress and t.date() != last_day and t.day == 1:
                 last_day = t.date()
                 print("  %s: %d events, %d messages, %.0f s" % (
@@ -583,6 +581,24 @@ def _earliest(sql, params):
         row = cursor.fetchone()
     # SQLite hands back text in UTC.
     return [parse_datetime(v).replace(tzinfo=UTC) if isinstance(v, str) else v for v in row]
+
+
+def _close_old_connections():
+    """Django's ``close_old_connections``, which the runner's loop calls after each tick. It
+    closes a connection that had errors only if it is no longer usable, and Django holds a
+    SQLite connection always usable: the one a dropped-connection fault closed under it
+    (``_drop_connection``) is found closed here, as Django finds a PostgreSQL connection the
+    server ended, so the next query opens a new one."""
+    import sqlite3
+
+    from django.db import close_old_connections, connection
+
+    if connection.vendor == "sqlite" and connection.connection is not None:
+        try:
+            connection.connection.total_changes  # noqa: B018 - raises once the connection is closed
+        except sqlite3.ProgrammingError:
+            connection.close()
+    close_old_connections()
 
 
 def _drop_connection():
