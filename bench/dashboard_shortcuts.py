@@ -4,12 +4,10 @@
 
 Same data and database as bench/dashboard.py (100,000 requests over 50 agencies; the page of
 the 10,000-request agency). The dashboard's first page is timed with every shortcut on, and
-with one shortcut switched off at a time, in rounds (A B C D A B C D ...) so every variant sees
+with one shortcut switched off at a time, in rounds (A B C A B C ...) so every variant sees
 the same machine load; each figure is the median server time, and each gain the difference
 from "all on" in the same run. A shortcut stays only where its gain is at least 1 ms a view.
 
-- fragment caches: the account menu and the language options ({% cache %}), switched off by a
-  dummy "template_fragments" cache;
 - light_widget: the filter form's inputs rendered by Django's own widget templates instead;
 - count cache: the groups' counts (selectors.bucket_counts) counted afresh at every view, as
   they are just after one of the agency's requests changed.
@@ -41,21 +39,6 @@ def _reset_templates():
 @contextmanager
 def all_on():
     yield
-
-
-@contextmanager
-def no_fragment_cache():
-    from django.test.utils import override_settings
-
-    with override_settings(CACHES={**_caches(), "template_fragments": {
-            "BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
-        yield
-
-
-def _caches():
-    from django.conf import settings
-
-    return dict(settings.CACHES)
 
 
 @contextmanager
@@ -97,8 +80,7 @@ def measure(user, repeat, rounds):
 
     from tests.helpers import login
 
-    variants = {"all on": all_on, "no fragment caches": no_fragment_cache,
-                "no light_widget": no_light_widget, "no count cache": lambda: no_count_cache(user)}
+    variants = {"all on": all_on, "no light_widget": no_light_widget, "no count cache": lambda: no_count_cache(user)}
     runs = {name: [] for name in variants}
     with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False):
         client = login(Client(), user)
@@ -120,8 +102,9 @@ def rows_cost(user, repeat):
 
     people = list(selectors.agency_members(user))
     today = selectors.agency_today(user)
-    page = list(selectors.with_row_facts(selectors.dashboard_requests(user, {}, today).select_related(None))
-                .values(*DASHBOARD_COLUMNS)[:PAGE_SIZE])
+    page = selectors.with_legacy_flags(
+        selectors.with_row_facts(selectors.dashboard_requests(user, {}, today).select_related(None))
+        .values(*DASHBOARD_COLUMNS)[:PAGE_SIZE])
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
