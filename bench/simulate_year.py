@@ -603,7 +603,8 @@ def _close_old_connections():
 
 def _drop_connection():
     """The database server ends this process's connection, as a restart does: on PostgreSQL
-    ``pg_terminate_backend`` from another connection, elsewhere the socket closed under it."""
+    ``pg_terminate_backend`` from another connection, on SQLite (no server) the connection
+    closed under Django, which the end of the tick notices (``_close_old_connections``)."""
     from django.db import connection, connections
 
     if connection.vendor != "postgresql":
