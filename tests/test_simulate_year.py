@@ -111,12 +111,14 @@ def test_the_embedded_default_lives_the_same_year_on_sqlite(tmp_path):
         [sys.executable, str(BENCH / "simulate_year.py"), "--requests", "60", "--seed", "22", "--no-digests",
          "--database", "sqlite:///%s" % (tmp_path / "year.sqlite3")],
         capture_output=True, text=True, env=env, timeout=600, check=False)
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+
     def figure(name):
         found = re.search(r"^%s (\d+)" % re.escape(name), result.stdout, re.MULTILINE)
-        assert found, (name, result.stdout[-3000:] + result.stderr[-3000:])
+        assert found, (name, output)
         return int(found.group(1))
 
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, output
     assert figure("missed") == figure("duplicated") == figure("unexpected") == figure("wrong local hour") == 0
     assert figure("fault db_drop fired") == 2
     assert figure("sent") == figure("expected") > 100
