@@ -55,10 +55,15 @@ def page(browser, live_server):
 
 
 def serious_accessibility_violations(page):
-    """axe-core's serious and critical violations on the current page (id, impact, targets)."""
+    """axe-core's serious and critical violations on the current page (id, impact, targets),
+    measured once its transitions have ended: a colour caught halfway through a fade is neither of
+    the two a person reads (tests/browser/test_browser_axe_helper.py)."""
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         """async () => {
+            const ending = document.getAnimations().filter(
+                a => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+            await Promise.allSettled(ending.map(a => a.finished));
             const result = await axe.run(document, {resultTypes: ["violations"]});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
