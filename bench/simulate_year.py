@@ -255,9 +255,11 @@ class Applied:
 
 
 class Simulation:
-    def __init__(self, *, requests, seed, agencies=4, refresh_hours=1, faults=None, progress=False, digests=True):
+    def __init__(self, *, requests, seed, agencies=4, refresh_hours=1, faults=None, progress=False, digests=True,
+                 analyze="never"):
         self.requests, self.seed, self.agencies = requests, seed, agencies
         self.digests = digests
+        self.analyze = analyze
         self.refresh_hours = refresh_hours
         self.faults = fault_schedule() if faults is None else faults
         self.progress = progress
@@ -366,7 +368,11 @@ class Simulation:
         marks = sorted(m for m in marks if m >= START)
         t = START
         last_day = None
+        month = None
         while t < END:
+            if self.analyze == "monthly" and t.month != month:
+                month = t.month
+                self._analyze()
             self.move_to(t)
             self.counts["landings"] += 1
             self.tick(t)
@@ -377,6 +383,17 @@ class Simulation:
                     t.date(), self.counts["events"], self.sink.delivered, time.perf_counter() - self.started),
                     flush=True)
             t = self._next_landing(t, heap, marks)
+
+    def _analyze(self):
+        """Planner statistics, as autovacuum keeps them in production: these machines run
+        PostgreSQL with autovacuum off (docs/simulation.md §2). SQLite plans without them."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.counts["planner statistics gathered (ANALYZE)"] += 1
 
     def _next_landing(self, t, heap, marks):
         """The next whole minute at which a tick has something to do, applying on the way every
@@ -906,7 +923,7 @@ def _state_at(timeline, at):
 # --- Entry points -----------------------------------------------------------------------------
 
 
-def simulate(*, requests, seed, refresh_hours=1, progress=False, faults=None, digests=True):
+def simulate(*, requests, seed, refresh_hours=1, progress=False, faults=None, digests=True, analyze="never"):
     """Run the year on the configured database; returns (simulation, figures). The caller
     points Django's email at the sink: ``simulate`` does it through ``override_settings``."""
     from _smtp_sink import Sink
@@ -914,7 +931,7 @@ def simulate(*, requests, seed, refresh_hours=1, progress=False, faults=None, di
     from django.test.utils import override_settings
 
     sim = Simulation(requests=requests, seed=seed, refresh_hours=refresh_hours, progress=progress, faults=faults,
-                     digests=digests)
+                     digests=digests, analyze=analyze)
     sim.misses, sim.unexplained, sim.unexpected = [], [], []
     sim.sink = Sink()
     port = sim.sink.start()
@@ -1005,6 +1022,9 @@ def main():
                         help="interval of the urgency refresh in simulated hours (production's: 1)")
     parser.add_argument("--no-digests", action="store_true",
                         help="turn the morning digest off for every user (the suite's small year)")
+    parser.add_argument("--analyze", choices=["never", "monthly"], default="never",
+                        help="PostgreSQL: gather planner statistics at the start of each simulated month, as "
+                             "autovacuum would (these machines run with it off)")
     add_markdown_argument(parser)
     args = parser.parse_args()
     prepare_database(args.database)
@@ -1012,7 +1032,7 @@ def main():
 
     logging.disable(logging.CRITICAL)
     sim, figures = simulate(requests=args.requests, seed=args.seed, refresh_hours=args.refresh_hours, progress=True,
-                            digests=not args.no_digests)
+                            digests=not args.no_digests, analyze=args.analyze)
     for line in report_lines(sim, figures):
         print(line)
     for item in sim.misses[:10]:
@@ -1021,8 +1041,9 @@ def main():
         print("  late, unexplained:", item)
     for item in sim.unexpected[:10]:
         print("  unexpected:", item)
-    notes = "%d requests, seed %d, 365 simulated days, %s" % (
-        args.requests, args.seed, "SQLite" if args.database.startswith("sqlite") else "own PostgreSQL database")
+    notes = "%d requests, seed %d, 365 simulated days, %s%s" % (
+        args.requests, args.seed, "SQLite" if args.database.startswith("sqlite") else "own PostgreSQL database",
+        ", ANALYZE monthly" if args.analyze == "monthly" else "")
     append_rows(args.markdown, "simulate_year", [
         ("reminders expected", figures["expected"], "reminders", notes),
         ("missed", figures["missed"], "reminders", notes),

@@ -77,6 +77,27 @@ def test_a_seeded_year_misses_nothing_doubles_nothing_and_keeps_the_local_hour(t
     sim.sink.received = received
 
 
+@pytest.mark.postgres
+def test_the_monthly_analyze_gives_the_planner_statistics(transactional_db, postgres_only):
+    """--analyze monthly: what autovacuum (off on these machines) would gather, counted."""
+    from django.db import connection
+
+    simulate_year = load_simulation()
+    sim = simulate_year.Simulation(requests=1, seed=1, faults=[], analyze="monthly")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE sim_analyzed AS SELECT generate_series(1, 500) AS n")
+        try:
+            reltuples = "SELECT reltuples FROM pg_class WHERE relname = 'sim_analyzed'"
+            cursor.execute(reltuples)
+            assert cursor.fetchone()[0] == -1  # never analysed
+            sim._analyze()
+            cursor.execute(reltuples)
+            assert cursor.fetchone()[0] == 500
+        finally:
+            cursor.execute("DROP TABLE sim_analyzed")
+    assert sim.counts["planner statistics gathered (ANALYZE)"] == 1
+
+
 def _on_time_messages(simulate_year, sim, expected, received):
     """Messages of reminders the oracle expected, sent on time, far from every fault."""
     from preservation.models import Reminder
