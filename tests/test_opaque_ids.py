@@ -36,6 +36,9 @@ NEW_REFERENCE = re.compile(r"^PR-[%s]{4}-[%s]{4}$" % (CROCKFORD, CROCKFORD))
 # An address whose path has a segment that is a number ("/requests/42/", "/documents/7/status/").
 NUMBERED_PATH = re.compile(r"^(?:https?://[^/]+)?/(?:[^?#]*/)?\d+(?:[/.?#]|$)")
 OUR_REQUEST_ID, OUR_DOCUMENT_ID = 918273, 827364
+# People too: the first test of a fresh database gave a person the number 1, and a page's
+# "Clear all" button has value="1".
+OUR_USER_IDS = (736251, 736252, 736253, 736254)
 ADDRESS = re.compile(r'(?:href|action|src|data-[\w-]*url|value)="(/[^"]*|https?://[^"]*)"')
 
 
@@ -49,13 +52,13 @@ def frozen_time():
 def world(client):
     """Agency A has filed many requests and documents; an officer of agency B files one."""
     a = AgencyFactory(name="Agency A")
-    a_user = UserFactory(agency=a)
+    a_user = UserFactory(agency=a, id=OUR_USER_IDS[0])
     for _ in range(4):
         theirs = RequestFactory(agency=a, created_by=a_user)
         GeneratedDocument.objects.create(request=theirs, kind="request", language="en", requested_by=a_user,
                                          requested_at=NOW)
     b = AgencyFactory(name="Agency B")
-    officer = UserFactory(agency=b, role=Role.SUPERVISOR)
+    officer = UserFactory(agency=b, role=Role.SUPERVISOR, id=OUR_USER_IDS[1])
     # Numbers no page shows for another reason (a select of 30, 90 or 365 days, a progress of 100):
     # the sequences would give small ones, and "365 days" once passed for a leaked request number.
     ours = RequestFactory(id=OUR_REQUEST_ID, agency=b, created_by=officer, state="preserving", sent_at=NOW,
@@ -309,8 +312,8 @@ def test_mail_and_correspondence_pages_carry_no_number(world):
 def admin_world(world, client):
     """Agency B's administrator, and a colleague who has a request assigned."""
     officer = world["officer"]
-    admin = UserFactory(agency=officer.agency, role=Role.AGENCY_ADMIN)
-    colleague = UserFactory(agency=officer.agency, role=Role.REQUESTER)
+    admin = UserFactory(agency=officer.agency, role=Role.AGENCY_ADMIN, id=OUR_USER_IDS[2])
+    colleague = UserFactory(agency=officer.agency, role=Role.REQUESTER, id=OUR_USER_IDS[3])
     theirs = RequestFactory(agency=officer.agency, created_by=colleague, assigned_to=colleague)
     return {**world, "admin": admin, "colleague": colleague, "theirs": theirs}
 
