@@ -174,6 +174,22 @@ def test_the_api_gives_an_opaque_id_beside_each_deprecated_integer_one(world):
     assert uuid.UUID(entry["public_id"]) and set(_integers(entry)) <= {".id"}
 
 
+def test_an_api_address_with_the_deprecated_integer_id_says_so_in_its_headers(world):
+    """RFC 9745: a client still using a document's integer id learns from every answer that it
+    is deprecated, since when, and where the replacement is described; the public_id's answers
+    carry no such header."""
+    api, document = token_client(world["officer"]), world["document"]
+    for path in ("/api/v1/documents/%d/", "/api/v1/documents/%d/download/", "/api/v1/documents/%d99/"):
+        response = api.get(path % document.pk)
+        assert response.status_code in (200, 404), path
+        assert response["Deprecation"] == "@1796256000", path  # 2026-12-03 00:00 UTC: public_id arrived
+        assert re.fullmatch(r'<http://testserver/api/v1/docs/>; rel="deprecation"; type="text/html"',
+                            response["Link"]), (path, response["Link"])
+    for path in ("/api/v1/documents/%s/", "/api/v1/documents/%s/download/"):
+        response = api.get(path % document.public_id)
+        assert response.status_code in (200, 404) and "Deprecation" not in response and "Link" not in response
+
+
 def test_the_schema_marks_the_integer_ids_deprecated():
     from drf_spectacular.generators import SchemaGenerator
     schema = SchemaGenerator().get_schema(request=None, public=True)
@@ -181,6 +197,8 @@ def test_the_schema_marks_the_integer_ids_deprecated():
     assert document["id"].get("deprecated") is True and document["public_id"]["format"] == "uuid"
     entry = schema["components"]["schemas"]["Entry"]["properties"]
     assert entry["id"].get("deprecated") is True and entry["public_id"]["format"] == "uuid"
+    for path in ("/api/v1/documents/{id}/", "/api/v1/documents/{id}/download/"):
+        assert "Deprecation" in schema["paths"][path]["get"]["responses"]["200"]["headers"]
 
 
 LEGACY = [

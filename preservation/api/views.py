@@ -1,5 +1,6 @@
 """API endpoints: thin. Reads go through selectors (agency-scoped), writes through services."""
 import uuid
+from datetime import datetime, timezone
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
@@ -259,9 +260,18 @@ DOCUMENT_ID = OpenApiParameter(
     "id", type={"oneOf": [{"type": "string", "format": "uuid"}, {"type": "integer"}]}, location=OpenApiParameter.PATH,
     description=_("The document's public_id (a UUID); its integer id, deprecated, still works."))
 LARGEST_ID = 2**63 - 1
+# When the integer id became deprecated: public_id came on 2026-12-03 (docs/api.md "Deprecated
+# fields"). No sunset date is set: v1 keeps the integer id.
+INTEGER_ID_DEPRECATED_AT = datetime(2026, 12, 3, tzinfo=timezone.utc)
 
 
-@extend_schema(parameters=[DOCUMENT_ID])
+DEPRECATION = OpenApiParameter(
+    "Deprecation", type=str, location=OpenApiParameter.HEADER, response=True,
+    description=_("Only when the address holds the integer id: “@” and the moment it was deprecated, in "
+                  "seconds since 1970 UTC (RFC 9745). The Link header names the page that describes it."))
+
+
+@extend_schema(parameters=[DOCUMENT_ID, DEPRECATION])
 class DocumentViewSet(viewsets.GenericViewSet):
     """Documents by their own id: poll one until it is done, then download its PDF."""
 
@@ -277,6 +287,16 @@ class DocumentViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return GeneratedDocument.objects.for_agency(self.request.user.agency_id).select_related("request")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """An address with the integer id says in every answer that it is deprecated (RFC 9745),
+        and where its replacement is described."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if str(kwargs.get(self.lookup_url_kwarg, "")).isdigit():
+            response["Deprecation"] = "@%d" % INTEGER_ID_DEPRECATED_AT.timestamp()
+            response["Link"] = '<%s>; rel="deprecation"; type="text/html"' % request.build_absolute_uri(
+                reverse("api:docs"))
+        return response
 
     @extend_schema(summary=_("One document (poll it while it is queued or rendering)"))
     def retrieve(self, request, id=None):
