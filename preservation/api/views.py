@@ -265,6 +265,11 @@ LARGEST_ID = 2**63 - 1
 INTEGER_ID_DEPRECATED_AT = datetime(2026, 12, 3, tzinfo=timezone.utc)
 
 
+def _is_integer_id(value):
+    """The document's address holds its deprecated integer id, not its public_id."""
+    return str(value).isdigit()
+
+
 DEPRECATION = OpenApiParameter(
     "Deprecation", type=str, location=OpenApiParameter.HEADER, response=True,
     description=_("Only when the address holds the integer id: “@” and the moment it was deprecated, in "
@@ -292,7 +297,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
         """An address with the integer id says in every answer that it is deprecated (RFC 9745),
         and where its replacement is described."""
         response = super().finalize_response(request, response, *args, **kwargs)
-        if str(kwargs.get(self.lookup_url_kwarg, "")).isdigit():
+        if _is_integer_id(kwargs.get(self.lookup_url_kwarg, "")):
             response["Deprecation"] = "@%d" % INTEGER_ID_DEPRECATED_AT.timestamp()
             response["Link"] = '<%s>; rel="deprecation"; type="text/html"' % request.build_absolute_uri(
                 reverse("api:docs"))
@@ -323,7 +328,7 @@ class DocumentViewSet(viewsets.GenericViewSet):
 
     def _get(self, id, *, with_content):
         queryset = self.get_queryset() if with_content else self.get_queryset().without_content()
-        if id.isdigit():  # the deprecated integer id (docs/api.md "Deprecated fields")
+        if _is_integer_id(id):  # docs/api.md "Deprecated fields"
             document = queryset.filter(pk=int(id)).first() if int(id) <= LARGEST_ID else None
         else:
             try:
